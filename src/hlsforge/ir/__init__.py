@@ -1,0 +1,30 @@
+"""hlsforge's common intermediate representation."""
+
+from .graph import Graph, Node, Value
+from .ops import CATALOGUE, FINAL_OPS, Op, OpSpec, spec
+from .ops import (
+    AlphaAttrs,
+    AxisAttrs,
+    ClipAttrs,
+    ConvAttrs,
+    GlobalPoolAttrs,
+    HardSigmoidAttrs,
+    NoAttrs,
+    PadAttrs,
+    PoolAttrs,
+    QuantizeAttrs,
+    ReshapeAttrs,
+    SeluAttrs,
+    SoftmaxAttrs,
+    TransposeAttrs,
+)
+from .records import ir_record
+from .types import FLOAT32, FixedType, FloatType, IntType, Overflow, Rounding, TensorType, parse_type
+
+__all__ = [
+    "Graph", "Node", "Value", "Op", "OpSpec", "CATALOGUE", "FINAL_OPS", "spec", "ir_record",
+    "FLOAT32", "FixedType", "FloatType", "IntType", "Overflow", "Rounding", "TensorType", "parse_type",
+    "AlphaAttrs", "AxisAttrs", "ClipAttrs", "ConvAttrs", "GlobalPoolAttrs", "HardSigmoidAttrs",
+    "NoAttrs", "PadAttrs", "PoolAttrs", "QuantizeAttrs", "ReshapeAttrs", "SeluAttrs",
+    "SoftmaxAttrs", "TransposeAttrs",
+]

@@ -1,0 +1,478 @@
+"""The op catalogue: every IR op is defined here, once.
+
+An op has an ``Op`` enum member, a frozen attrs dataclass, the names of its inputs, and a
+shape-inference rule that also validates its attributes. The *float meaning* of each op is
+written in ``hlsforge.reference`` (one small function per op); every other consumer
+(emulator, CPU backend, HLS backend, resource estimates) keeps its own ``{Op: rule}`` table,
+and a test checks that every table covers every final op.
+
+Conventions:
+- Shapes exclude the batch dimension; every activation tensor is batched, constants are not.
+- Layout is channels-last: Conv/pool inputs are ``(L, C)`` or ``(H, W, C)``.
+- Axes in attributes index the shape *without* the batch and are stored non-negative.
+- Weights are constant inputs of the node (``Value.data``), not attributes.
+- Ops marked ``transient`` may appear while a frontend imports a model; the passes remove
+  them, and ``Graph.validate(final=True)`` rejects them, so backends never see them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from ..errors import ShapeError, UnsupportedOpError
+from .records import ir_record
+from .types import FixedType, IntType, TensorType
+
+Shape = tuple[int, ...]
+Pads = tuple[tuple[int, int], ...]
+
+
+class Op(str, Enum):
+    DENSE = "Dense"
+    CONV1D = "Conv1D"
+    CONV2D = "Conv2D"
+    MAXPOOL1D = "MaxPool1D"
+    MAXPOOL2D = "MaxPool2D"
+    AVGPOOL1D = "AvgPool1D"
+    AVGPOOL2D = "AvgPool2D"
+    GLOBAL_MAXPOOL = "GlobalMaxPool"
+    GLOBAL_AVGPOOL = "GlobalAvgPool"
+    BATCHNORM = "BatchNormalization"
+    RELU = "ReLU"
+    LEAKY_RELU = "LeakyReLU"
+    CLIP = "Clip"
+    SIGMOID = "Sigmoid"
+    HARD_SIGMOID = "HardSigmoid"
+    TANH = "Tanh"
+    SOFTMAX = "Softmax"
+    ELU = "ELU"
+    SELU = "SELU"
+    SOFTPLUS = "Softplus"
+    ADD = "Add"
+    SUB = "Sub"
+    MUL = "Mul"
+    CONCAT = "Concat"
+    FLATTEN = "Flatten"
+    RESHAPE = "Reshape"
+    TRANSPOSE = "Transpose"
+    PAD = "Pad"
+    QUANTIZE = "Quantize"
+    # transient (import-only) ops, removed by the passes
+    MATMUL = "MatMul"
+    IDENTITY = "Identity"
+    DROPOUT = "Dropout"
+
+
+# --------------------------------------------------------------------------- attrs records
+
+
+@ir_record
+@dataclass(frozen=True)
+class NoAttrs:
+    """For ops without attributes."""
+
+
+@ir_record
+@dataclass(frozen=True)
+class ConvAttrs:
+    """Conv1D/Conv2D. Kernel input is ``(*kernel_shape, C_in // groups, C_out)``."""
+
+    kernel_shape: tuple[int, ...]
+    strides: tuple[int, ...]
+    dilations: tuple[int, ...]
+    pads: Pads  # (begin, end) per spatial dim, zero padding
+    groups: int = 1
+
+
+@ir_record
+@dataclass(frozen=True)
+class PoolAttrs:
+    """Max/Avg pooling over the spatial dims of a channels-last tensor."""
+
+    kernel_shape: tuple[int, ...]
+    strides: tuple[int, ...]
+    pads: Pads
+    ceil_mode: bool = False
+    count_include_pad: bool = False  # AvgPool only: divide by the full window incl. padding
+
+
+@ir_record
+@dataclass(frozen=True)
+class GlobalPoolAttrs:
+    keepdims: bool = False  # keep the spatial dims as size 1 (ONNX style)
+
+
+@ir_record
+@dataclass(frozen=True)
+class AlphaAttrs:
+    """LeakyReLU (negative slope) and ELU (scale of the negative branch)."""
+
+    alpha: float
+
+
+@ir_record
+@dataclass(frozen=True)
+class SeluAttrs:
+    alpha: float = 1.6732632423543772
+    gamma: float = 1.0507009873554805
+
+
+@ir_record
+@dataclass(frozen=True)
+class ClipAttrs:
+    """Clip / ReLU6 / HardTanh; ``None`` means unbounded on that side."""
+
+    min: float | None = None
+    max: float | None = None
+
+
+@ir_record
+@dataclass(frozen=True)
+class HardSigmoidAttrs:
+    """``clip(alpha * x + beta, 0, 1)``; ONNX default 0.2/0.5, Keras 3 uses 1/6 and 0.5."""
+
+    alpha: float = 0.2
+    beta: float = 0.5
+
+
+@ir_record
+@dataclass(frozen=True)
+class SoftmaxAttrs:
+    """Softmax over ``axis``, which must be the last axis of the tensor."""
+
+    axis: int
+
+
+@ir_record
+@dataclass(frozen=True)
+class AxisAttrs:
+    """Concat: the axis (without batch) to join along."""
+
+    axis: int
+
+
+@ir_record
+@dataclass(frozen=True)
+class ReshapeAttrs:
+    """Target shape without batch; fully resolved (no -1) once the node is built."""
+
+    shape: tuple[int, ...]
+
+
+@ir_record
+@dataclass(frozen=True)
+class TransposeAttrs:
+    """Permutation of the non-batch axes."""
+
+    perm: tuple[int, ...]
+
+
+@ir_record
+@dataclass(frozen=True)
+class PadAttrs:
+    """Zero padding, ``(begin, end)`` per non-batch axis."""
+
+    pads: Pads
+
+
+@ir_record
+@dataclass(frozen=True)
+class QuantizeAttrs:
+    """An explicit cast into ``target`` (a quantizer from QKeras/HGQ2/QONNX)."""
+
+    target: TensorType
+
+
+# --------------------------------------------------------------------------- specs
+
+
+InferFn = Callable[[Any, Sequence[Shape], Sequence[Any]], list[Shape]]
+
+
+@dataclass(frozen=True)
+class OpSpec:
+    """What the catalogue knows of one op."""
+
+    op: Op
+    attrs: type
+    inputs: tuple[str, ...]  # input roles in order; constant roles are listed in ``constants``
+    infer: InferFn
+    constants: tuple[str, ...] = ()  # roles that must be constant (weights)
+    variadic: bool = False  # Concat takes two or more inputs
+    transient: bool = False
+    doc: str = ""
+    elementwise: bool = field(default=False)  # output shape == input shape, value-wise
+
+
+def _fail(node: str, message: str) -> ShapeError:
+    return ShapeError(f"node {node!r}: {message}")
+
+
+def _check_rank(name: str, shape: Shape, ranks: Sequence[int], what: str) -> None:
+    if len(shape) not in ranks:
+        want = " or ".join(str(r) for r in ranks)
+        raise _fail(name, f"{what} expects a rank-{want} input (batch excluded), got shape {shape}")
+
+
+def conv_output_length(
+    length: int, kernel: int, stride: int, dilation: int, pad: tuple[int, int], ceil: bool = False
+) -> int:
+    """Output length of a sliding window (the formula ONNX, Keras and PyTorch share)."""
+    span = dilation * (kernel - 1) + 1
+    total = length + pad[0] + pad[1] - span
+    if total < 0:
+        return 0
+    if ceil:
+        out = -(-total // stride) + 1
+        # PyTorch/ONNX rule: the last window must start inside the input or left padding
+        if (out - 1) * stride >= length + pad[0]:
+            out -= 1
+        return out
+    return total // stride + 1
+
+
+def _infer_identity(attrs: Any, shapes: Sequence[Shape], consts: Sequence[Any]) -> list[Shape]:
+    return [shapes[0]]
+
+
+def _infer_dense(attrs: NoAttrs, shapes: Sequence[Shape], consts: Sequence[Any]) -> list[Shape]:
+    x, k, b = shapes
+    if len(x) < 1 or len(k) != 2 or x[-1] != k[0]:
+        raise ShapeError(f"Dense input {x} does not fit kernel {k} (kernel is (n_in, n_out))")
+    if b != (k[1],):
+        raise ShapeError(f"Dense bias shape {b} must be ({k[1]},)")
+    return [x[:-1] + (k[1],)]
+
+
+def _infer_matmul(attrs: NoAttrs, shapes: Sequence[Shape], consts: Sequence[Any]) -> list[Shape]:
+    x, k = shapes
+    if len(k) != 2 or x[-1] != k[0]:
+        raise ShapeError(f"MatMul input {x} does not fit the constant matrix {k}")
+    return [x[:-1] + (k[1],)]
+
+
+def _check_window_attrs(attrs: ConvAttrs | PoolAttrs, nsp: int) -> None:
+    fields_ = {"kernel_shape": attrs.kernel_shape, "strides": attrs.strides}
+    if isinstance(attrs, ConvAttrs):
+        fields_["dilations"] = attrs.dilations
+    for fname, vals in fields_.items():
+        if len(vals) != nsp or any((not isinstance(v, int)) or v < 1 for v in vals):
+            raise ShapeError(f"{fname} must be {nsp} positive integers, got {vals}")
+    if len(attrs.pads) != nsp or any(p < 0 for pair in attrs.pads for p in pair):
+        raise ShapeError(f"pads must be {nsp} (begin, end) pairs of non-negative ints, got {attrs.pads}")
+
+
+def _infer_conv(nsp: int) -> InferFn:
+    def infer(attrs: ConvAttrs, shapes: Sequence[Shape], consts: Sequence[Any]) -> list[Shape]:
+        x, k, b = shapes
+        if len(x) != nsp + 1:
+            raise ShapeError(f"Conv{nsp}D expects a rank-{nsp + 1} channels-last input, got {x}")
+        _check_window_attrs(attrs, nsp)
+        c_in = x[-1]
+        g = attrs.groups
+        if g < 1 or c_in % g:
+            raise ShapeError(f"groups={g} does not divide the {c_in} input channels")
+        if len(k) != nsp + 2 or tuple(k[:nsp]) != tuple(attrs.kernel_shape) or k[nsp] != c_in // g:
+            raise ShapeError(
+                f"Conv{nsp}D kernel {k} must be (*{attrs.kernel_shape}, {c_in // g}, C_out)"
+            )
+        c_out = k[-1]
+        if c_out % g:
+            raise ShapeError(f"groups={g} does not divide the {c_out} output channels")
+        if b != (c_out,):
+            raise ShapeError(f"Conv bias shape {b} must be ({c_out},)")
+        out = tuple(
+            conv_output_length(x[i], attrs.kernel_shape[i], attrs.strides[i], attrs.dilations[i], attrs.pads[i])
+            for i in range(nsp)
+        )
+        if any(o < 1 for o in out):
+            raise ShapeError(f"Conv{nsp}D window does not fit the input {x} (output {out})")
+        return [out + (c_out,)]
+
+    return infer
+
+
+def _infer_pool(nsp: int) -> InferFn:
+    def infer(attrs: PoolAttrs, shapes: Sequence[Shape], consts: Sequence[Any]) -> list[Shape]:
+        (x,) = shapes
+        if len(x) != nsp + 1:
+            raise ShapeError(f"{nsp}D pooling expects a rank-{nsp + 1} channels-last input, got {x}")
+        _check_window_attrs(attrs, nsp)
+        for i in range(nsp):
+            if attrs.pads[i][0] >= attrs.kernel_shape[i] or attrs.pads[i][1] >= attrs.kernel_shape[i]:
+                raise ShapeError(f"pads {attrs.pads} must be smaller than the window {attrs.kernel_shape}")
+        out = tuple(
+            conv_output_length(x[i], attrs.kernel_shape[i], attrs.strides[i], 1, attrs.pads[i], attrs.ceil_mode)
+            for i in range(nsp)
+        )
+        if any(o < 1 for o in out):
+            raise ShapeError(f"pooling window does not fit the input {x}")
+        return [out + (x[-1],)]
+
+    return infer
+
+
+def _infer_global_pool(attrs: GlobalPoolAttrs, shapes: Sequence[Shape], consts: Sequence[Any]) -> list[Shape]:
+    (x,) = shapes
+    if len(x) < 2:
+        raise ShapeError(f"global pooling expects (spatial..., C), got {x}")
+    return [(1,) * (len(x) - 1) + (x[-1],) if attrs.keepdims else (x[-1],)]
+
+
+def _infer_channel_affine(attrs: NoAttrs, shapes: Sequence[Shape], consts: Sequence[Any]) -> list[Shape]:
+    x, scale, bias = shapes
+    if len(x) < 1 or scale != (x[-1],) or bias != (x[-1],):
+        raise ShapeError(f"BatchNormalization scale {scale} / bias {bias} must match channels of {x}")
+    return [x]
+
+
+def broadcast_shapes(a: Shape, b: Shape) -> Shape:
+    """Numpy broadcasting of two shapes (aligned on trailing dims)."""
+    out = []
+    for i in range(1, max(len(a), len(b)) + 1):
+        da = a[-i] if i <= len(a) else 1
+        db = b[-i] if i <= len(b) else 1
+        if da != db and 1 not in (da, db):
+            raise ShapeError(f"shapes {a} and {b} do not broadcast")
+        out.append(max(da, db))
+    return tuple(reversed(out))
+
+
+def _infer_binary(attrs: NoAttrs, shapes: Sequence[Shape], consts: Sequence[Any]) -> list[Shape]:
+    a, b = shapes
+    return [broadcast_shapes(a, b)]
+
+
+def _infer_concat(attrs: AxisAttrs, shapes: Sequence[Shape], consts: Sequence[Any]) -> list[Shape]:
+    if len(shapes) < 2:
+        raise ShapeError("Concat needs two or more inputs")
+    rank = len(shapes[0])
+    ax = attrs.axis
+    if not 0 <= ax < rank:
+        raise ShapeError(f"Concat axis {ax} is outside a rank-{rank} tensor (batch excluded)")
+    for s in shapes[1:]:
+        if len(s) != rank or any(s[i] != shapes[0][i] for i in range(rank) if i != ax):
+            raise ShapeError(f"Concat inputs {list(shapes)} differ outside axis {ax}")
+    return [shapes[0][:ax] + (sum(s[ax] for s in shapes),) + shapes[0][ax + 1 :]]
+
+
+def _infer_flatten(attrs: NoAttrs, shapes: Sequence[Shape], consts: Sequence[Any]) -> list[Shape]:
+    return [(math.prod(shapes[0]),)]
+
+
+def resolve_reshape(source: Shape, target: Sequence[int]) -> Shape:
+    """Resolve one ``-1`` in a target shape (batch excluded on both sides)."""
+    target = tuple(int(t) for t in target)
+    n = math.prod(source)
+    if target.count(-1) > 1 or any(t < -1 or t == 0 for t in target):
+        raise ShapeError(f"invalid reshape target {target}")
+    if -1 in target:
+        known = math.prod(t for t in target if t != -1)
+        if known == 0 or n % known:
+            raise ShapeError(f"cannot reshape {source} into {target}")
+        target = tuple(n // known if t == -1 else t for t in target)
+    if math.prod(target) != n:
+        raise ShapeError(f"cannot reshape {source} ({n} elements) into {target}")
+    return target
+
+
+def _infer_reshape(attrs: ReshapeAttrs, shapes: Sequence[Shape], consts: Sequence[Any]) -> list[Shape]:
+    return [resolve_reshape(shapes[0], attrs.shape)]
+
+
+def _infer_transpose(attrs: TransposeAttrs, shapes: Sequence[Shape], consts: Sequence[Any]) -> list[Shape]:
+    (x,) = shapes
+    if sorted(attrs.perm) != list(range(len(x))):
+        raise ShapeError(f"Transpose perm {attrs.perm} is not a permutation of {len(x)} axes")
+    return [tuple(x[p] for p in attrs.perm)]
+
+
+def _infer_pad(attrs: PadAttrs, shapes: Sequence[Shape], consts: Sequence[Any]) -> list[Shape]:
+    (x,) = shapes
+    if len(attrs.pads) != len(x) or any(p < 0 for pair in attrs.pads for p in pair):
+        raise ShapeError(f"Pad needs a non-negative (begin, end) pair per axis of {x}, got {attrs.pads}")
+    return [tuple(d + b + e for d, (b, e) in zip(x, attrs.pads))]
+
+
+def _infer_softmax(attrs: SoftmaxAttrs, shapes: Sequence[Shape], consts: Sequence[Any]) -> list[Shape]:
+    (x,) = shapes
+    if attrs.axis != len(x) - 1:
+        raise UnsupportedOpError(
+            f"Softmax over axis {attrs.axis} of a rank-{len(x)} tensor: only the last axis is supported"
+        )
+    return [x]
+
+
+def _infer_clip(attrs: ClipAttrs, shapes: Sequence[Shape], consts: Sequence[Any]) -> list[Shape]:
+    if attrs.min is not None and attrs.max is not None and attrs.min > attrs.max:
+        raise ShapeError(f"Clip min {attrs.min} is greater than max {attrs.max}")
+    return [shapes[0]]
+
+
+def _infer_quantize(attrs: QuantizeAttrs, shapes: Sequence[Shape], consts: Sequence[Any]) -> list[Shape]:
+    if not isinstance(attrs.target, (FixedType, IntType)):
+        raise ShapeError(f"Quantize target must be a fixed-point or integer type, got {attrs.target}")
+    return [shapes[0]]
+
+
+def _spec(op: Op, attrs: type, inputs: tuple[str, ...], infer: InferFn, **kw: Any) -> OpSpec:
+    return OpSpec(op=op, attrs=attrs, inputs=inputs, infer=infer, **kw)
+
+
+_X = ("x",)
+_ELEMENTWISE = dict(elementwise=True)
+
+CATALOGUE: dict[Op, OpSpec] = {
+    s.op: s
+    for s in [
+        _spec(Op.DENSE, NoAttrs, ("x", "kernel", "bias"), _infer_dense, constants=("kernel", "bias"),
+              doc="y = x @ kernel + bias over the last axis; kernel is (n_in, n_out)"),
+        _spec(Op.CONV1D, ConvAttrs, ("x", "kernel", "bias"), _infer_conv(1), constants=("kernel", "bias"),
+              doc="channels-last 1D convolution (cross-correlation), zero padding"),
+        _spec(Op.CONV2D, ConvAttrs, ("x", "kernel", "bias"), _infer_conv(2), constants=("kernel", "bias"),
+              doc="channels-last 2D convolution (cross-correlation), groups incl. depthwise"),
+        _spec(Op.MAXPOOL1D, PoolAttrs, _X, _infer_pool(1)),
+        _spec(Op.MAXPOOL2D, PoolAttrs, _X, _infer_pool(2)),
+        _spec(Op.AVGPOOL1D, PoolAttrs, _X, _infer_pool(1)),
+        _spec(Op.AVGPOOL2D, PoolAttrs, _X, _infer_pool(2)),
+        _spec(Op.GLOBAL_MAXPOOL, GlobalPoolAttrs, _X, _infer_global_pool),
+        _spec(Op.GLOBAL_AVGPOOL, GlobalPoolAttrs, _X, _infer_global_pool),
+        _spec(Op.BATCHNORM, NoAttrs, ("x", "scale", "bias"), _infer_channel_affine,
+              constants=("scale", "bias"),
+              doc="inference-mode batch norm as y = x * scale + bias per channel (last axis); "
+                  "frontends compute scale = gamma / sqrt(var + eps), bias = beta - mean * scale"),
+        _spec(Op.RELU, NoAttrs, _X, _infer_identity, **_ELEMENTWISE),
+        _spec(Op.LEAKY_RELU, AlphaAttrs, _X, _infer_identity, **_ELEMENTWISE),
+        _spec(Op.CLIP, ClipAttrs, _X, _infer_clip, **_ELEMENTWISE),
+        _spec(Op.SIGMOID, NoAttrs, _X, _infer_identity, **_ELEMENTWISE),
+        _spec(Op.HARD_SIGMOID, HardSigmoidAttrs, _X, _infer_identity, **_ELEMENTWISE),
+        _spec(Op.TANH, NoAttrs, _X, _infer_identity, **_ELEMENTWISE),
+        _spec(Op.SOFTMAX, SoftmaxAttrs, _X, _infer_softmax),
+        _spec(Op.ELU, AlphaAttrs, _X, _infer_identity, **_ELEMENTWISE),
+        _spec(Op.SELU, SeluAttrs, _X, _infer_identity, **_ELEMENTWISE),
+        _spec(Op.SOFTPLUS, NoAttrs, _X, _infer_identity, **_ELEMENTWISE),
+        _spec(Op.ADD, NoAttrs, ("a", "b"), _infer_binary, doc="numpy broadcasting"),
+        _spec(Op.SUB, NoAttrs, ("a", "b"), _infer_binary, doc="numpy broadcasting"),
+        _spec(Op.MUL, NoAttrs, ("a", "b"), _infer_binary, doc="numpy broadcasting"),
+        _spec(Op.CONCAT, AxisAttrs, ("inputs",), _infer_concat, variadic=True),
+        _spec(Op.FLATTEN, NoAttrs, _X, _infer_flatten, doc="C-order flatten of the non-batch axes"),
+        _spec(Op.RESHAPE, ReshapeAttrs, _X, _infer_reshape),
+        _spec(Op.TRANSPOSE, TransposeAttrs, _X, _infer_transpose),
+        _spec(Op.PAD, PadAttrs, _X, _infer_pad),
+        _spec(Op.QUANTIZE, QuantizeAttrs, _X, _infer_quantize, **_ELEMENTWISE),
+        _spec(Op.MATMUL, NoAttrs, ("x", "matrix"), _infer_matmul, constants=("matrix",), transient=True),
+        _spec(Op.IDENTITY, NoAttrs, _X, _infer_identity, transient=True),
+        _spec(Op.DROPOUT, NoAttrs, _X, _infer_identity, transient=True),
+    ]
+}
+
+FINAL_OPS: tuple[Op, ...] = tuple(op for op, s in CATALOGUE.items() if not s.transient)
+"""Ops a validated, legalized graph may contain: every backend must cover these."""
+
+
+def spec(op: Op) -> OpSpec:
+    return CATALOGUE[op]

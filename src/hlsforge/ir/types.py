@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 from fractions import Fraction
-from typing import Union
+from typing import Callable, Union
 
 from ..errors import PrecisionError
 
@@ -220,15 +220,24 @@ def parse_type(text: str | TensorType) -> TensorType | None:
             overflow = _parse_mode(args[3], Overflow, text)  # type: ignore[assignment]
         if len(args) == 5 and _parse_int(args[4], "saturation bits", text) != 0:
             raise PrecisionError(f"saturation bits other than 0 are not supported in {text!r}")
-        return FixedType(width, integer, signed, rounding, overflow)
+        return _construct(text, lambda: FixedType(width, integer, signed, rounding, overflow))
     m = _INT_RE.match(s)
     if m:
         signed = not m.group("kind").lower().removeprefix("ap_").startswith("u")
         args = m.group("args").split(",")
         if len(args) != 1:
             raise PrecisionError(f"invalid precision {text!r}; {_EXPECTED}")
-        return IntType(_parse_int(args[0], "width", text), signed)
+        width = _parse_int(args[0], "width", text)
+        return _construct(text, lambda: IntType(width, signed))
     raise PrecisionError(f"invalid precision {text!r}; {_EXPECTED}")
+
+
+def _construct(text: str, build: Callable[[], TensorType]) -> TensorType:
+    """Build a parsed type, naming the original text if its numbers are out of range."""
+    try:
+        return build()
+    except PrecisionError as e:
+        raise PrecisionError(f"invalid precision {text!r}: {e}") from None
 
 
 def type_to_str(t: TensorType | None) -> str:

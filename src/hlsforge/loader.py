@@ -8,6 +8,7 @@ optional framework unless the model belongs to it.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,8 @@ class Frontend:
     suffixes: tuple[str, ...]  # file suffixes it reads (lower case, with dot)
     modules: tuple[str, ...]  # top-level modules of live objects it accepts
     load: Callable[..., Graph]
+    accepts: Callable[[Any], bool] | None = None  # live objects whose class lives elsewhere (subclasses)
+    sniff: Callable[[Path], bool] | None = None  # for shared suffixes (.json): is this file mine?
 
 
 def _onnx_loader(model: Any, **options: Any) -> Graph:
@@ -37,9 +40,49 @@ def _ir_loader(model: Any, **options: Any) -> Graph:
     return load_ir(model)
 
 
+def _keras_loader(model: Any, **options: Any) -> Graph:
+    from .frontends.keras import load_keras
+
+    return load_keras(model, **options)
+
+
+def _torch_loader(model: Any, **options: Any) -> Graph:
+    from .frontends.torch import from_torch
+
+    return from_torch(model, options.pop("input_shape", None), **options)
+
+
+def _is_keras_file(path: Path) -> bool:
+    """Keras JSON (``model.to_json()``) names its model class near the start; HDF5 and
+    ``.keras`` files are Keras's whenever they reach this frontend."""
+    if path.suffix.lower() != ".json":
+        return True
+    try:
+        with open(path, "rb") as f:
+            return b'"class_name"' in f.read(4096)
+    except OSError:
+        return False
+
+
+def _instance_of(module: str, attr_path: str) -> Callable[[Any], bool]:
+    """Is the object an instance of ``module.attr_path``? Only if that module is already
+    imported (a live object of the framework implies it), so nothing is imported here."""
+
+    def check(obj: Any) -> bool:
+        cls: Any = sys.modules.get(module)
+        for part in attr_path.split("."):
+            cls = getattr(cls, part, None)
+        return isinstance(cls, type) and isinstance(obj, cls)
+
+    return check
+
+
 FRONTENDS: list[Frontend] = [
     Frontend("onnx", (".onnx",), ("onnx",), _onnx_loader),
     Frontend("hlsforge-ir", (".json",), (), _ir_loader),
+    Frontend("keras", (".keras", ".h5", ".hdf5", ".json"), ("keras", "tf_keras"), _keras_loader, _instance_of("keras", "Model"),
+             _is_keras_file),
+    Frontend("torch", (), ("torch",), _torch_loader, _instance_of("torch", "nn.Module")),
 ]
 
 
@@ -75,13 +118,19 @@ def load(model: Any, **options: Any) -> Graph:
         if suffix == ".json" and _is_ir_json(path):
             return _ir_loader(path)
         for fe in FRONTENDS:
-            if suffix in fe.suffixes and fe.name != "hlsforge-ir":
+            if suffix in fe.suffixes and fe.name != "hlsforge-ir" and (fe.sniff is None or fe.sniff(path)):
                 return fe.load(path, **options)
+        readers = [fe.name for fe in FRONTENDS if suffix in fe.suffixes]
+        if readers:
+            raise ModelFormatError(
+                f"{str(path)!r} is not a model that the {', '.join(readers)} frontend(s) recognise (a Keras "
+                "architecture JSON comes from model.to_json(); an hlsforge IR JSON from hlsforge.ir.serialize)"
+            )
         known = sorted({s for fe in FRONTENDS for s in fe.suffixes})
         raise ModelFormatError(f"cannot tell the format of {str(path)!r} from its suffix; known: {', '.join(known)}")
     module = type(model).__module__.split(".")[0]
     for fe in FRONTENDS:
-        if module in fe.modules:
+        if module in fe.modules or (fe.accepts is not None and fe.accepts(model)):
             return fe.load(model, **options)
     known = sorted({m for fe in FRONTENDS for m in fe.modules})
     raise ModelFormatError(

@@ -108,6 +108,8 @@ def _pool(node: Node, ins: Sequence[Array], kind: str) -> Array:
     if a.count_include_pad:
         # taps in the explicit padding count; taps past it (ceil mode) do not
         counted = _counted_with_pads(x.shape[1 : 1 + nsp], a)
+        # the padded-input view may fit one more ceil-mode window than the real output has
+        counted = counted[tuple(slice(0, n) for n in total.shape[1 : 1 + nsp])]
     else:
         counted = inside.sum(axis=axes)
     return _f32(total / counted[(None,) + (...,) + (None,)])

@@ -204,11 +204,12 @@ class Graph:
     def user_shape(self, name: str) -> Shape:
         """Shape of a graph input/output as the user sees it (batch excluded)."""
         shape = self.values[name].shape
-        perm = self.input_perm.get(name) or self.output_perm.get(name)
-        if not perm:
-            return shape
-        inverse = np.argsort(perm)
-        return tuple(shape[i] for i in inverse)
+        if name in self.input_perm:  # internal = T_perm(user), so user = T_inverse(internal)
+            inverse = np.argsort(self.input_perm[name])
+            return tuple(shape[i] for i in inverse)
+        if name in self.output_perm:  # user = T_perm(internal), as in to_user
+            return tuple(shape[i] for i in self.output_perm[name])
+        return shape
 
     def to_internal(self, name: str, x: np.ndarray) -> np.ndarray:
         """Move a batch for input ``name`` from the user's layout into the IR's."""

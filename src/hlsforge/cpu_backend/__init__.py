@@ -1,0 +1,61 @@
+"""The CPU backend: SOFIE-style C++ (a header plus a weight file) that needs only BLAS.
+
+Four verbs:
+
+- :func:`generate` — the files' contents, ``{file name: text or bytes}`` (pure, deterministic);
+- :func:`write` — write them into a directory (what ``hlsforge convert --backend cpu`` does);
+- :func:`compile` — build and load a model for Python (``model.predict(x)``), cached;
+- :func:`compile_models` — several models in one shared library.
+
+See docs/cpu_backend.md for the generated API, the thread-safety contract and the weight
+file format.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..ir.graph import Graph
+from .blas import BlasConfig, find_blas, set_blas_threads
+from .emit import KERNEL_HEADER, kernel_header_text, render_header
+from .lower import DEFAULT_TUNING, RULES, ModelPlan, Tuning, lower
+from .runtime import CpuModel, compile, compile_models
+from .weights import read_weights, weights_bytes
+
+__all__ = [
+    "generate", "write", "compile", "compile_models", "CpuModel", "lower", "ModelPlan", "Tuning",
+    "BlasConfig", "find_blas", "set_blas_threads", "read_weights", "RULES", "KERNEL_HEADER",
+]
+
+
+def generate(graph: Graph, name: str | None = None, *, embed_weights: bool = False,
+             tuning: Tuning = DEFAULT_TUNING) -> dict[str, str | bytes]:
+    """The generated files for ``graph``: ``<ns>.hpp``, ``hlsforge_cpu.hpp`` and, unless
+    ``embed_weights``, ``<ns>.weights`` (``<ns>`` is the sanitized model name, also the C++
+    namespace). Same graph and arguments give byte-identical files."""
+    plan = lower(graph, name=name, tuning=tuning)
+    arrays = [graph.constant(w.name) for w in plan.weights]
+    files: dict[str, str | bytes] = {
+        f"{plan.namespace}.hpp": render_header(plan, embedded_weights=arrays if embed_weights else None),
+        KERNEL_HEADER: kernel_header_text(),
+    }
+    if not embed_weights:
+        files[f"{plan.namespace}.weights"] = weights_bytes([(w.name, a) for w, a in zip(plan.weights, arrays)])
+    return files
+
+
+def write(graph: Graph, out_dir: str | os.PathLike[str], name: str | None = None, *,
+          embed_weights: bool = False) -> list[Path]:
+    """Write the generated files into ``out_dir`` (created); returns their paths."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for fname, content in generate(graph, name, embed_weights=embed_weights).items():
+        path = out / fname
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content)
+        paths.append(path)
+    return paths

@@ -1,0 +1,123 @@
+"""Locate a BLAS for compiling generated CPU code, and control its threads.
+
+Why a module: the generated code calls the standard CBLAS functions (``cblas_sgemm``,
+``cblas_sgemv``), so any BLAS links; what differs between BLAS packages is where the header
+and library are and whether the symbols carry a prefix. The default is the
+``scipy-openblas32`` wheel (a dependency of hlsforge, so a plain ``pip install`` works), whose
+symbols are ``scipy_cblas_*``; the kernel header maps the names when compiled with
+``-DHLSFORGE_CBLAS_PREFIX=scipy_``.
+
+Choices (``blas=`` of :func:`hlsforge.cpu_backend.compile`):
+
+- ``None`` / ``"auto"``: scipy-openblas32 if installed, else a system OpenBLAS;
+- ``"scipy-openblas32"``: the wheel;
+- ``"openblas"``: the system OpenBLAS (``-lopenblas``, ``<cblas.h>`` on the default path);
+- ``"none"``: no BLAS at all (``-DHLSFORGE_CPU_NO_BLAS``, built-in loops only);
+- a :class:`BlasConfig` for anything else (MKL, BLIS, Accelerate, ...).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import importlib.util
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from ..errors import ToolNotFoundError
+
+
+@dataclass(frozen=True)
+class BlasConfig:
+    """How to compile and link against one BLAS."""
+
+    name: str
+    include_dirs: tuple[str, ...] = ()
+    defines: tuple[tuple[str, str | None], ...] = ()
+    link_flags: tuple[str, ...] = ()
+    library: str | None = None  # shared library file, loaded to set the thread count
+    set_threads_symbol: str | None = None  # e.g. "openblas_set_num_threads"
+
+
+NO_BLAS = BlasConfig("none", defines=(("HLSFORGE_CPU_NO_BLAS", None),))
+
+
+@lru_cache(maxsize=1)
+def _scipy_openblas() -> BlasConfig | None:
+    spec = importlib.util.find_spec("scipy_openblas32")
+    if spec is None:
+        return None
+    import scipy_openblas32 as sob  # the module is tiny; importing it loads no library
+
+    lib_dir = sob.get_lib_dir()
+    libname = sob.get_library()
+    full = Path(lib_dir) / sob.get_library(fullname=True)
+    return BlasConfig(
+        name="scipy-openblas32",
+        include_dirs=(sob.get_include_dir(),),
+        defines=(("HLSFORGE_CBLAS_PREFIX", "scipy_"),),
+        link_flags=(f"-L{lib_dir}", f"-l{libname}", f"-Wl,-rpath,{lib_dir}"),
+        library=str(full),
+        set_threads_symbol="scipy_openblas_set_num_threads",
+    )
+
+
+@lru_cache(maxsize=1)
+def _system_openblas() -> BlasConfig | None:
+    found = ctypes.util.find_library("openblas")
+    if found is None:
+        return None
+    return BlasConfig(
+        name="openblas", link_flags=("-lopenblas",), library=found, set_threads_symbol="openblas_set_num_threads"
+    )
+
+
+def find_blas(choice: str | BlasConfig | None = None) -> BlasConfig:
+    """Resolve a ``blas=`` argument to a :class:`BlasConfig` (see the module docstring)."""
+    if isinstance(choice, BlasConfig):
+        return choice
+    key = (choice or "auto").lower()
+    if key == "none":
+        return NO_BLAS
+    if key in ("auto", "scipy-openblas32", "scipy_openblas32"):
+        cfg = _scipy_openblas()
+        if cfg is not None:
+            return cfg
+        if key != "auto":
+            raise ToolNotFoundError("BLAS 'scipy-openblas32' is not installed: pip install scipy-openblas32")
+    if key in ("auto", "openblas"):
+        cfg = _system_openblas()
+        if cfg is not None:
+            return cfg
+        raise ToolNotFoundError(
+            "no BLAS found: pip install scipy-openblas32 (the default), install a system OpenBLAS "
+            "(e.g. `apt install libopenblas-dev`), or pass blas='none' for built-in loops"
+        )
+    raise ToolNotFoundError(
+        f"unknown BLAS choice {choice!r}; known: 'auto', 'scipy-openblas32', 'openblas', 'none', "
+        "or a hlsforge.cpu_backend.blas.BlasConfig"
+    )
+
+
+def set_blas_threads(cfg: BlasConfig, threads: int) -> bool:
+    """Set the BLAS's thread count for this process; returns False if it offers no setter.
+
+    hlsforge defaults to one thread: inference is usually one of many jobs on a machine and
+    OpenBLAS's own threads make small products slower, not faster.
+    """
+    if cfg.library is None or cfg.set_threads_symbol is None:
+        return False
+    lib = _load(cfg.library)
+    fn = getattr(lib, cfg.set_threads_symbol, None)
+    if fn is None:
+        return False
+    fn.argtypes = [ctypes.c_int]
+    fn.restype = None
+    fn(int(threads))
+    return True
+
+
+@lru_cache(maxsize=8)
+def _load(path: str) -> ctypes.CDLL:
+    return ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)

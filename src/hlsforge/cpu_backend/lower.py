@@ -1,0 +1,846 @@
+"""Lowering: decide how the CPU backend runs each node, as typed records.
+
+``lower(graph)`` returns a :class:`ModelPlan`, everything :mod:`.emit` needs; rendering is a
+pure function of the plan. Three phases:
+
+1. **Tasks.** Graph inputs given in another layout get a permute task; every node is a task;
+   graph outputs that cannot be written in place get a copy (or permute) task. Constants used
+   where an op expects an activation are materialized once per batch chunk.
+2. **Storage.** Reshape/Flatten are views (no code, no copy). A graph output is written
+   straight into the caller's buffer when its layout allows. Every other tensor gets an offset
+   in one arena, per event, reused as soon as the tensor is dead (greedy first fit by
+   liveness); a chunk of ``n`` events uses ``offset * n``, so offsets stay disjoint for any n.
+3. **Records.** One small rule per op in ``RULES`` (a test checks it covers ``FINAL_OPS``)
+   turns a node into a step record with compile-time sizes and its strategy (inlined loop or
+   BLAS; direct convolution or im2col + GEMM), chosen by the thresholds in :class:`Tuning`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ..errors import UnsupportedOpError
+from ..ir.graph import Graph, Node
+from ..ir.ops import (
+    AlphaAttrs,
+    ClipAttrs,
+    ConvAttrs,
+    HardSigmoidAttrs,
+    Op,
+    PadAttrs,
+    PoolAttrs,
+    QuantizeAttrs,
+    SeluAttrs,
+    TransposeAttrs,
+    spec,
+)
+from ..ir.types import FixedType, IntType, as_fixed
+from .names import Namer, namespace_name
+
+Shape = tuple[int, ...]
+
+# --------------------------------------------------------------------------------- tuning
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """Thresholds that pick a kernel strategy; the defaults were measured (docs/cpu_backend.md).
+
+    A BLAS call costs a fixed ~0.1-0.3 us; an inlined loop with compile-time sizes has no
+    such cost but no cache blocking, so small products stay loops and large ones go to BLAS.
+    """
+
+    dense_loop_max_macs: int = 2048
+    """Dense layers (and per-group convolution products) with ``n_in * n_out`` at most this
+    run as the register-tiled loop at every batch."""
+    dense_blas_min_rows: int = 32
+    """Larger products use sgemm from this many rows (events x leading dims, or events x
+    output positions for a convolution) on."""
+    gemv_min_macs: int = 1 << 22
+    """Single-row products at least this large use sgemv (the loop is as fast below)."""
+    workspace_floats: int = 1 << 20
+    """Target size (floats) of the default workspace: its batch capacity is this over the
+    per-event arena, clamped to [1, max_chunk]."""
+    max_chunk: int = 512
+
+
+DEFAULT_TUNING = Tuning()
+
+# --------------------------------------------------------------------------------- records
+
+
+@dataclass(frozen=True)
+class Origin:
+    """The node a step comes from, for the comment above its call."""
+
+    node: str
+    source_name: str
+    source_op: str
+    op: str
+
+
+@dataclass(frozen=True)
+class TensorDecl:
+    """A pointer the generated ``run_chunk`` declares for an activation tensor.
+
+    ``kind``: ``"arena"`` (at ``offset * n`` in the workspace), ``"output"`` (the caller's
+    output number ``offset``) or ``"alias"`` (a view of ``alias_of``; ``const`` when that is a
+    read-only graph input).
+    """
+
+    ident: str
+    value: str
+    shape: Shape
+    kind: str
+    offset: int = 0
+    alias_of: str = ""
+    const: bool = False
+
+
+@dataclass(frozen=True)
+class IORecord:
+    """A graph input or output as the caller sees it."""
+
+    name: str
+    ident: str
+    user_shape: Shape
+    internal_shape: Shape
+    perm: tuple[int, ...] | None
+    size: int
+
+
+@dataclass(frozen=True)
+class WeightRecord:
+    name: str
+    ident: str
+    shape: Shape
+    offset: int
+    size: int
+
+
+@dataclass(frozen=True)
+class Step:
+    """Base of every step record: where it came from and the tensors it declares."""
+
+    origin: Origin | None
+    decls: tuple[TensorDecl, ...]
+
+
+@dataclass(frozen=True)
+class DenseStep(Step):
+    cfg: str
+    x: str
+    w: str
+    b: str
+    y: str
+    rows: int  # rows per event (product of the leading non-batch dims)
+    n_in: int
+    n_out: int
+    blas_min_rows: int  # 0: never sgemm
+    use_gemv: bool
+
+
+@dataclass(frozen=True)
+class ConvGeometry:
+    in_h: int
+    in_w: int
+    c_in: int
+    out_h: int
+    out_w: int
+    c_out: int
+    k_h: int
+    k_w: int
+    s_h: int
+    s_w: int
+    d_h: int
+    d_w: int
+    pad_t: int
+    pad_l: int
+    groups: int
+
+
+@dataclass(frozen=True)
+class ConvStep(Step):
+    cfg: str
+    x: str
+    w: str
+    b: str
+    y: str
+    geometry: ConvGeometry
+    strategy: str  # "im2col" | "pointwise" | "depthwise"
+    blas_min_rows: int
+    scratch: int  # floats per event (im2col columns)
+
+
+@dataclass(frozen=True)
+class PoolGeometry:
+    in_h: int
+    in_w: int
+    c: int
+    out_h: int
+    out_w: int
+    k_h: int
+    k_w: int
+    s_h: int
+    s_w: int
+    pad_t: int
+    pad_l: int
+    pad_b: int
+    pad_r: int
+    count_include_pad: bool
+
+
+@dataclass(frozen=True)
+class PoolStep(Step):
+    cfg: str
+    kind: str  # "max" | "avg"
+    x: str
+    y: str
+    geometry: PoolGeometry
+
+
+@dataclass(frozen=True)
+class GlobalPoolStep(Step):
+    kind: str
+    x: str
+    y: str
+    spatial: int
+    channels: int
+
+
+@dataclass(frozen=True)
+class AffineStep(Step):
+    x: str
+    scale: str
+    bias: str
+    y: str
+    rows: int
+    channels: int
+
+
+@dataclass(frozen=True)
+class Activation:
+    """An elementwise function of the kernel library and its float parameters."""
+
+    functor: str  # hlsforge_cpu struct name
+    params: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True)
+class QuantizeFn:
+    width: int
+    frac: int
+    signed: bool
+    rounding: str
+    overflow: str
+
+
+@dataclass(frozen=True)
+class MapStep(Step):
+    fn: Activation | QuantizeFn
+    x: str
+    y: str
+    count: int  # values per event
+
+
+@dataclass(frozen=True)
+class SoftmaxStep(Step):
+    x: str
+    y: str
+    rows: int
+    width: int
+
+
+@dataclass(frozen=True)
+class BinaryStep(Step):
+    cfg: str
+    op: str  # "AddOp" | "SubOp" | "MulOp"
+    a: str
+    b: str
+    y: str
+    dims: Shape
+    a_str: Shape
+    b_str: Shape
+    y_str: Shape
+    a_event: int
+    b_event: int
+    out_event: int
+
+
+@dataclass(frozen=True)
+class ConcatPart:
+    x: str
+    x_event: int
+    inner: int
+    offset: int
+
+
+@dataclass(frozen=True)
+class ConcatStep(Step):
+    parts: tuple[ConcatPart, ...]
+    y: str
+    outer: int
+    inner: int
+
+
+@dataclass(frozen=True)
+class PermuteStep(Step):
+    cfg: str
+    x: str
+    y: str
+    dims: Shape
+    x_str: Shape
+    size: int
+
+
+@dataclass(frozen=True)
+class PadStep(Step):
+    cfg: str
+    x: str
+    y: str
+    in_dims: Shape
+    in_inner: Shape
+    y_str: Shape
+    begin_offset: int
+    in_size: int
+    out_size: int
+
+
+@dataclass(frozen=True)
+class CopyStep(Step):
+    x: str
+    x_event: int  # 0 repeats a constant for every event
+    y: str
+    count: int
+
+
+@dataclass(frozen=True)
+class ViewStep(Step):
+    """Reshape/Flatten: the output is the input's memory under another shape (no code)."""
+
+    x: str
+    y: str
+
+
+@dataclass(frozen=True)
+class ModelPlan:
+    """Everything the emitter needs to render one model."""
+
+    model_name: str
+    namespace: str
+    source_format: str
+    inputs: tuple[IORecord, ...]
+    outputs: tuple[IORecord, ...]
+    weights: tuple[WeightRecord, ...]
+    weight_floats: int
+    arena_floats: int  # per event
+    scratch_floats: int  # per event
+    default_batch: int
+    steps: tuple[Step, ...]
+
+
+# --------------------------------------------------------------------------------- helpers
+
+
+def _strides(shape: Shape) -> Shape:
+    out = []
+    acc = 1
+    for d in reversed(shape):
+        out.append(acc)
+        acc *= d
+    return tuple(reversed(out))
+
+
+def _align(n: int, a: int = 16) -> int:
+    return (n + a - 1) // a * a
+
+
+def _collapse(dims: list[int], *strides: list[int]) -> tuple[Shape, tuple[Shape, ...]]:
+    """Drop size-1 dims and merge neighbours that are contiguous in every operand."""
+    keep = [i for i, d in enumerate(dims) if d != 1]
+    d2 = [dims[i] for i in keep]
+    s2 = [[s[i] for i in keep] for s in strides]
+    i = len(d2) - 2
+    while i >= 0:
+        if all(s[i] == s[i + 1] * d2[i + 1] for s in s2):
+            d2[i] *= d2[i + 1]
+            for s in s2:
+                s[i] = s[i + 1]
+                del s[i + 1]
+            del d2[i + 1]
+        i -= 1
+    if not d2:
+        return (1,), tuple((1,) for _ in strides)
+    return tuple(d2), tuple(tuple(s) for s in s2)
+
+
+def _permute_geometry(shape: Shape, perm: tuple[int, ...]) -> tuple[Shape, Shape]:
+    """Output dims and input strides of ``transpose(x, perm)`` for one event, collapsed."""
+    st = _strides(shape)
+    dims = [shape[p] for p in perm]
+    x_str = [st[p] for p in perm]
+    y_str = list(_strides(tuple(dims)))
+    d, (xs, _) = _collapse(dims, x_str, y_str)
+    return d, xs
+
+
+# --------------------------------------------------------------------------------- tasks
+
+
+@dataclass
+class _Task:
+    kind: str  # "node" | "in_perm" | "out_copy" | "materialize"
+    node: Node | None = None
+    reads: list[str] = field(default_factory=list)
+    writes: list[str] = field(default_factory=list)
+    index: int = 0  # input/output position for in_perm / out_copy
+    const: str = ""  # materialize: the constant value
+
+
+_BINARY = {Op.ADD: "AddOp", Op.SUB: "SubOp", Op.MUL: "MulOp"}
+_VIEWS = (Op.RESHAPE, Op.FLATTEN)
+
+
+class _Planner:
+    """Runs the three phases for one graph; ``plan()`` returns the ModelPlan."""
+
+    def __init__(self, graph: Graph, name: str | None, tuning: Tuning) -> None:
+        self.g = graph
+        self.tuning = tuning
+        self.model_name = name or graph.name or "model"
+        self.namespace = namespace_name(self.model_name)
+        self.namer = Namer({"n", "arena", "scratch", "w_", "storage_", "ws", "batch"})
+        self.shapes: dict[str, Shape] = {k: v.shape for k, v in graph.values.items()}
+        self.materialized: dict[str, str] = {}  # constant -> synthetic activation value
+        self.tasks: list[_Task] = []
+        self.weights: dict[str, WeightRecord] = {}
+        self.weight_floats = 0
+        self.ident: dict[str, str] = {}  # activation value -> pointer name
+        self.decl: dict[str, TensorDecl] = {}
+        self.in_params: list[IORecord] = []
+        self.out_params: list[IORecord] = []
+
+    # ---------------------------------------------------------------- phase 1: tasks
+
+    def _is_weight_role(self, node: Node, i: int) -> bool:
+        s = spec(node.op)
+        role = s.inputs[i] if not s.variadic else s.inputs[0]
+        if role in s.constants:
+            return True
+        return node.op in _BINARY and self.g.values[node.inputs[i]].is_constant
+
+    def _activation(self, value: str) -> str:
+        """The activation value to read for ``value`` (a constant becomes a materialized one)."""
+        if not self.g.values[value].is_constant:
+            return value
+        if value not in self.materialized:
+            synth = f"{value} (materialized)"
+            self.materialized[value] = synth
+            self.shapes[synth] = self.g.values[value].shape
+            self.tasks.append(_Task("materialize", writes=[synth], const=value))
+        return self.materialized[value]
+
+    def build_tasks(self) -> None:
+        g = self.g
+        for i, name in enumerate(g.inputs):
+            if g.input_perm.get(name):
+                self.tasks.append(_Task("in_perm", writes=[name], index=i))
+        self.node_reads: dict[str, list[str]] = {}
+        for node in g.nodes:
+            reads = []
+            for i, v in enumerate(node.inputs):
+                if self._is_weight_role(node, i):
+                    continue
+                reads.append(self._activation(v))
+            self.node_reads[node.name] = reads
+            self.tasks.append(_Task("node", node=node, reads=reads, writes=list(node.outputs)))
+        self.out_source: dict[int, str] = {}
+        for i, name in enumerate(g.outputs):
+            self.out_source[i] = self._activation(name)
+
+    # ---------------------------------------------------------------- phase 2: storage
+
+    def assign_storage(self) -> None:
+        g = self.g
+        root: dict[str, str] = {}
+        producer: dict[str, int] = {}
+        for name in g.inputs:
+            if not g.input_perm.get(name):
+                root[name] = name  # lives in the caller's input buffer
+        for t_i, task in enumerate(self.tasks):
+            for w in task.writes:
+                if task.kind == "node" and task.node is not None and task.node.op in _VIEWS:
+                    root[w] = root[task.reads[0]]
+                else:
+                    root[w] = w
+                    producer[w] = t_i
+
+        # graph outputs written in place when their layout matches and the root is computed here
+        direct: dict[str, int] = {}
+        copies: list[int] = []
+        for i, name in enumerate(g.outputs):
+            src = self.out_source[i]
+            r = root[src]
+            if not g.output_perm.get(name) and r in producer and r not in direct:
+                direct[r] = i
+            else:
+                copies.append(i)
+        for i in copies:
+            self.tasks.append(_Task("out_copy", reads=[self.out_source[i]], index=i))
+
+        # liveness of arena roots
+        first: dict[str, int] = {}
+        last: dict[str, int] = {}
+        for t_i, task in enumerate(self.tasks):
+            for w in task.writes:
+                r = root[w]
+                first.setdefault(r, t_i)
+                last[r] = max(last.get(r, t_i), t_i)
+            for v in task.reads:
+                r = root[v]
+                last[r] = max(last.get(r, t_i), t_i)
+        offsets: dict[str, int] = {}
+        live: list[tuple[int, int, str]] = []  # (offset, size, root)
+        arena = 0
+        for r in sorted((r for r in producer if r not in direct), key=lambda r: (first[r], r)):
+            start = first[r]
+            live = [blk for blk in live if last[blk[2]] >= start]
+            size = _align(math.prod(self.shapes[r]))
+            off = 0
+            for b_off, b_size, _ in sorted(live):
+                if off + size <= b_off:
+                    break
+                off = max(off, b_off + b_size)
+            offsets[r] = off
+            live.append((off, size, r))
+            arena = max(arena, off + size)
+        self.arena_floats = arena
+        self.root = root
+        self.direct = direct
+        self.offsets = offsets
+
+    # ---------------------------------------------------------------- phase 3: records
+
+    def io_records(self) -> None:
+        g = self.g
+        names = Namer({"batch", "ws", "n"})
+        for name in g.inputs:
+            shape = self.shapes[name]
+            perm = g.input_perm.get(name) or None
+            self.in_params.append(IORecord(name, names.ident("in", name), g.user_shape(name), shape, perm, math.prod(shape)))
+        for name in g.outputs:
+            shape = self.shapes[name]
+            perm = g.output_perm.get(name) or None
+            user = tuple(shape[p] for p in perm) if perm else shape  # matches Graph.to_user
+            self.out_params.append(IORecord(name, names.ident("out", name), user, shape, perm, math.prod(shape)))
+
+    def declare(self, value: str) -> TensorDecl:
+        """Declare the pointer of an activation value written by the current task."""
+        r = self.root[value]
+        if r != value:
+            base = self.decl.get(r)
+            alias_of = base.ident if base is not None else self.ident[r]
+            const = base.const if base is not None else True  # caller's input: read-only
+            d = TensorDecl(self.namer.ident("t", value), value, self.shapes[value], "alias", alias_of=alias_of, const=const)
+        elif r in self.direct:
+            d = TensorDecl(self.out_params[self.direct[r]].ident, value, self.shapes[value], "output", offset=self.direct[r])
+        else:
+            d = TensorDecl(self.namer.ident("t", value), value, self.shapes[value], "arena", offset=self.offsets[r])
+        self.ident[value] = d.ident
+        self.decl[value] = d
+        return d
+
+    def weight(self, value: str) -> str:
+        rec = self.weights.get(value)
+        if rec is None:
+            data = self.g.constant(value)
+            size = int(data.size)
+            rec = WeightRecord(value, self.namer.ident("w", value), tuple(data.shape), self.weight_floats, size)
+            self.weights[value] = rec
+            self.weight_floats += _align(size)
+        return rec.ident
+
+    def origin(self, node: Node) -> Origin:
+        return Origin(node.name, node.source_name, node.source_op, node.op.value)
+
+    def records(self) -> list[Step]:
+        self.io_records()
+        for p in self.in_params:
+            if not p.perm:
+                self.ident[p.name] = p.ident
+        steps: list[Step] = []
+        for task in self.tasks:
+            if task.kind == "in_perm":
+                p = self.in_params[task.index]
+                d = self.declare(p.name)
+                dims, x_str = _permute_geometry(p.user_shape, p.perm or ())
+                steps.append(PermuteStep(None, (d,), self.namer.ident("cfg", f"input_{p.name}"), p.ident, d.ident, dims, x_str, p.size))
+            elif task.kind == "materialize":
+                d = self.declare(task.writes[0])
+                size = math.prod(self.shapes[task.writes[0]])
+                steps.append(CopyStep(None, (d,), self.weight(task.const), 0, d.ident, size))
+            elif task.kind == "out_copy":
+                p = self.out_params[task.index]
+                src = self.ident[task.reads[0]]
+                if p.perm:
+                    dims, x_str = _permute_geometry(p.internal_shape, p.perm)
+                    steps.append(PermuteStep(None, (), self.namer.ident("cfg", f"output_{p.name}"), src, p.ident, dims, x_str, p.size))
+                else:
+                    steps.append(CopyStep(None, (), src, p.size, p.ident, p.size))
+            elif task.node is not None:
+                rule = RULES.get(task.node.op)
+                if rule is None:
+                    raise UnsupportedOpError(
+                        f"{task.node.describe()}: the CPU backend has no kernel for {task.node.op.value}; "
+                        f"supported ops: {', '.join(sorted(o.value for o in RULES))}"
+                    )
+                steps.append(rule(self, task.node))
+        return steps
+
+    def plan(self) -> ModelPlan:
+        self.build_tasks()
+        self.assign_storage()
+        steps = self.records()
+        scratch = max((s.scratch for s in steps if isinstance(s, ConvStep)), default=0)
+        per_event = max(1, self.arena_floats + scratch)
+        chunk = max(1, min(self.tuning.max_chunk, self.tuning.workspace_floats // per_event))
+        return ModelPlan(
+            model_name=self.model_name,
+            namespace=self.namespace,
+            source_format=self.g.source_format,
+            inputs=tuple(self.in_params),
+            outputs=tuple(self.out_params),
+            weights=tuple(self.weights.values()),
+            weight_floats=self.weight_floats + WEIGHT_SLACK,
+            arena_floats=self.arena_floats,
+            scratch_floats=scratch,
+            default_batch=chunk,
+            steps=tuple(steps),
+        )
+
+    # ---------------------------------------------------------------- rule helpers
+
+    def x(self, node: Node, i: int = 0) -> str:
+        return self.ident[self.node_reads[node.name][i]]
+
+    def x_shape(self, node: Node, i: int = 0) -> Shape:
+        return self.shapes[node.inputs[i]]
+
+    def out(self, node: Node) -> tuple[TensorDecl, str]:
+        d = self.declare(node.outputs[0])
+        return d, d.ident
+
+
+Rule = Callable[[_Planner, Node], Step]
+
+# --------------------------------------------------------------------------------- rules
+
+
+def _dense(p: _Planner, node: Node) -> Step:
+    xs = p.x_shape(node)
+    n_in, n_out = p.g.values[node.inputs[1]].shape
+    d, y = p.out(node)
+    t = p.tuning
+    macs = n_in * n_out
+    loop = macs <= t.dense_loop_max_macs
+    return DenseStep(
+        p.origin(node), (d,), p.namer.ident("cfg", node.name), p.x(node), p.weight(node.inputs[1]),
+        p.weight(node.inputs[2]), y, math.prod(xs[:-1]), n_in, n_out,
+        0 if loop else t.dense_blas_min_rows, (not loop) and macs >= t.gemv_min_macs,
+    )
+
+
+def _conv(p: _Planner, node: Node) -> Step:
+    a: ConvAttrs = node.attrs
+    xs = p.x_shape(node)
+    d, y = p.out(node)
+    ys = d.shape
+    if len(a.kernel_shape) == 1:
+        geo = ConvGeometry(1, xs[0], xs[1], 1, ys[0], ys[1], 1, a.kernel_shape[0], 1, a.strides[0], 1,
+                           a.dilations[0], 0, a.pads[0][0], a.groups)
+    else:
+        geo = ConvGeometry(xs[0], xs[1], xs[2], ys[0], ys[1], ys[2], a.kernel_shape[0], a.kernel_shape[1],
+                           a.strides[0], a.strides[1], a.dilations[0], a.dilations[1], a.pads[0][0],
+                           a.pads[1][0], a.groups)
+    cig, cog = geo.c_in // geo.groups, geo.c_out // geo.groups
+    kdim = geo.k_h * geo.k_w * cig
+    t = p.tuning
+    if cig == 1 and cog == 1:
+        strategy, scratch = "depthwise", 0
+    elif geo.k_h == geo.k_w == geo.s_h == geo.s_w == 1 and geo.groups == 1 and not any(v for pr in a.pads for v in pr):
+        strategy, scratch = "pointwise", 0
+    else:
+        strategy, scratch = "im2col", geo.out_h * geo.out_w * kdim
+    blas_rows = 0 if kdim * cog <= t.dense_loop_max_macs else t.dense_blas_min_rows
+    return ConvStep(
+        p.origin(node), (d,), p.namer.ident("cfg", node.name), p.x(node), p.weight(node.inputs[1]),
+        p.weight(node.inputs[2]), y, geo, strategy, blas_rows, scratch,
+    )
+
+
+def _pool(kind: str) -> Rule:
+    def rule(p: _Planner, node: Node) -> Step:
+        a: PoolAttrs = node.attrs
+        xs = p.x_shape(node)
+        d, y = p.out(node)
+        ys = d.shape
+        if len(a.kernel_shape) == 1:
+            geo = PoolGeometry(1, xs[0], xs[1], 1, ys[0], 1, a.kernel_shape[0], 1, a.strides[0], 0, a.pads[0][0],
+                               0, a.pads[0][1], a.count_include_pad)
+        else:
+            geo = PoolGeometry(xs[0], xs[1], xs[2], ys[0], ys[1], a.kernel_shape[0], a.kernel_shape[1],
+                               a.strides[0], a.strides[1], a.pads[0][0], a.pads[1][0], a.pads[0][1],
+                               a.pads[1][1], a.count_include_pad)
+        return PoolStep(p.origin(node), (d,), p.namer.ident("cfg", node.name), kind, p.x(node), y, geo)
+
+    return rule
+
+
+def _global_pool(kind: str) -> Rule:
+    def rule(p: _Planner, node: Node) -> Step:
+        xs = p.x_shape(node)
+        d, y = p.out(node)
+        return GlobalPoolStep(p.origin(node), (d,), kind, p.x(node), y, math.prod(xs[:-1]), xs[-1])
+
+    return rule
+
+
+def _batchnorm(p: _Planner, node: Node) -> Step:
+    xs = p.x_shape(node)
+    d, y = p.out(node)
+    return AffineStep(p.origin(node), (d,), p.x(node), p.weight(node.inputs[1]), p.weight(node.inputs[2]), y,
+                      math.prod(xs[:-1]), xs[-1])
+
+
+def _map(make: Callable[[Node], Activation | QuantizeFn]) -> Rule:
+    def rule(p: _Planner, node: Node) -> Step:
+        d, y = p.out(node)
+        return MapStep(p.origin(node), (d,), make(node), p.x(node), y, math.prod(p.x_shape(node)))
+
+    return rule
+
+
+def _clip_fn(node: Node) -> Activation:
+    a: ClipAttrs = node.attrs
+    return Activation("Clip", (-math.inf if a.min is None else a.min, math.inf if a.max is None else a.max))
+
+
+def _quantize_fn(node: Node) -> QuantizeFn:
+    a: QuantizeAttrs = node.attrs
+    if not isinstance(a.target, (FixedType, IntType)):
+        raise UnsupportedOpError(f"{node.describe()}: Quantize target {a.target} is not a fixed-point type")
+    t = as_fixed(a.target)
+    return QuantizeFn(t.width, t.frac, t.signed, t.rounding.value, t.overflow.value)
+
+
+def _softmax(p: _Planner, node: Node) -> Step:
+    xs = p.x_shape(node)
+    d, y = p.out(node)
+    return SoftmaxStep(p.origin(node), (d,), p.x(node), y, math.prod(xs[:-1]), xs[-1])
+
+
+def _binary(p: _Planner, node: Node) -> Step:
+    d, y = p.out(node)
+    out = d.shape
+    rank = len(out)
+    operands = []
+    reads = iter(p.node_reads[node.name])
+    for v in node.inputs:
+        val = p.g.values[v]
+        shape = (1,) * (rank - len(val.shape)) + tuple(val.shape)
+        st = _strides(shape)
+        strides = [0 if shape[i] == 1 and out[i] != 1 else st[i] for i in range(rank)]
+        if val.is_constant:
+            operands.append((p.weight(v), strides, 0))
+        else:
+            operands.append((p.ident[next(reads)], strides, math.prod(val.shape)))
+    (a, a_str, a_ev), (b, b_str, b_ev) = operands
+    dims, (sa, sb, sy) = _collapse(list(out), a_str, b_str, list(_strides(out)))
+    return BinaryStep(p.origin(node), (d,), p.namer.ident("cfg", node.name), _BINARY[node.op], a, b, y, dims, sa,
+                      sb, sy, a_ev, b_ev, math.prod(out))
+
+
+def _concat(p: _Planner, node: Node) -> Step:
+    axis = node.attrs.axis
+    d, y = p.out(node)
+    out = d.shape
+    parts = []
+    offset = 0
+    for i, v in enumerate(node.inputs):
+        shape = p.shapes[v]
+        inner = math.prod(shape[axis:])
+        parts.append(ConcatPart(p.x(node, i), math.prod(shape), inner, offset))
+        offset += inner
+    return ConcatStep(p.origin(node), (d,), tuple(parts), y, math.prod(out[:axis]), math.prod(out[axis:]))
+
+
+def _view(p: _Planner, node: Node) -> Step:
+    d, y = p.out(node)
+    return ViewStep(p.origin(node), (d,), p.x(node), y)
+
+
+def _transpose(p: _Planner, node: Node) -> Step:
+    a: TransposeAttrs = node.attrs
+    xs = p.x_shape(node)
+    d, y = p.out(node)
+    dims, x_str = _permute_geometry(xs, a.perm)
+    return PermuteStep(p.origin(node), (d,), p.namer.ident("cfg", node.name), p.x(node), y, dims, x_str, math.prod(xs))
+
+
+def _pad(p: _Planner, node: Node) -> Step:
+    a: PadAttrs = node.attrs
+    xs = p.x_shape(node)
+    d, y = p.out(node)
+    ys = d.shape
+    y_str = _strides(ys)
+    begin = sum(b * s for (b, _), s in zip(a.pads, y_str))
+    return PadStep(p.origin(node), (d,), p.namer.ident("cfg", node.name), p.x(node), y, xs, _strides(xs), y_str,
+                   begin, math.prod(xs), math.prod(ys))
+
+
+RULES: dict[Op, Rule] = {
+    Op.DENSE: _dense,
+    Op.CONV1D: _conv,
+    Op.CONV2D: _conv,
+    Op.MAXPOOL1D: _pool("max"),
+    Op.MAXPOOL2D: _pool("max"),
+    Op.AVGPOOL1D: _pool("avg"),
+    Op.AVGPOOL2D: _pool("avg"),
+    Op.GLOBAL_MAXPOOL: _global_pool("max"),
+    Op.GLOBAL_AVGPOOL: _global_pool("avg"),
+    Op.BATCHNORM: _batchnorm,
+    Op.RELU: _map(lambda n: Activation("Relu")),
+    Op.LEAKY_RELU: _map(lambda n: Activation("LeakyRelu", (n.attrs.alpha,))),
+    Op.CLIP: _map(_clip_fn),
+    Op.SIGMOID: _map(lambda n: Activation("Sigmoid")),
+    Op.HARD_SIGMOID: _map(lambda n: Activation("HardSigmoid", (n.attrs.alpha, n.attrs.beta))),
+    Op.TANH: _map(lambda n: Activation("Tanh")),
+    Op.SOFTMAX: _softmax,
+    Op.ELU: _map(lambda n: Activation("Elu", (n.attrs.alpha,))),
+    Op.SELU: _map(lambda n: Activation("Selu", (n.attrs.alpha, n.attrs.gamma))),
+    Op.SOFTPLUS: _map(lambda n: Activation("Softplus")),
+    Op.ADD: _binary,
+    Op.SUB: _binary,
+    Op.MUL: _binary,
+    Op.CONCAT: _concat,
+    Op.FLATTEN: _view,
+    Op.RESHAPE: _view,
+    Op.TRANSPOSE: _transpose,
+    Op.PAD: _pad,
+    Op.QUANTIZE: _map(_quantize_fn),
+}
+
+_ = (AlphaAttrs, HardSigmoidAttrs, SeluAttrs)  # read through node.attrs in the lambdas
+
+
+def lower(graph: Graph, *, name: str | None = None, tuning: Tuning = DEFAULT_TUNING) -> ModelPlan:
+    """Plan the CPU implementation of a validated, final graph."""
+    graph.validate(final=True)
+    return _Planner(graph, name, tuning).plan()
+
+
+WEIGHT_SLACK = 16
+"""Floats of zero padding after the last weight (``hlsforge_cpu::kWeightSlack``): the
+vectorized kernels may read up to 7 floats past a weight matrix."""

@@ -1,0 +1,98 @@
+"""Model names are data, never code: turn them into safe C++ identifiers, literals and comments.
+
+Every name that reaches generated C++ passes through one of three functions here:
+``Namer.ident`` (a unique, valid, non-reserved identifier), ``cpp_string`` (a string literal
+whose every byte outside a small safe set is an octal escape) and ``comment_text`` (text for a
+``//`` comment that cannot end the comment, splice the next line or form a trigraph).
+"""
+
+from __future__ import annotations
+
+import re
+
+CPP_KEYWORDS = frozenset(
+    """alignas alignof and and_eq asm auto bitand bitor bool break case catch char char8_t char16_t
+    char32_t class compl concept const consteval constexpr constinit const_cast continue co_await
+    co_return co_yield decltype default delete do double dynamic_cast else enum explicit export
+    extern false float for friend goto if inline int long mutable namespace new noexcept not
+    not_eq nullptr operator or or_eq private protected public register reinterpret_cast requires
+    return short signed sizeof static static_assert static_cast struct switch template this
+    thread_local throw true try typedef typeid typename union unsigned using virtual void volatile
+    wchar_t while xor xor_eq final override import module""".split()
+)
+
+# Names a model namespace must not take: they would shadow what the generated code uses.
+RESERVED_NAMESPACES = frozenset({"std", "hlsforge_cpu", "detail", "main"})
+
+_MAX_IDENT = 48
+_SAFE_LITERAL = set(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 _-.,:;/+=()[]{}<>#@!%&*^|~'$")
+
+
+def sanitize(name: str, *, fallback: str = "v") -> str:
+    """A valid C++ identifier derived from ``name`` (not yet unique, not prefixed).
+
+    Runs of characters outside ``[A-Za-z0-9]`` become one ``_`` (so no ``__``, which C++
+    reserves), leading/trailing ``_`` are dropped, a leading digit gets a letter in front.
+    """
+    text = re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_")[:_MAX_IDENT].strip("_")
+    if not text:
+        text = fallback
+    if text[0].isdigit():
+        text = f"{fallback}_{text}"
+    return text
+
+
+def namespace_name(name: str) -> str:
+    """The per-model C++ namespace for a model called ``name``."""
+    ns = sanitize(name, fallback="model")
+    if ns in CPP_KEYWORDS or ns in RESERVED_NAMESPACES:
+        ns = f"{ns}_model"
+    return ns
+
+
+class Namer:
+    """Hands out unique identifiers ``<prefix>_<sanitized name>`` within one scope."""
+
+    def __init__(self, taken: set[str] | None = None) -> None:
+        self._taken: set[str] = set(taken or ())
+
+    def ident(self, prefix: str, name: str) -> str:
+        base = f"{prefix}_{sanitize(name)}" if prefix else sanitize(name)
+        if base in CPP_KEYWORDS:
+            base = f"{base}_"
+        candidate = base
+        i = 1
+        while candidate in self._taken:
+            candidate = f"{base}_{i}"
+            i += 1
+        self._taken.add(candidate)
+        return candidate
+
+
+def cpp_string(text: str) -> str:
+    """A C++ string literal holding the UTF-8 bytes of ``text`` exactly.
+
+    Bytes outside a conservative safe set (quotes, backslash, ``?``, control and non-ASCII
+    bytes) become three-digit octal escapes, which cannot merge with following characters.
+    """
+    out = []
+    for byte in text.encode("utf-8"):
+        out.append(chr(byte) if byte in _SAFE_LITERAL else f"\\{byte:03o}")
+    return '"' + "".join(out) + '"'
+
+
+def comment_text(text: str, limit: int = 80) -> str:
+    """``text`` made safe for a ``//`` comment: quoted, with unsafe characters as ``\\xNN``.
+
+    A trailing backslash would splice the next line into the comment; quoting guarantees the
+    comment never ends with one, and ``?`` is escaped so no trigraph can form.
+    """
+    shown = []
+    for ch in text[:limit]:
+        code = ord(ch)
+        if code < 128 and code in _SAFE_LITERAL:
+            shown.append(ch)
+        else:
+            shown.append(f"\\x{code:02x}" if code < 256 else f"\\u{code:04x}" if code < 65536 else f"\\U{code:08x}")
+    suffix = "..." if len(text) > limit else ""
+    return "'" + "".join(shown).replace("'", "\\x27") + suffix + "'"

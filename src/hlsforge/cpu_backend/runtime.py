@@ -1,0 +1,294 @@
+"""Compile generated CPU code into a shared library and run it from Python through ctypes.
+
+Why ctypes and not an extension module: no Python headers or build backend are needed, and
+the library is the very code a C++ user would compile. The library is cached by the hash of
+its sources and flags (``hlsforge.cpp_toolchain``), so compiling a model the second time costs
+only lowering and a hash; the weights go to a separate content-addressed file, so two models
+that differ only in their weights share one library.
+
+The call path is kept lean for batch-1 latency: argtypes are set once, a contiguous float32
+input is passed by pointer without a copy, and one-input one-output models use a dedicated
+entry point that needs no pointer arrays.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import platform
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import cpp_toolchain
+from ..errors import HlsforgeError, InputError, ModelFormatError
+from ..ir.graph import Graph
+from .blas import BlasConfig, find_blas, set_blas_threads
+from .emit import KERNEL_HEADER, capi_prefix, kernel_header_text, render_capi, render_header
+from .lower import DEFAULT_TUNING, ModelPlan, Tuning, lower
+from .weights import weights_bytes, write_atomic
+
+BASE_FLAGS = ("-O3", "-std=c++17", "-DNDEBUG")
+GIL_FREE_BATCH = 64
+"""Batches larger than this run with the GIL released (smaller ones are faster with it held)."""
+
+_F32 = np.dtype(np.float32)
+_FLOAT1 = ctypes.c_float * 1  # from_buffer of any non-empty float32 array: a pointer to its data
+_FLOAT_PTR = ctypes.POINTER(ctypes.c_float)
+
+
+@lru_cache(maxsize=1)
+def host_flags() -> tuple[str, ...]:
+    """``-march=native`` plus a define naming this CPU, so the build cache never hands a
+    library built for one CPU to another (e.g. a home directory shared across machines)."""
+    if platform.machine().lower() not in ("x86_64", "amd64", "aarch64", "arm64"):
+        return ()
+    text = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith(("model name", "flags", "Features", "CPU part")):
+                    text += line
+                if line.strip() == "":
+                    break
+    except OSError:
+        text = platform.processor()
+    fingerprint = hashlib.sha256(text.encode()).hexdigest()[:16]
+    flag = "-march=native" if platform.machine().lower() in ("x86_64", "amd64") else "-mcpu=native"
+    return (flag, f"-DHLSFORGE_HOST_ID=0x{fingerprint}")
+
+
+class CpuModel:
+    """A compiled model. ``predict(x)`` runs any batch in one native call.
+
+    ``x`` follows :func:`hlsforge.reference.run`: an array for a one-input model (one event
+    without the batch axis is accepted), else a dict keyed by input name (or a list in input
+    order); the result is an array, or a dict keyed by output name for several outputs.
+    Arrays are in the source model's layout. Unlike the reference, NaN and infinity are not
+    refused: they propagate as IEEE arithmetic says. ``predict`` is thread-safe.
+    """
+
+    def __init__(self, graph: Graph, plan: ModelPlan, library: Path, weights: Path, lib: ctypes.CDLL,
+                 blas: BlasConfig) -> None:
+        self.graph = graph
+        self.plan = plan
+        self.library = library
+        self.weights_path = weights
+        self.blas = blas
+        self._lib = lib
+        prefix = capi_prefix(plan)
+        create = getattr(lib, f"{prefix}_create")
+        create.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_size_t]
+        create.restype = ctypes.c_void_p
+        self._destroy = getattr(lib, f"{prefix}_destroy")
+        self._destroy.argtypes = [ctypes.c_void_p]
+        self._destroy.restype = None
+        self._infer = getattr(lib, f"{prefix}_infer")
+        self._infer.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t,
+                                ctypes.c_char_p, ctypes.c_size_t]
+        self._infer.restype = ctypes.c_int
+        # One-input one-output models get a lean entry point for small batches: pointers come
+        # from the buffer protocol (far cheaper than ndarray.ctypes), and calls through
+        # PyDLL keep the GIL (cheaper than releasing it; batches above GIL_FREE_BATCH release
+        # it so other Python threads run meanwhile).
+        self._infer1 = self._infer1_gil = None
+        if len(plan.inputs) == 1 and len(plan.outputs) == 1:
+            name = f"{prefix}_infer1"
+            self._infer1 = getattr(lib, name)
+            self._infer1_gil = getattr(_open_pydll(str(library)), name)
+            for fn in (self._infer1, self._infer1_gil):
+                fn.argtypes = [ctypes.c_void_p, _FLOAT_PTR, _FLOAT_PTR, ctypes.c_size_t]
+                fn.restype = ctypes.c_int
+        err = ctypes.create_string_buffer(2048)
+        handle = create(os.fsencode(weights), err, len(err))
+        if not handle:
+            raise ModelFormatError(err.value.decode(errors="replace") or f"cannot load weights {weights}")
+        self._session: int | None = handle
+        self._in_shapes = [tuple(r.user_shape) for r in plan.inputs]
+        self._out_shapes = [tuple(r.user_shape) for r in plan.outputs]
+        self._in_shape0 = self._in_shapes[0] if self._in_shapes else ()
+        self._out_shape0 = self._out_shapes[0] if self._out_shapes else ()
+        self._out_shape1 = (1, *self._out_shape0)
+
+    @property
+    def source_dir(self) -> Path:
+        """Directory holding the generated sources the library was built from."""
+        return self.library.parent
+
+    def predict(self, x: Any) -> Any:
+        if self._infer1 is not None and type(x) is np.ndarray and x.dtype is _F32:
+            shape = x.shape
+            n = shape[0] if shape[1:] == self._in_shape0 else (1 if shape == self._in_shape0 else 0)
+            if n:
+                try:
+                    xp = _FLOAT1.from_buffer(x)  # fails unless C-contiguous and writable
+                except (TypeError, ValueError, BufferError):
+                    pass
+                else:
+                    out = np.empty(self._out_shape1 if n == 1 else (n, *self._out_shape0), dtype=_F32)
+                    fn = self._infer1_gil if n <= GIL_FREE_BATCH else self._infer1
+                    if fn(self._session, xp, _FLOAT1.from_buffer(out), n):
+                        raise HlsforgeError(f"model {self.plan.model_name!r}: native inference failed (out of memory?)")
+                    return out
+        return self._predict_general(x)
+
+    __call__ = predict
+
+    def _predict_general(self, x: Any) -> Any:
+        arrays = _prepare(self.graph, x)
+        ins = [np.ascontiguousarray(arrays[r.name], dtype=np.float32) for r in self.plan.inputs]
+        n = ins[0].shape[0] if ins else 0
+        outs = [np.empty((n, *s), dtype=np.float32) for s in self._out_shapes]
+        if n:
+            in_ptrs = (ctypes.c_void_p * max(1, len(ins)))(*[a.ctypes.data for a in ins])
+            out_ptrs = (ctypes.c_void_p * len(outs))(*[a.ctypes.data for a in outs])
+            err = ctypes.create_string_buffer(1024)
+            if self._infer(self._session, in_ptrs, out_ptrs, n, err, len(err)):
+                raise HlsforgeError(f"model {self.plan.model_name!r}: {err.value.decode(errors='replace')}")
+        if len(outs) == 1:
+            return outs[0]
+        return {r.name: a for r, a in zip(self.plan.outputs, outs)}
+
+    def close(self) -> None:
+        """Free the native session (also done when the object is garbage-collected)."""
+        if self._session is not None:
+            self._destroy(self._session)
+            self._session = None
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except (AttributeError, TypeError):  # interpreter shutdown: ctypes may be gone
+            pass
+
+    def __repr__(self) -> str:
+        return f"<CpuModel {self.plan.model_name!r} ({self.plan.namespace}) from {self.library}>"
+
+
+def _prepare(graph: Graph, x: Any) -> dict[str, np.ndarray]:
+    """Like ``Graph.prepare_inputs`` but letting NaN/inf through (they propagate)."""
+    if isinstance(x, dict):
+        unknown = set(x) - set(graph.inputs)
+        if unknown:
+            raise InputError(f"unknown input(s) {sorted(unknown)}; the model takes {graph.inputs}")
+        missing = [n for n in graph.inputs if n not in x]
+        if missing:
+            raise InputError(f"missing input(s) {missing}")
+        items = {n: x[n] for n in graph.inputs}
+    elif isinstance(x, (list, tuple)) and len(graph.inputs) > 1:
+        if len(x) != len(graph.inputs):
+            raise InputError(f"the model takes {len(graph.inputs)} inputs {graph.inputs}, got {len(x)}")
+        items = dict(zip(graph.inputs, x))
+    else:
+        if len(graph.inputs) != 1:
+            raise InputError(f"the model takes {len(graph.inputs)} inputs {graph.inputs}: pass a dict")
+        items = {graph.inputs[0]: x}
+    arrays = {n: graph.check_batch(n, a, allow_nan=True) for n, a in items.items()}
+    batches = {a.shape[0] for a in arrays.values()}
+    if len(batches) > 1:
+        raise InputError(f"inputs have different batch sizes {sorted(batches)}")
+    return arrays
+
+
+# --------------------------------------------------------------------------------- compiling
+
+
+def _unique_names(graphs: Sequence[Graph], names: Sequence[str | None] | None) -> list[str]:
+    """Model names whose C++ namespaces differ (several models share one library)."""
+    from .names import namespace_name
+
+    wanted = list(names) if names is not None else [None] * len(graphs)
+    out: list[str] = []
+    seen: set[str] = set()
+    for g, n in zip(graphs, wanted):
+        base = n or g.name or "model"
+        name = base
+        i = 1
+        while namespace_name(name) in seen:
+            name = f"{base}_{i}"
+            i += 1
+        seen.add(namespace_name(name))
+        out.append(name)
+    return out
+
+
+def _weights_file(plan: ModelPlan, graph: Graph, root: Path) -> Path:
+    data = weights_bytes([(w.name, graph.constant(w.name)) for w in plan.weights])
+    path = root / "cpu_weights" / f"{hashlib.sha256(data).hexdigest()[:24]}.weights"
+    if not path.is_file():
+        write_atomic(path, data)
+    return path
+
+
+def compile_models(
+    graphs: Sequence[Graph],
+    *,
+    names: Sequence[str | None] | None = None,
+    blas: str | BlasConfig | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    blas_threads: int | None = 1,
+    tuning: Tuning = DEFAULT_TUNING,
+) -> list[CpuModel]:
+    """Compile several models into ONE shared library (one compiler run) and load each.
+
+    Models whose names would give the same C++ namespace get a numeric suffix.
+    See :func:`compile` for the arguments.
+    """
+    cfg = find_blas(blas)
+    root = Path(cache_dir).expanduser() if cache_dir is not None else cpp_toolchain.cache_dir()
+    plans = [lower(g, name=n, tuning=tuning) for g, n in zip(graphs, _unique_names(graphs, names))]
+    sources: dict[str, str] = {KERNEL_HEADER: kernel_header_text()}
+    for plan in plans:
+        sources[f"{plan.namespace}.hpp"] = render_header(plan)
+    sources["hlsforge_capi.cpp"] = render_capi(plans)
+    lib_name = plans[0].namespace if len(plans) == 1 else f"models_{len(plans)}"
+    library = cpp_toolchain.compile_shared_library(
+        sources,
+        name=f"hlsforge_{lib_name}",
+        include_dirs=cfg.include_dirs,
+        defines=dict(cfg.defines),
+        flags=BASE_FLAGS,
+        extra_flags=host_flags(),
+        link_flags=cfg.link_flags,
+        cache_root=root,
+    )
+    if blas_threads is not None:
+        set_blas_threads(cfg, blas_threads)
+    lib = _open(str(library))
+    return [CpuModel(g, plan, library, _weights_file(plan, g, root), lib, cfg) for g, plan in zip(graphs, plans)]
+
+
+def compile(
+    graph: Graph,
+    *,
+    blas: str | BlasConfig | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    name: str | None = None,
+    blas_threads: int | None = 1,
+    tuning: Tuning = DEFAULT_TUNING,
+) -> CpuModel:
+    """Generate, compile (cached) and load the CPU implementation of ``graph``.
+
+    ``blas``: ``None``/``"auto"`` (scipy-openblas32 wheel, else system OpenBLAS),
+    ``"scipy-openblas32"``, ``"openblas"``, ``"none"`` or a ``BlasConfig``.
+    ``cache_dir``: root of the build cache (default ``$HLSFORGE_CACHE`` or
+    ``~/.cache/hlsforge``). ``blas_threads``: thread count set on the BLAS library for this
+    process (default 1; ``None`` leaves it alone). Raises ``CompileError`` (compiler output and
+    the path of the sources) if compilation fails.
+    """
+    return compile_models([graph], names=[name], blas=blas, cache_dir=cache_dir, blas_threads=blas_threads,
+                          tuning=tuning)[0]
+
+
+@lru_cache(maxsize=64)
+def _open(path: str) -> ctypes.CDLL:
+    return ctypes.CDLL(path)
+
+
+@lru_cache(maxsize=64)
+def _open_pydll(path: str) -> ctypes.PyDLL:
+    return ctypes.PyDLL(path)

@@ -1,0 +1,203 @@
+"""Saved Keras models read with ``json`` and ``h5py`` only — TensorFlow and Keras are never
+imported, so a Keras 2 (or QKeras) model from years ago loads without its framework.
+
+Two layouts are understood:
+
+- architecture JSON (``model.to_json()``: ``class_name``/``config``/``keras_version``) plus a
+  weights HDF5 file (``model.save_weights("w.h5")``: one group per layer, its
+  ``weight_names`` attribute listing dataset paths such as ``dense/kernel:0``);
+- a full-model HDF5 file (``model.save("m.h5")``): the same JSON in the ``model_config``
+  attribute and the weights under the ``model_weights`` group.
+
+Keras 3 writes the same legacy HDF5 layout (weight names without ``:0``), so those files load
+here too. Keras 3's own weights format (``model.save_weights("m.weights.h5")``: groups
+``layers/<class>/vars/<i>`` whose ``vars`` carry the layer name) is read as well; its
+variables are unnamed, so they are named by each layer class's creation order.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ...errors import ModelFormatError
+from ...ir.graph import Graph
+from .builder import Builder, keras_major_of
+from .layers import CONVERTERS
+
+WeightTable = dict[str, list[tuple[str, np.ndarray]]]
+
+
+class H5Weights:
+    """Weights of one layer from a legacy HDF5 table; nested models filter by layer name."""
+
+    def __init__(self, table: WeightTable, layer: str | None = None, path: tuple[str, ...] = ()) -> None:
+        self._table = table
+        self._layer = layer
+        self._path = path
+
+    def child(self, name: str) -> H5Weights:
+        if self._layer is None:
+            return H5Weights(self._table, name)
+        return H5Weights(self._table, self._layer, self._path + (name,))
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        if self._layer is None:
+            return {}
+        out: dict[str, np.ndarray] = {}
+        for wname, data in self._table.get(self._layer, []):
+            parts = wname.split("/")
+            if self._path and (len(parts) < 2 or parts[-2] != self._path[-1]):
+                continue
+            out.setdefault(parts[-1].split(":")[0], data)
+        return out
+
+
+class Keras3Weights:
+    """Weights from a Keras 3 ``.weights.h5`` tree: positional variables keyed "0", "1", ..."""
+
+    def __init__(self, tree: dict[str, Any]) -> None:
+        self._tree = tree
+
+    def child(self, name: str) -> Keras3Weights:
+        layers = self._tree.get("layers", {})
+        if name not in layers:
+            raise ModelFormatError(f"the Keras 3 weights file has no layer {name!r} (it has {sorted(layers)})")
+        return Keras3Weights(layers[name])
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {str(i): a for i, a in enumerate(self._tree.get("vars", []))}
+
+
+def _read_keras3_tree(group: Any) -> dict[str, Any]:
+    """``{"vars": [arrays], "layers": {layer name: subtree}}`` from a Keras 3 weights group."""
+    tree: dict[str, Any] = {"vars": [], "layers": {}}
+    if "vars" in group:
+        v = group["vars"]
+        tree["vars"] = [np.asarray(v[k][()]) for k in sorted(v, key=int)]
+    if "layers" in group:
+        for key in group["layers"]:
+            sub = group["layers"][key]
+            name = _decode(sub["vars"].attrs.get("name", key)) if "vars" in sub else key
+            tree["layers"][name] = _read_keras3_tree(sub)
+    return tree
+
+
+def _decode(v: Any) -> str:
+    return v.decode("utf8") if isinstance(v, bytes) else str(v)
+
+
+def _h5py() -> Any:
+    try:
+        import h5py
+    except ImportError:
+        raise ModelFormatError("reading Keras HDF5 files needs h5py: pip install h5py") from None
+    return h5py
+
+
+def read_weight_table(path: str | os.PathLike[str]) -> tuple[WeightTable, dict[str, Any]]:
+    """All weight arrays of a legacy Keras HDF5 file, by layer, plus the root attributes."""
+    h5py = _h5py()
+    try:
+        f = h5py.File(path, "r")
+    except OSError as e:
+        raise ModelFormatError(f"cannot open {str(path)!r} as HDF5: {e}") from None
+    with f:
+        attrs = {k: f.attrs[k] for k in f.attrs}
+        root = f["model_weights"] if "model_weights" in f else f
+        layer_names = root.attrs.get("layer_names")
+        names = [_decode(n) for n in layer_names] if layer_names is not None else [k for k in root if isinstance(root[k], h5py.Group)]
+        table: WeightTable = {}
+        for lname in names:
+            if lname not in root:
+                continue
+            g = root[lname]
+            wnames = g.attrs.get("weight_names")
+            entries = []
+            if wnames is not None:
+                for wn in (_decode(w) for w in wnames):
+                    if wn not in g:
+                        raise ModelFormatError(f"{str(path)!r}: layer {lname!r} lists weight {wn!r} but has no such dataset")
+                    entries.append((wn, np.asarray(g[wn][()])))
+            table[lname] = entries
+        if not table and "model_config" not in attrs:
+            raise ModelFormatError(
+                f"{str(path)!r} holds no Keras weights (no 'model_weights' group or per-layer groups "
+                "with 'weight_names'); is it a Keras weights file?"
+            )
+    return table, attrs
+
+
+def _parse_model_json(text: str, where: str) -> dict[str, Any]:
+    try:
+        spec = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ModelFormatError(f"{where} is not valid JSON: {e}") from None
+    if not isinstance(spec, dict) or "class_name" not in spec or "config" not in spec:
+        raise ModelFormatError(
+            f"{where} is not a Keras model architecture (expected the output of model.to_json(): an object "
+            "with 'class_name' and 'config')"
+        )
+    return spec
+
+
+def _weights_source(path: str | os.PathLike[str]) -> tuple[H5Weights | Keras3Weights, Any]:
+    """The weight source of an HDF5 file in either layout, and the Keras version it records."""
+    h5py = _h5py()
+    try:
+        with h5py.File(path, "r") as f:
+            keras3 = "layers" in f and "layer_names" not in f.attrs and "model_weights" not in f
+            tree = _read_keras3_tree(f) if keras3 else None
+    except OSError as e:
+        raise ModelFormatError(f"cannot open {str(path)!r} as HDF5: {e}") from None
+    if tree is not None:
+        return Keras3Weights(tree), "3"
+    table, attrs = read_weight_table(path)
+    return H5Weights(table), attrs.get("keras_version")
+
+
+def _build(
+    spec: dict[str, Any], weights: H5Weights | Keras3Weights, version: Any, source: str, input_shape: Any
+) -> Graph:
+    class_name = spec["class_name"]
+    if class_name not in ("Sequential", "Functional", "Model"):
+        raise ModelFormatError(f"the Keras JSON describes a {class_name!r}, expected a Sequential or functional Model")
+    config = spec["config"]
+    major = keras_major_of(version or spec.get("keras_version"), config)
+    name = config.get("name", "keras_model") if isinstance(config, dict) else "keras_model"
+    builder = Builder(name, CONVERTERS, keras_major=major, source_format=source, input_shapes=input_shape)
+    return builder.build_top(class_name, config, weights)
+
+
+def load_json(
+    path: str | os.PathLike[str], weights: str | os.PathLike[str] | None, *, input_shape: Any = None
+) -> Graph:
+    """Keras architecture JSON + weights HDF5 → IR graph (no Keras/TensorFlow import)."""
+    p = Path(path)
+    spec = _parse_model_json(p.read_text(encoding="utf8"), repr(str(p)))
+    if weights is None:
+        raise ModelFormatError(
+            f"{str(p)!r} is a Keras architecture without weights: pass the weights file, e.g. "
+            f"hlsforge.load({p.name!r}, weights='model_weights.h5')"
+        )
+    if not Path(weights).exists():
+        raise ModelFormatError(f"weights file {str(weights)!r} does not exist")
+    source, version = _weights_source(weights)
+    return _build(spec, source, spec.get("keras_version") or version, "keras-json", input_shape)
+
+
+def load_h5(path: str | os.PathLike[str], *, input_shape: Any = None) -> Graph:
+    """A full-model legacy HDF5 file (``model.save('m.h5')``) → IR graph, without Keras."""
+    table, attrs = read_weight_table(path)
+    cfg = attrs.get("model_config")
+    if cfg is None:
+        raise ModelFormatError(
+            f"{str(path)!r} holds weights only (no 'model_config'): load it with its architecture JSON, "
+            f"e.g. hlsforge.load('model.json', weights={Path(path).name!r})"
+        )
+    spec = _parse_model_json(_decode(cfg), f"the model_config of {str(path)!r}")
+    return _build(spec, H5Weights(table), attrs.get("keras_version"), "keras-h5", input_shape)

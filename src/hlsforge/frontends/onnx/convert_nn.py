@@ -1,0 +1,224 @@
+"""Converters for the layers with weights and windows: Gemm, MatMul, Conv, pooling, BatchNorm.
+
+ONNX is channels-first; the IR is channels-last. Window ops (Conv, pools, BatchNorm on
+feature maps) are emitted between a "to channels-last" and a "back to channels-first"
+Transpose, so every ONNX tensor keeps its ONNX layout in the IR while the import runs; the
+layout passes then cancel the Transposes that meet.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...ir.ops import ConvAttrs, GlobalPoolAttrs, NoAttrs, Op, PoolAttrs, ReshapeAttrs
+from .context import NodeContext
+from .registry import converter
+
+Pads = tuple[tuple[int, int], ...]
+
+
+# ----------------------------------------------------------------------------- dense
+
+
+@converter("Gemm", 1)
+def _gemm(nc: NodeContext) -> None:
+    """``Y = alpha * A' @ B' + beta * C`` with A the activation, B and C constants."""
+    x = nc.act(0)
+    if len(nc.shape(0)) != 1:
+        raise nc.malformed(f"Gemm input A must be 2-D (batch, K), got batch + {nc.shape(0)}")
+    if nc.attr("transA", 0):
+        raise nc.unsupported("transA=1 would move the batch axis; export with the batch first")
+    b = nc.const_floats(1, "B")
+    if b.ndim != 2:
+        raise nc.malformed(f"Gemm input B must be 2-D, got shape {b.shape}")
+    w = b.T if nc.attr("transB", 0) else b
+    kernel = float(nc.attr("alpha", 1.0)) * w
+    n_out = kernel.shape[1]
+    bias = np.zeros(n_out)
+    if nc.has_input(2):
+        c = nc.const_floats(2, "C")
+        if c.ndim == 2:
+            if c.shape[0] != 1:
+                raise nc.unsupported(f"bias C of shape {c.shape} differs per batch row; only (N_out,) or (1, N_out) biases are supported")
+            c = c[0]
+        if c.ndim > 2 or c.size not in (1, n_out):
+            raise nc.malformed(f"bias C of shape {c.shape} does not broadcast to ({n_out},)")
+        bias = float(nc.attr("beta", 1.0)) * np.broadcast_to(c.reshape(-1), (n_out,))
+    nc.emit(Op.DENSE, [x, nc.constant("kernel", kernel), nc.constant("bias", bias)], out=0)
+
+
+@converter("MatMul", 1)
+def _matmul(nc: NodeContext) -> None:
+    """``x @ W`` with W a constant matrix -> transient MatMul (the passes make it a Dense)."""
+    if nc.known(0) is not None:
+        raise nc.unsupported("the left operand is a constant and the right one the model input; only x @ W is supported")
+    x = nc.act(0)
+    w = nc.const_floats(1, "B")
+    if w.ndim != 2 or len(nc.shape(0)) < 1:
+        raise nc.unsupported(f"only (batch, ..., K) @ (K, N) is supported, got batch + {nc.shape(0)} @ {w.shape}")
+    nc.emit(Op.MATMUL, [x, nc.constant("matrix", w)], NoAttrs(), out=0)
+
+
+# ----------------------------------------------------------------------------- windows
+
+
+def _spatial(nc: NodeContext, what: str) -> int:
+    """Number of spatial dims of input 0 (1 or 2), or an error naming the node."""
+    nsp = len(nc.shape(0)) - 1
+    if nsp not in (1, 2):
+        raise nc.unsupported(f"{what} on a rank-{nsp + 2} tensor: only 1D (N, C, L) and 2D (N, C, H, W) are supported")
+    return nsp
+
+
+def _explicit_pads(nc: NodeContext, sizes: tuple[int, ...], kernel: tuple[int, ...], strides: tuple[int, ...],
+                   dilations: tuple[int, ...]) -> Pads:
+    """Pads from ``auto_pad`` (SAME_UPPER/SAME_LOWER/VALID) or the ``pads`` attribute."""
+    nsp = len(sizes)
+    auto = nc.attr("auto_pad", "NOTSET")
+    if auto in ("NOTSET", ""):
+        pads = nc.ints("pads", (0,) * (2 * nsp))
+        if pads is None or len(pads) != 2 * nsp:
+            raise nc.malformed(f"pads {pads} must list {2 * nsp} values (begins, then ends)")
+        return tuple((pads[i], pads[i + nsp]) for i in range(nsp))
+    if auto == "VALID":
+        return ((0, 0),) * nsp
+    if auto in ("SAME_UPPER", "SAME_LOWER"):
+        out = []
+        for i in range(nsp):
+            n_out = -(-sizes[i] // strides[i])
+            total = max((n_out - 1) * strides[i] + (kernel[i] - 1) * dilations[i] + 1 - sizes[i], 0)
+            small = total // 2
+            out.append((small, total - small) if auto == "SAME_UPPER" else (total - small, small))
+        return tuple(out)
+    raise nc.malformed(f"unknown auto_pad {auto!r}")
+
+
+def _window(nc: NodeContext, nsp: int, name: str, default: int) -> tuple[int, ...]:
+    v = nc.ints(name, (default,) * nsp)
+    if v is None or len(v) != nsp:
+        raise nc.malformed(f"{name} {v} must have {nsp} values")
+    return v
+
+
+@converter("Conv", 1)
+def _conv(nc: NodeContext) -> None:
+    x = nc.act(0)
+    nsp = _spatial(nc, "Conv")
+    c_in, *sizes = nc.shape(0)
+    w = nc.const_floats(1, "W")
+    if w.ndim != nsp + 2:
+        raise nc.malformed(f"weight shape {w.shape} does not fit a {nsp}D convolution")
+    kernel = nc.ints("kernel_shape", tuple(w.shape[2:]))
+    if kernel != tuple(w.shape[2:]):
+        raise nc.malformed(f"kernel_shape {kernel} does not match the weight shape {w.shape}")
+    strides = _window(nc, nsp, "strides", 1)
+    dilations = _window(nc, nsp, "dilations", 1)
+    group = int(nc.attr("group", 1))
+    pads = _explicit_pads(nc, tuple(sizes), kernel, strides, dilations)  # type: ignore[arg-type]
+    bias = nc.const_floats(2, "B") if nc.has_input(2) else np.zeros(w.shape[0])
+    if w.shape[1] * group != c_in:
+        raise nc.malformed(f"weight shape {w.shape} with group={group} does not fit {c_in} input channels")
+    # (C_out, C_in/g, *K) -> (*K, C_in/g, C_out)
+    k = np.transpose(w, tuple(range(2, 2 + nsp)) + (1, 0))
+    attrs = ConvAttrs(tuple(kernel), strides, dilations, pads, group)  # type: ignore[arg-type]
+    y = nc.emit(Op.CONV1D if nsp == 1 else Op.CONV2D,
+                [nc.to_channels_last(x), nc.constant("kernel", k), nc.constant("bias", bias)], attrs)
+    nc.to_channels_first(y)
+
+
+def _pool(nc: NodeContext, op1: Op, op2: Op, *, avg: bool) -> None:
+    x = nc.act(0)
+    nsp = _spatial(nc, nc.op_type)
+    _, *sizes = nc.shape(0)
+    kernel = nc.ints("kernel_shape")
+    if kernel is None or len(kernel) != nsp:
+        raise nc.malformed(f"kernel_shape {kernel} must have {nsp} values")
+    strides = _window(nc, nsp, "strides", 1)
+    dilations = _window(nc, nsp, "dilations", 1)
+    if any(d != 1 for d in dilations):
+        raise nc.unsupported(f"dilated pooling (dilations={dilations}) is not supported")
+    if nc.output_used(1):
+        raise nc.unsupported("the Indices output of MaxPool is not supported")
+    pads = _explicit_pads(nc, tuple(sizes), kernel, strides, dilations)
+    attrs = PoolAttrs(kernel, strides, pads, bool(nc.attr("ceil_mode", 0)),
+                      bool(nc.attr("count_include_pad", 0)) if avg else False)
+    y = nc.emit(op1 if nsp == 1 else op2, [nc.to_channels_last(x)], attrs)
+    nc.to_channels_first(y)
+
+
+@converter("MaxPool", 1)
+def _maxpool(nc: NodeContext) -> None:
+    _pool(nc, Op.MAXPOOL1D, Op.MAXPOOL2D, avg=False)
+
+
+@converter("AveragePool", 1)
+def _avgpool(nc: NodeContext) -> None:
+    _pool(nc, Op.AVGPOOL1D, Op.AVGPOOL2D, avg=True)
+
+
+def _global_pool(nc: NodeContext, op: Op) -> None:
+    """Pool to ``(C,)`` channels-last, then Reshape to ONNX's ``(C, 1, ..., 1)``."""
+    x = nc.act(0)
+    shape = nc.shape(0)
+    if len(shape) < 2:
+        raise nc.unsupported(f"global pooling needs (N, C, spatial...), got batch + {shape}")
+    y = nc.emit(op, [nc.to_channels_last(x)], GlobalPoolAttrs(keepdims=False))
+    nc.emit(Op.RESHAPE, [y], ReshapeAttrs((shape[0],) + (1,) * (len(shape) - 1)), out=0)
+
+
+@converter("GlobalAveragePool", 1)
+def _global_avgpool(nc: NodeContext) -> None:
+    _global_pool(nc, Op.GLOBAL_AVGPOOL)
+
+
+@converter("GlobalMaxPool", 1)
+def _global_maxpool(nc: NodeContext) -> None:
+    _global_pool(nc, Op.GLOBAL_MAXPOOL)
+
+
+# ----------------------------------------------------------------------------- batch norm
+
+
+def _batchnorm(nc: NodeContext) -> None:
+    """Inference BatchNormalization as ``x * scale + bias`` over the channel axis (axis 1)."""
+    x = nc.act(0)
+    shape = nc.shape(0)
+    if not shape:
+        raise nc.malformed("BatchNormalization needs a channel axis")
+    if any(nc.output_used(i) for i in range(1, len(nc.node.output))):
+        raise nc.unsupported("training outputs (running mean/var) are not supported; export in eval mode")
+    gamma, beta, mean, var = (nc.const_floats(i, w) for i, w in enumerate(("scale", "B", "mean", "var"), 1))
+    c = shape[0]
+    if any(p.shape != (c,) for p in (gamma, beta, mean, var)):
+        raise nc.malformed(f"parameters {[p.shape for p in (gamma, beta, mean, var)]} must all be ({c},)")
+    eps = float(nc.attr("epsilon", 1e-5))
+    if not np.all(var + eps > 0):
+        raise nc.malformed(f"variance + epsilon must be positive, got min {np.min(var + eps)}")
+    scale = gamma / np.sqrt(var + eps)
+    bias = beta - mean * scale
+    params = [nc.constant("scale", scale), nc.constant("bias", bias)]
+    if len(shape) == 1:
+        nc.emit(Op.BATCHNORM, [x] + params, NoAttrs(), out=0)
+        return
+    y = nc.emit(Op.BATCHNORM, [nc.to_channels_last(x)] + params, NoAttrs())
+    nc.to_channels_first(y)
+
+
+@converter("BatchNormalization", 7)
+def _batchnorm_v7(nc: NodeContext) -> None:
+    if not nc.attr("spatial", 1) and len(nc.shape(0)) > 1:
+        raise nc.unsupported("spatial=0 (per-position statistics) is not supported")
+    _batchnorm(nc)
+
+
+@converter("BatchNormalization", 9)
+def _batchnorm_v9(nc: NodeContext) -> None:
+    _batchnorm(nc)
+
+
+@converter("BatchNormalization", 14)
+def _batchnorm_v14(nc: NodeContext) -> None:
+    if nc.attr("training_mode", 0):
+        raise nc.unsupported("training_mode=1 is not supported; export the model in eval mode")
+    _batchnorm(nc)
+

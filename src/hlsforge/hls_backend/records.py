@@ -1,0 +1,131 @@
+"""Typed records that the lowering produces and the renderer turns into text.
+
+Lowering decides everything (identifiers, types, strategy, reuse factor, partitioning,
+constants as exact literals); rendering (``emit.py``) is a pure function of these records, so
+rendering twice gives the same bytes and no rendering code looks at the IR.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class TypeDef:
+    """``typedef <cpp> <name>;`` (``cpp`` is an ``ap_fixed<...>`` spelling or another typedef)."""
+
+    name: str
+    cpp: str
+    comment: str = ""
+
+
+@dataclass(frozen=True)
+class ConstArray:
+    """A constant array (weights, biases, tables, index maps) with exact literals."""
+
+    name: str
+    type_name: str
+    values: tuple[str, ...]
+    comment: str = ""
+
+
+@dataclass(frozen=True)
+class ConstScalar:
+    """A typed scalar constant (LeakyReLU alpha, Clip bounds, ...)."""
+
+    name: str
+    type_name: str
+    value: str
+    comment: str = ""
+
+
+@dataclass(frozen=True)
+class ConfigStruct:
+    """One hls4ml-style ``CONFIG_T`` struct: integer members and member typedefs."""
+
+    name: str
+    base: str
+    ints: tuple[tuple[str, str, int | str], ...]  # (C++ type, member name, value or C++ constant)
+    types: tuple[tuple[str, str], ...]  # (member typedef name, type name)
+
+
+@dataclass(frozen=True)
+class Call:
+    """``kernel<template_args>(args);``"""
+
+    kernel: str
+    template_args: tuple[str, ...]
+    args: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Buffer:
+    """An activation array: its C++ name, element typedef and flat size."""
+
+    name: str
+    type_name: str
+    size: int
+    shape: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Layer:
+    """Everything the renderer needs for one IR node."""
+
+    index: int
+    ident: str
+    node: str
+    source_name: str
+    source_op: str
+    op: str
+    trace_key: str
+    header: str  # kernel header, e.g. "hlsforge_kernels/dense.h"
+    output: Buffer
+    local: bool  # the output is a local array of the top function (else a top-level port)
+    calls: tuple[Call, ...]
+    typedefs: tuple[TypeDef, ...] = ()
+    configs: tuple[ConfigStruct, ...] = ()
+    arrays: tuple[ConstArray, ...] = ()
+    scalars: tuple[ConstScalar, ...] = ()
+    reuse_factor: int = 1
+    strategy: str = "latency"
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Port:
+    """A top-function argument (graph input or output)."""
+
+    value: str  # IR value name
+    name: str  # C++ argument name
+    type_name: str
+    size: int
+    shape: tuple[int, ...]  # IR (channels-last) shape, batch excluded
+
+
+@dataclass(frozen=True)
+class OutputCopy:
+    """A graph output that other layers also read: copied from its buffer at the end."""
+
+    port: str
+    buffer: str
+    size: int
+
+
+@dataclass(frozen=True)
+class HlsModel:
+    """The lowered model: what ``emit`` renders into firmware files."""
+
+    name: str  # sanitized model name (file prefix and top function)
+    namespace: str
+    top: str
+    source_name: str
+    inputs: tuple[Port, ...]
+    outputs: tuple[Port, ...]
+    input_typedefs: tuple[TypeDef, ...]  # input_t: the graph inputs' types
+    output_typedefs: tuple[TypeDef, ...]  # result_t: aliases of the producing layers' types
+    layers: tuple[Layer, ...]
+    output_copies: tuple[OutputCopy, ...] = ()
+    io_type: str = "io_parallel"
+    top_pragma: str = "PIPELINE"
+    headers: tuple[str, ...] = field(default=())

@@ -1,0 +1,114 @@
+// hlsforge kernel library: Dense (fully connected) layers, io_parallel.
+//
+// Numerics (docs/numerics.md): for each output j,
+//   acc = cast_accum(b[j]); for i = 0 .. n_in-1: acc = cast_accum(acc + x[i] * w[i][j]);
+//   y[j] = cast_result(acc).
+// Both strategies keep exactly this order for every output; they differ only in how the
+// multiplications are scheduled in hardware. Weights are (n_in, n_out) row-major.
+// A rank>1 input applies the layer to each of its n_rows rows (the last axis is n_in).
+#ifndef HLSFORGE_KERNELS_DENSE_H
+#define HLSFORGE_KERNELS_DENSE_H
+
+#include "common.h"
+
+namespace hlsforge {
+
+struct dense_config {
+    static const unsigned n_rows = 1;
+    static const unsigned n_in = 1;
+    static const unsigned n_out = 1;
+    static const unsigned reuse_factor = 1;
+    static const unsigned strategy = latency;
+    static const unsigned multiplier_limit = 1;
+};
+
+// Latency: every multiplication unrolled; with reuse_factor > 1 the pipeline II and the
+// number of multipliers (ALLOCATION) follow the reuse factor.
+template <class data_T, class res_T, typename CONFIG_T>
+void dense_latency(const data_T data[CONFIG_T::n_rows * CONFIG_T::n_in],
+                   res_T res[CONFIG_T::n_rows * CONFIG_T::n_out],
+                   const typename CONFIG_T::weight_t weights[CONFIG_T::n_in * CONFIG_T::n_out],
+                   const typename CONFIG_T::bias_t biases[CONFIG_T::n_out]) {
+    #pragma HLS PIPELINE II=CONFIG_T::reuse_factor
+    #pragma HLS ALLOCATION operation instances=mul limit=CONFIG_T::multiplier_limit
+    typename CONFIG_T::accum_t acc[CONFIG_T::n_out];
+    #pragma HLS ARRAY_PARTITION variable=acc complete
+Rows:
+    for (unsigned r = 0; r < CONFIG_T::n_rows; r++) {
+    InitAccum:
+        for (unsigned j = 0; j < CONFIG_T::n_out; j++) {
+            acc[j] = (typename CONFIG_T::accum_t)biases[j];
+        }
+    Product:
+        for (unsigned i = 0; i < CONFIG_T::n_in; i++) {
+            const data_T x = data[r * CONFIG_T::n_in + i];
+        Accumulate:
+            for (unsigned j = 0; j < CONFIG_T::n_out; j++) {
+                const typename CONFIG_T::weight_t w = weights[i * CONFIG_T::n_out + j];
+                if (w == 0) continue; // skipping a zero weight leaves acc unchanged
+                acc[j] = acc[j] + x * w;
+            }
+        }
+    Result:
+        for (unsigned j = 0; j < CONFIG_T::n_out; j++) {
+            res[r * CONFIG_T::n_out + j] = (res_T)acc[j];
+        }
+    }
+}
+
+// Resource: the n_in * n_out multiplications are done reuse_factor at a time per multiplier:
+// the flattened weight index k = i * n_out + j runs in order in blocks of
+// n_in * n_out / reuse_factor, so every acc[j] still sees i in increasing order.
+template <class data_T, class res_T, typename CONFIG_T>
+void dense_resource(const data_T data[CONFIG_T::n_rows * CONFIG_T::n_in],
+                    res_T res[CONFIG_T::n_rows * CONFIG_T::n_out],
+                    const typename CONFIG_T::weight_t weights[CONFIG_T::n_in * CONFIG_T::n_out],
+                    const typename CONFIG_T::bias_t biases[CONFIG_T::n_out]) {
+    const unsigned block = (CONFIG_T::n_in * CONFIG_T::n_out) / CONFIG_T::reuse_factor;
+    #pragma HLS PIPELINE II=CONFIG_T::reuse_factor
+    #pragma HLS ALLOCATION operation instances=mul limit=CONFIG_T::multiplier_limit
+    #pragma HLS ARRAY_RESHAPE variable=weights block factor=block
+    typename CONFIG_T::accum_t acc[CONFIG_T::n_out];
+    #pragma HLS ARRAY_PARTITION variable=acc complete
+Rows:
+    for (unsigned r = 0; r < CONFIG_T::n_rows; r++) {
+    InitAccum:
+        for (unsigned j = 0; j < CONFIG_T::n_out; j++) {
+            acc[j] = (typename CONFIG_T::accum_t)biases[j];
+        }
+    ReuseLoop:
+        for (unsigned ir = 0; ir < CONFIG_T::reuse_factor; ir++) {
+        MultLoop:
+            for (unsigned im = 0; im < block; im++) {
+                #pragma HLS UNROLL
+                const unsigned k = ir * block + im;
+                const unsigned i = k / CONFIG_T::n_out;
+                const unsigned j = k % CONFIG_T::n_out;
+                const typename CONFIG_T::weight_t w = weights[k];
+                if (w == 0) continue;
+                acc[j] = acc[j] + data[r * CONFIG_T::n_in + i] * w;
+            }
+        }
+    Result:
+        for (unsigned j = 0; j < CONFIG_T::n_out; j++) {
+            res[r * CONFIG_T::n_out + j] = (res_T)acc[j];
+        }
+    }
+}
+
+template <class data_T, class res_T, typename CONFIG_T>
+void dense(const data_T data[CONFIG_T::n_rows * CONFIG_T::n_in],
+           res_T res[CONFIG_T::n_rows * CONFIG_T::n_out],
+           const typename CONFIG_T::weight_t weights[CONFIG_T::n_in * CONFIG_T::n_out],
+           const typename CONFIG_T::bias_t biases[CONFIG_T::n_out]) {
+    #pragma HLS INLINE
+    if (CONFIG_T::strategy == resource) {
+        dense_resource<data_T, res_T, CONFIG_T>(data, res, weights, biases);
+    } else {
+        dense_latency<data_T, res_T, CONFIG_T>(data, res, weights, biases);
+    }
+}
+
+} // namespace hlsforge
+
+#endif

@@ -8,6 +8,9 @@ Both libraries live in the same TU (hlsforge's header is entirely inside namespa
 ``hlsforge``), so every case is answered by both in the same run. Builds are cached by content
 hash through ``hlsforge.cpp_toolchain``.
 
+Compiled with ``-DNDEBUG``: ap_private asserts on bit reads beyond the MSB that
+``ap_fixed``'s conversion code performs (and then ignores) for 1-bit sources.
+
 Protocol: each input line is ``<kind> <index> <hex args...>``; each output line is
 ``<ap tokens> | <hlsforge tokens>``; a raw value is printed as ``hi:lo`` (hex of the low
 ``W`` bits, up to 128) and read back here with the sign of its type.
@@ -241,7 +244,7 @@ class CaseProgram:
             {f"{self.name}.cpp": self.source()},
             name=self.name,
             include_dirs=[find_ap_types_include(), hlsforge_include()],
-            flags=["-O0", "-std=c++17", "-w"],
+            flags=["-O0", "-std=c++17", "-w", "-DNDEBUG"],
         )
 
     def run(self, lines: Sequence[str]) -> list[tuple[list[str], list[str]]]:

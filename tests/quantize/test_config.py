@@ -228,13 +228,19 @@ def test_config_round_trips_through_its_dict_and_the_graph_metadata(tmp_path) ->
     cfg = PrecisionConfig.from_dict(raw)
     assert PrecisionConfig.from_dict(cfg.to_dict()) == cfg
     q = configure(mlp_graph((4, 5, 3)), cfg)
-    assert PrecisionConfig.from_dict(q.metadata["precision"]) == cfg
+    assert PrecisionConfig.from_dict(q.metadata["precision_config"]) == cfg
     path = save_ir(q, tmp_path / "q.json")
     q2 = load_ir(path)
     x = np.random.default_rng(0).normal(size=(20, 4)) * 3
     np.testing.assert_array_equal(emulate.run(q2, x), emulate.run(q, x))
     assert q2.nodes[-1].options["exp_table"] == q.nodes[-1].options["exp_table"]
     assert q2.nodes[0].options["hls"] == HlsOptions(2, "Latency")
+
+
+def test_configuring_twice_is_refused() -> None:
+    q = configure(mlp_graph((4, 5, 3)))
+    with pytest.raises(PrecisionError, match="already quantized"):
+        configure(q, "ap_fixed<8,3>")
 
 
 def test_constant_overflow_warns() -> None:

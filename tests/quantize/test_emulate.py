@@ -340,3 +340,12 @@ def test_mlp_close_to_float_reference() -> None:
         clear = top2[:, 1] - top2[:, 0] > 2 * tol  # the label cannot flip within the error
         assert clear.sum() > 100
         np.testing.assert_array_equal(got.argmax(1)[clear], want.argmax(1)[clear])
+
+
+def test_empty_and_unbatched_inputs() -> None:
+    for g in (mlp_graph((4, 5, 3)), small_cnn_graph()):
+        q = configure(g)
+        shape = g.user_shape(g.inputs[0])
+        assert emulate.run(q, np.zeros((0, *shape))).shape == (0, g.values[g.outputs[0]].shape[-1])
+        one = np.random.default_rng(0).normal(size=shape)
+        np.testing.assert_array_equal(emulate.run(q, one), emulate.run(q, one[None]))

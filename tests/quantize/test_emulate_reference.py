@@ -370,3 +370,11 @@ def test_argmax_softmax_matches_reference() -> None:
     x = random_inputs(g, 4, seed=2)
     x[0, 0, :2] = 1.5  # a tie: the first maximum wins
     _assert_matches_reference(q, x, 4)
+
+
+@pytest.mark.parametrize("case", ["elu", "selu"])
+def test_elu_selu_with_unsigned_input_have_no_table(case: str) -> None:
+    g = CASES[case]()
+    q = configure(g, {"model": {"input": "ap_ufixed<8,3>", "param": "ap_fixed<12,2,AP_RND>"}})
+    assert "table" not in q.nodes[0].options
+    _assert_matches_reference(q, np.linspace(-1, 7.9, 24).reshape(2, 12), 2)

@@ -21,6 +21,8 @@ from hlsforge.quantize import (
     ResultType,
     as_fixed_type,
     cast,
+    compare_raw,
+    convert_fixed,
     convert_raw,
     fixed_add_type,
     fixed_mul_type,
@@ -314,3 +316,46 @@ def test_result_types_hold_every_exact_result(a, b, data):
         lo = -(2 ** (rt.width - 1)) if rt.signed else 0
         hi = 2 ** (rt.width - 1) - 1 if rt.signed else 2**rt.width - 1
         assert lo <= exact.numerator <= hi
+
+
+# ---------------------------------------------------------------------------------------------
+# comparisons (ap_fixed's relational operators)
+
+OPS = {"<": lambda x, y: x < y, "<=": lambda x, y: x <= y, ">": lambda x, y: x > y,
+       ">=": lambda x, y: x >= y, "==": lambda x, y: x == y, "!=": lambda x, y: x != y}
+
+
+@settings(max_examples=100, deadline=None)
+@given(fixed_types(64), fixed_types(64), st.booleans(), st.data())
+def test_compare_raw_is_exact_for_one_signedness(a, b, signed, data):
+    a = FixedType(a.width, a.integer, signed)
+    b = FixedType(b.width, b.integer, signed)
+    ra = data.draw(st.lists(st.integers(a.raw_min, a.raw_max), min_size=1, max_size=8))
+    rb = data.draw(st.lists(st.integers(b.raw_min, b.raw_max), min_size=len(ra), max_size=len(ra)))
+    for op, f in OPS.items():
+        got = compare_raw(op, np.array(ra, dtype=object), a, np.array(rb, dtype=object), b)
+        want = [f(x * a.lsb, y * b.lsb) for x, y in zip(ra, rb)]
+        assert got.tolist() == want, op
+
+
+def test_compare_raw_reproduces_ap_fixed_mixed_signedness_rule():
+    # small mixed operands: exact
+    assert compare_raw("<", -128, "ap_fixed<8,3>", 0, "ap_ufixed<8,3>")
+    # a wide unsigned side: C's rule, a negative value compares larger (checked against ap_fixed.h
+    # in test_header_vs_ap_fixed.py)
+    assert not compare_raw("<", -128, "ap_fixed<8,3>", 0, "ap_ufixed<64,64>")
+    assert compare_raw(">", -128, "ap_fixed<8,3>", 0, "ap_ufixed<64,64>")
+    # and == holds modulo 2**M: -4 == 2**64 - 4 here
+    assert compare_raw("==", -128, "ap_fixed<8,3>", 2**64 - 4, "ap_ufixed<64,64>")
+    with pytest.raises(ValueError):
+        compare_raw("<>", 1, "ap_fixed<8,3>", 1, "ap_fixed<8,3>")
+
+
+def test_convert_fixed_reproduces_ap_int_from_fractional_fixed():
+    # ap_int<8> = ap_fixed<8,0>(-0.25) is -1 in ap_fixed (checked against ap_fixed.h in
+    # test_header_vs_ap_fixed.py); positive values and I >= 1 sources truncate toward zero
+    raws = np.array([-64, 64, -1])
+    assert convert_fixed(raws, FixedType(8, 0), IntType(8)).tolist() == [-1, 0, -1]
+    assert convert_fixed(np.array([-64]), FixedType(8, 1), IntType(8)).tolist() == [0]
+    assert convert_fixed(raws, FixedType(8, 0), FixedType(8, 8)).tolist() == [-1, 0, -1]  # floor
+    assert convert_fixed(np.array([-64]), FixedType(8, 0), IntType(8, False)).tolist() == [255]

@@ -25,6 +25,8 @@ from cpp_harness import ALL_MODES, CaseProgram, build_all, double_hex, parse_raw
 from hlsforge.ir.types import FixedType, IntType, Overflow, Rounding
 from hlsforge.quantize import (
     as_fixed_type,
+    compare_raw,
+    convert_fixed,
     convert_raw,
     fixed_add_type,
     fixed_mul_type,
@@ -84,7 +86,7 @@ def cast_pairs(sources_per_dest: int, dest_shapes) -> list[tuple]:
 
 CAST_PAIRS = cast_pairs(1, CAST_DEST_SHAPES)
 for _dst in INT_TYPES:
-    for _src in (FixedType(12, 5), FixedType(8, -1), FixedType(64, 70, False), IntType(9)):
+    for _src in (FixedType(12, 5), FixedType(8, 0), FixedType(64, 70, False), IntType(9)):
         CAST_PAIRS.append((_src, _dst))
 
 ARITH_OPERANDS = [
@@ -94,6 +96,13 @@ ARITH_OPERANDS = [
 ]
 ARITH_PAIRS = [(a, b) for k, a in enumerate(ARITH_OPERANDS) for b in ARITH_OPERANDS[k % 3::3]]
 ARITH_PAIRS += [(IntType(8), FixedType(8, 3)), (IntType(16, False), IntType(16))]
+# mixed signedness where ap_fixed's C-like comparison rule applies
+ARITH_PAIRS += [
+    (FixedType(32, 16), FixedType(32, 16, False)), (FixedType(33, 1, False), FixedType(31, 5)),
+    (FixedType(20, 4), FixedType(40, 30, False)), (FixedType(64, 20, False), FixedType(12, -3)),
+    (IntType(32), IntType(32, False)), (IntType(40, False), FixedType(10, 2)),
+    (FixedType(8, 3), FixedType(64, 64, False)),
+]
 
 # accumulators in every mode: acc = acc + a*b
 MAC_COMBOS = []
@@ -265,7 +274,7 @@ def _check_casts(prog: CaseProgram, lines, meta) -> None:
         fs, fd = as_fixed_type(src), as_fixed_type(dst)
         a = parse_raw(ap[0], fd.width, fd.signed)
         h = parse_raw(hf[0], fd.width, fd.signed)
-        p = int(convert_raw(np.array([r], dtype=object), fs.frac, dst)[0])
+        p = int(convert_fixed(np.array([r], dtype=object), src, dst)[0])
         if not a == h == p:
             mismatches.append((str(src), str(dst), r, a, h, p))
     assert not mismatches, f"{len(mismatches)} mismatches (src, dst, raw, ap, hlsforge, python): {mismatches[:10]}"
@@ -303,10 +312,13 @@ def test_exact_arithmetic_and_comparisons(programs):
         mt, st_, dt = fixed_mul_type(a, b), fixed_add_type(a, b), fixed_sub_type(a, b)
         va, vb = Fraction(ra) * fa.lsb, Fraction(rb) * fb.lsb
         want = [va * vb * 2**mt.frac, (va + vb) * 2**st_.frac, (va - vb) * 2**dt.frac]
+        flags = "".join(str(int(compare_raw(op, ra, a, rb, b))) for op in ("<", "<=", ">", ">=", "==", "!="))
+        if a.signed == b.signed:  # exact then; mixed signedness follows ap_fixed's C-like rule
+            exact = "".join(str(int(c)) for c in (va < vb, va <= vb, va > vb, va >= vb, va == vb, va != vb))
+            assert flags == exact
         for tokens, who in ((ap, "ap_fixed"), (hf, "hlsforge")):
             got = [parse_raw(tokens[i], t.width, t.signed) for i, t in enumerate((mt, st_, dt))]
             assert got == want, (who, str(a), str(b), ra, rb)
-            flags = "".join(str(int(c)) for c in (va < vb, va <= vb, va > vb, va >= vb, va == vb, va != vb))
             assert tokens[3] == flags, (who, "comparison", str(a), str(b), ra, rb)
 
 
@@ -347,8 +359,11 @@ def test_unary_minus_shifts_and_c_conversions(programs):
             lines.append(f"u {idx} {raw_hex(r, t.width)}")
             meta.append((t, r))
     for (t, r), (ap, hf) in zip(meta, prog.run(lines)):
-        # hlsforge == ap_fixed on every token (raws printed as bits; conversions as bits)
-        assert ap == hf, (str(t), r, ap, hf)
+        # hlsforge == ap_fixed on every token (raws printed as bits; conversions as bits),
+        # except to_int()/to_int64() for I < 0, which read an uninitialized value in ap_fixed
+        skip = {7, 8} if t.integer < 0 else set()
+        assert [x for k, x in enumerate(ap) if k not in skip] == [x for k, x in enumerate(hf) if k not in skip], (
+            str(t), r, ap, hf)
         neg = parse_raw(ap[0], t.width + 1, True)
         assert neg == -r
         k1 = 1 if t.width > 1 else 0

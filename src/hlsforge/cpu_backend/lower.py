@@ -36,7 +36,8 @@ from ..ir.ops import (
     TransposeAttrs,
     spec,
 )
-from ..ir.types import FixedType, IntType, as_fixed
+from ..ir.types import FixedType, IntType
+from ..quantize.fixed import as_fixed_type
 from .names import Namer, namespace_name
 
 Shape = tuple[int, ...]
@@ -52,7 +53,7 @@ class Tuning:
     such cost but no cache blocking, so small products stay loops and large ones go to BLAS.
     """
 
-    dense_loop_max_macs: int = 2048
+    dense_loop_max_macs: int = 512
     """Dense layers (and per-group convolution products) with ``n_in * n_out`` at most this
     run as the register-tiled loop at every batch."""
     dense_blas_min_rows: int = 32
@@ -230,11 +231,15 @@ class Activation:
 
 @dataclass(frozen=True)
 class QuantizeFn:
+    """A cast into ``fixed<width, width - frac, signed, rounding, overflow>``; ``int_quirk``
+    for ``ap_int`` targets, which map -0.5 < x < 0 to 1 like Xilinx's ``ap_int(double)``."""
+
     width: int
     frac: int
     signed: bool
     rounding: str
     overflow: str
+    int_quirk: bool = False
 
 
 @dataclass(frozen=True)
@@ -731,8 +736,8 @@ def _quantize_fn(node: Node) -> QuantizeFn:
     a: QuantizeAttrs = node.attrs
     if not isinstance(a.target, (FixedType, IntType)):
         raise UnsupportedOpError(f"{node.describe()}: Quantize target {a.target} is not a fixed-point type")
-    t = as_fixed(a.target)
-    return QuantizeFn(t.width, t.frac, t.signed, t.rounding.value, t.overflow.value)
+    t = as_fixed_type(a.target)  # ap_int<W> converts toward zero, unlike ap_fixed<W,W>
+    return QuantizeFn(t.width, t.frac, t.signed, t.rounding.value, t.overflow.value, isinstance(a.target, IntType))
 
 
 def _softmax(p: _Planner, node: Node) -> Step:

@@ -37,8 +37,24 @@ GIL_FREE_BATCH = 64
 """Batches larger than this run with the GIL released (smaller ones are faster with it held)."""
 
 _F32 = np.dtype(np.float32)
-_FLOAT1 = ctypes.c_float * 1  # from_buffer of any non-empty float32 array: a pointer to its data
-_FLOAT_PTR = ctypes.POINTER(ctypes.c_float)
+
+
+@lru_cache(maxsize=1)
+def _array_data_offset() -> int | None:
+    """Byte offset of the data pointer inside a numpy array object, or None if unknown.
+
+    numpy's ``PyArrayObject_fields`` puts ``char *data`` right after the object header (16
+    bytes on CPython). Rather than assume it, probe it: the offset is used only if it holds
+    the data pointer of every probe array, and ``id()`` is an address (CPython). Elsewhere
+    (PyPy, an unusual build) ``predict`` takes the general path with ``ndarray.ctypes``.
+    """
+    if platform.python_implementation() != "CPython":
+        return None
+    probes = [np.empty(k, dtype=np.float32) for k in (1, 3, 257)] + [np.zeros((2, 5), np.float32)[1]]
+    for offset in range(8, 41, 8):  # within the object: its fields go on well past 40 bytes
+        if all(ctypes.c_void_p.from_address(id(a) + offset).value == a.ctypes.data for a in probes):
+            return offset
+    return None
 
 
 @lru_cache(maxsize=1)
@@ -91,28 +107,48 @@ class CpuModel:
         self._infer.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t,
                                 ctypes.c_char_p, ctypes.c_size_t]
         self._infer.restype = ctypes.c_int
-        # One-input one-output models get a lean entry point for small batches: pointers come
-        # from the buffer protocol (far cheaper than ndarray.ctypes), and calls through
-        # PyDLL keep the GIL (cheaper than releasing it; batches above GIL_FREE_BATCH release
-        # it so other Python threads run meanwhile).
-        self._infer1 = self._infer1_gil = None
-        if len(plan.inputs) == 1 and len(plan.outputs) == 1:
-            name = f"{prefix}_infer1"
-            self._infer1 = getattr(lib, name)
-            self._infer1_gil = getattr(_open_pydll(str(library)), name)
-            for fn in (self._infer1, self._infer1_gil):
-                fn.argtypes = [ctypes.c_void_p, _FLOAT_PTR, _FLOAT_PTR, ctypes.c_size_t]
+        # One-input one-output models get a lean entry point (see _array_data_offset): it takes
+        # the addresses of the input and output arrays and reads their data pointers itself,
+        # which costs far less than ndarray.ctypes or the buffer protocol. Calls through PyDLL
+        # keep the GIL (cheaper than releasing it); batches above GIL_FREE_BATCH release it so
+        # other Python threads run meanwhile.
+        self._fast = self._fast_gil = None
+        self._offset = _array_data_offset()
+        if len(plan.inputs) == 1 and len(plan.outputs) == 1 and self._offset is not None:
+            name = f"{prefix}_infer1_obj"
+            self._fast = getattr(lib, name)
+            self._fast_gil = getattr(_open_pydll(str(library)), name)
+            for fn in (self._fast, self._fast_gil):
+                fn.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_size_t]
                 fn.restype = ctypes.c_int
-        err = ctypes.create_string_buffer(2048)
-        handle = create(os.fsencode(weights), err, len(err))
-        if not handle:
-            raise ModelFormatError(err.value.decode(errors="replace") or f"cannot load weights {weights}")
-        self._session: int | None = handle
+        self._create = create
+        self._session: int | None = self._new_session(weights)
         self._in_shapes = [tuple(r.user_shape) for r in plan.inputs]
         self._out_shapes = [tuple(r.user_shape) for r in plan.outputs]
         self._in_shape0 = self._in_shapes[0] if self._in_shapes else ()
         self._out_shape0 = self._out_shapes[0] if self._out_shapes else ()
         self._out_shape1 = (1, *self._out_shape0)
+        inner = np.empty(self._in_shape0, dtype=_F32).strides if plan.inputs else ()
+        self._in_strides = inner  # a C-contiguous event
+        self._in_strides_b = (4 * (self.plan.inputs[0].size if plan.inputs else 0), *inner)  # a C-contiguous batch
+
+    def _new_session(self, weights: Path) -> int:
+        err = ctypes.create_string_buffer(4096)
+        handle = self._create(os.fsencode(weights), err, len(err))
+        if not handle:
+            raise ModelFormatError(err.value.decode(errors="replace") or f"cannot load weights {weights}")
+        return int(handle)
+
+    def with_weights(self, weights: str | os.PathLike[str]) -> CpuModel:
+        """The same compiled model with the weights of another weight file (e.g. after
+        retraining: no recompilation). Raises ``ModelFormatError`` naming the file and tensor
+        if the file is missing, truncated, corrupted or made for another model."""
+        clone = object.__new__(CpuModel)
+        clone.__dict__.update(self.__dict__)
+        clone._session = None
+        clone.weights_path = Path(weights)
+        clone._session = clone._new_session(Path(weights))
+        return clone
 
     @property
     def source_dir(self) -> Path:
@@ -120,20 +156,20 @@ class CpuModel:
         return self.library.parent
 
     def predict(self, x: Any) -> Any:
-        if self._infer1 is not None and type(x) is np.ndarray and x.dtype is _F32:
-            shape = x.shape
-            n = shape[0] if shape[1:] == self._in_shape0 else (1 if shape == self._in_shape0 else 0)
+        if self._fast is not None and type(x) is np.ndarray and x.dtype is _F32:
+            shape, strides = x.shape, x.strides
+            if shape[1:] == self._in_shape0 and strides == self._in_strides_b:
+                n = shape[0]
+            elif shape == self._in_shape0 and strides == self._in_strides:
+                n = 1
+            else:
+                n = 0  # not a C-contiguous batch: the general path copies it
             if n:
-                try:
-                    xp = _FLOAT1.from_buffer(x)  # fails unless C-contiguous and writable
-                except (TypeError, ValueError, BufferError):
-                    pass
-                else:
-                    out = np.empty(self._out_shape1 if n == 1 else (n, *self._out_shape0), dtype=_F32)
-                    fn = self._infer1_gil if n <= GIL_FREE_BATCH else self._infer1
-                    if fn(self._session, xp, _FLOAT1.from_buffer(out), n):
-                        raise HlsforgeError(f"model {self.plan.model_name!r}: native inference failed (out of memory?)")
-                    return out
+                out = np.empty(self._out_shape1 if n == 1 else (n, *self._out_shape0), dtype=_F32)
+                fn = self._fast_gil if n <= GIL_FREE_BATCH else self._fast
+                if fn(self._session, id(x), id(out), n, self._offset):
+                    raise HlsforgeError(f"model {self.plan.model_name!r}: native inference failed (out of memory?)")
+                return out
         return self._predict_general(x)
 
     __call__ = predict
@@ -149,9 +185,8 @@ class CpuModel:
             err = ctypes.create_string_buffer(1024)
             if self._infer(self._session, in_ptrs, out_ptrs, n, err, len(err)):
                 raise HlsforgeError(f"model {self.plan.model_name!r}: {err.value.decode(errors='replace')}")
-        if len(outs) == 1:
-            return outs[0]
-        return {r.name: a for r, a in zip(self.plan.outputs, outs)}
+        named = {r.name: a for r, a in zip(self.plan.outputs, outs)}
+        return next(iter(named.values())) if len(named) == 1 else named  # as reference.run
 
     def close(self) -> None:
         """Free the native session (also done when the object is garbage-collected)."""

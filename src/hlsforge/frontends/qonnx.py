@@ -16,6 +16,10 @@ DOWN (toward zero) → TRN_ZERO, HALF_UP (ties away from zero) → RND_INF,
 HALF_DOWN (ties toward zero) → RND_ZERO. CEIL and UP have no ap_fixed mode; other scales,
 zero points, unsigned narrow ranges and non-integer bit widths are refused with the reason.
 ``BipolarQuant`` becomes the exact sign chain of :mod:`.quant_steps`.
+
+A quantizer applied to a *weight* (all inputs known at import) is evaluated here, once, by
+:func:`quantize_constant`: the result holds exactly the values of a fixed-point type, which
+the caller records as the constant's type (``onnx.reference`` cannot evaluate these domains).
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ModelFormatError, UnsupportedOpError
+from ..errors import ModelFormatError, PrecisionError, UnsupportedOpError
 from ..ir.graph import Graph
 from ..ir.ops import Op, QuantizeAttrs
 from ..ir.types import MAX_WIDTH, FixedType, Overflow, Rounding
@@ -100,8 +104,7 @@ def convert_quant(node: Any, constants: Mapping[str, np.ndarray], opset: int = 1
     """
     if node.op_type not in ("Quant", "IntQuant"):
         raise UnsupportedOpError(f"{_describe(node)}: convert_quant handles Quant/IntQuant; use emit_qonnx_quant")
-    if opset > 1:
-        raise UnsupportedOpError(f"{_describe(node)}: QONNX opset {opset} is newer than the supported version 1")
+    _check_opset(node, opset)
     attrs = _attrs(node)
     signed = bool(attrs.get("signed", 1))
     narrow = bool(attrs.get("narrow", 0))
@@ -134,11 +137,68 @@ def convert_quant(node: Any, constants: Mapping[str, np.ndarray], opset: int = 1
     return QuantizeAttrs(FixedType(bits, bits + s, signed, ROUNDING_MODES[mode], overflow))
 
 
+def _check_opset(node: Any, opset: int) -> None:
+    if opset > 1:
+        raise UnsupportedOpError(f"{_describe(node)}: QONNX opset {opset} is newer than the supported version 1")
+
+
+def _bipolar_scale(node: Any, constants: Mapping[str, np.ndarray]) -> tuple[float, int]:
+    scale = _single(node, _const(node, constants, 1, "scale"), "scale")
+    return scale, _po2_exponent(node, scale)
+
+
 def bipolar_steps(node: Any, constants: Mapping[str, np.ndarray]) -> list[Step]:
     """``BipolarQuant`` → cast to ``fixed<1,1,TRN,SAT>`` (−1 for x<0, else 0), ·2s, +s."""
-    scale = _single(node, _const(node, constants, 1, "scale"), "scale")
-    _po2_exponent(node, scale)
+    scale, _ = _bipolar_scale(node, constants)
     return sign_steps(scale)
+
+
+def _unsupported_op(node: Any) -> UnsupportedOpError:
+    return UnsupportedOpError(
+        f"{_describe(node)}: QONNX op {node.op_type} is not supported; supported: {', '.join(QUANT_OPS)} "
+        "(FloatQuant and Trunc have no fixed-point cast equivalent here)"
+    )
+
+
+def quant_steps(node: Any, constants: Mapping[str, np.ndarray], opset: int = 1) -> list[Step]:
+    """The IR chain of a QONNX quantizer applied to an activation.
+
+    ``Quant``/``IntQuant`` → one ``Quantize`` step; ``BipolarQuant`` → the sign chain.
+    Anything else in the QONNX domains raises ``UnsupportedOpError`` naming the node.
+    """
+    if node.op_type in ("Quant", "IntQuant"):
+        return [Step(Op.QUANTIZE, convert_quant(node, constants, opset), part="quant")]
+    if node.op_type == "BipolarQuant":
+        _check_opset(node, opset)
+        return bipolar_steps(node, constants)
+    raise _unsupported_op(node)
+
+
+def quantize_constant(
+    node: Any, x: np.ndarray, constants: Mapping[str, np.ndarray], opset: int = 1
+) -> tuple[np.ndarray, FixedType]:
+    """A QONNX quantizer applied to a known tensor ``x`` (a weight): its exact float64 result
+    and the fixed-point type whose values it holds.
+
+    ``Quant``/``IntQuant`` → ``cast(x, target)`` (the same conversion the ``Quantize`` node
+    performs); ``BipolarQuant`` with scale ``2**s`` → ``±2**s``, values of ``fixed<2, 2 + s>``.
+    """
+    from ..quantize.fixed import cast
+
+    x = np.asarray(x, dtype=np.float64)
+    if node.op_type in ("Quant", "IntQuant"):
+        target = convert_quant(node, constants, opset).target
+        if not isinstance(target, FixedType):  # pragma: no cover - convert_quant builds FixedType
+            raise UnsupportedOpError(f"{_describe(node)}: target {target} is not a fixed-point type")
+        try:
+            return cast(x, target), target
+        except PrecisionError as e:
+            raise UnsupportedOpError(f"{_describe(node)}: cannot quantize the constant input: {e}") from None
+    if node.op_type == "BipolarQuant":
+        _check_opset(node, opset)
+        scale, s = _bipolar_scale(node, constants)
+        return np.where(x >= 0, scale, -scale), FixedType(2, 2 + s, True)
+    raise _unsupported_op(node)
 
 
 def emit_qonnx_quant(
@@ -150,13 +210,5 @@ def emit_qonnx_quant(
     names derive from the ONNX node's name and carry it as ``source_name``.
     """
     src = node.name or node.output[0]
-    if node.op_type in ("Quant", "IntQuant"):
-        steps = [Step(Op.QUANTIZE, convert_quant(node, constants, opset), part="quant")]
-    elif node.op_type == "BipolarQuant":
-        steps = bipolar_steps(node, constants)
-    else:
-        raise UnsupportedOpError(
-            f"{_describe(node)}: QONNX op {node.op_type} is not supported; supported: {', '.join(QUANT_OPS)} "
-            "(FloatQuant and Trunc have no fixed-point cast equivalent here)"
-        )
+    steps = quant_steps(node, constants, opset)
     return emit_steps(graph, x, steps, base=src, source_name=src, source_op=node.op_type)

@@ -187,12 +187,27 @@ def render_parameters(model: HlsModel) -> str:
 # ----------------------------------------------------------------------------- weights
 
 
-def _render_array(w: CodeWriter, arr: ConstArray) -> None:
+LITERAL_MACRO = "HLSFORGE_LITERAL_WEIGHTS"
+"""Defined (or under synthesis) → constant arrays are initialized from exact decimal literals;
+else (C simulation) from raw integer codes, which compiles much faster for big models."""
+
+
+def _render_values(w: CodeWriter, head: str, values: tuple[str, ...]) -> None:
+    with w.block(head, "};"):
+        for start in range(0, len(values), VALUES_PER_LINE):
+            w.line(", ".join(values[start : start + VALUES_PER_LINE]) + ",")
+
+
+def _render_array(w: CodeWriter, arr: ConstArray, *, raw: bool) -> None:
+    n = len(arr.values)
     if arr.comment:
         w.line(f"// {safe_comment(arr.comment)}")
-    with w.block(f"static const {arr.type_name} {arr.name}[{len(arr.values)}] =", "};"):
-        for start in range(0, len(arr.values), VALUES_PER_LINE):
-            w.line(", ".join(arr.values[start : start + VALUES_PER_LINE]) + ",")
+    if raw and arr.raw_codes:
+        _render_values(w, f"static const {arr.raw_type} {arr.name}_raw[{n}] =", arr.raw_codes)
+        w.line(f"static {arr.type_name} {arr.name}[{n}];")
+        w.line(f"static const bool {arr.name}_loaded = hlsforge::load_raw({arr.name}, {arr.name}_raw, {n});")
+    else:
+        _render_values(w, f"static const {arr.type_name} {arr.name}[{n}] =", arr.values)
 
 
 def render_weights(model: HlsModel, layer: Layer) -> str:
@@ -205,13 +220,25 @@ def render_weights(model: HlsModel, layer: Layer) -> str:
     w.raw(f"#define {g}")
     w.blank()
     w.raw(f'#include "../{file_names(model)["types"]}"')
+    if any(a.raw_codes for a in layer.arrays):
+        w.raw('#include "hlsforge_kernels/common.h"')
     w.blank()
     with w.block(f"namespace {model.namespace}"):
         for s in layer.scalars:
             note = f" // {safe_comment(s.comment)}" if s.comment else ""
             w.line(f"static const {s.type_name} {s.name} = {s.value};{note}")
-        for arr in layer.arrays:
-            _render_array(w, arr)
+        plain = [a for a in layer.arrays if not a.raw_codes]
+        fixed = [a for a in layer.arrays if a.raw_codes]
+        for arr in plain:
+            _render_array(w, arr, raw=False)
+        if fixed:
+            w.raw(f"#if defined(__SYNTHESIS__) || defined({LITERAL_MACRO})")
+            for arr in fixed:
+                _render_array(w, arr, raw=False)
+            w.raw("#else // C simulation: the same values from their raw codes (value = raw * 2^-F)")
+            for arr in fixed:
+                _render_array(w, arr, raw=True)
+            w.raw("#endif")
     w.blank()
     w.raw("#endif")
     return w.text()

@@ -49,3 +49,20 @@ def literal_list(raws: np.ndarray, t: FixedType | IntType, type_name: str) -> tu
     """Literals for a flat array of raw integers (C order)."""
     flat = np.asarray(raws).reshape(-1)
     return tuple(fixed_literal(int(r), t, type_name) for r in flat)
+
+
+def raw_literal(raw: int, signed: bool) -> str:
+    """A raw code as a C++ integer literal of type ``long long`` / ``unsigned long long``."""
+    raw = int(raw)
+    if not signed:
+        return f"{raw}ULL"
+    if raw == -(1 << 63):
+        return "(-9223372036854775807LL - 1)"
+    return f"{raw}LL" if not -(1 << 31) < raw < (1 << 31) else str(raw)
+
+
+def raw_literal_list(raws: np.ndarray, t: FixedType | IntType) -> tuple[tuple[str, ...], str]:
+    """Raw-code literals of a flat array and the C++ integer type that holds them."""
+    flat = np.asarray(raws).reshape(-1)
+    signed = bool(t.signed)
+    return tuple(raw_literal(int(r), signed) for r in flat), ("long long" if signed else "unsigned long long")

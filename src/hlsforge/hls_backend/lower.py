@@ -34,7 +34,7 @@ from ..ir.ops import (
 )
 from ..ir.types import FixedType, IntType, TensorType
 from ..quantize.fixed import ResultType, as_fixed_type, quantize, quantize_exact
-from .literals import fixed_literal, literal_list
+from .literals import fixed_literal, literal_list, raw_literal_list
 from .names import NameScope, sanitize
 from .records import (
     Buffer,
@@ -200,13 +200,25 @@ class _Layer:
     def constant_array(self, role: str, value: Value, type_name: str, comment: str = "") -> str:
         t = _fixed(value.type, f"{self.node.describe()} constant {value.name!r}")
         raws = quantize(np.asarray(value.data, dtype=np.float64), t)
-        name = self.ctx.name(f"{self.ident}_{role}")
-        self.arrays.append(ConstArray(name, type_name, literal_list(raws, t, type_name), comment))
+        name = self._array_name(role)
+        codes, raw_type = raw_literal_list(raws, t)
+        self.arrays.append(ConstArray(name, type_name, literal_list(raws, t, type_name), comment, codes, raw_type))
         return name
 
     def raw_array(self, role: str, raws: Sequence[int], t: TensorType, type_name: str, comment: str = "") -> str:
+        name = self._array_name(role)
+        ft = _fixed(t, role)
+        arr = np.asarray(raws, dtype=object)
+        codes, raw_type = raw_literal_list(arr, ft)
+        self.arrays.append(ConstArray(name, type_name, literal_list(arr, ft, type_name), comment, codes, raw_type))
+        return name
+
+    def _array_name(self, role: str) -> str:
+        """A constant array's name; its C-sim companions ``<name>_raw`` / ``<name>_loaded`` are
+        reserved with it."""
         name = self.ctx.name(f"{self.ident}_{role}")
-        self.arrays.append(ConstArray(name, type_name, literal_list(np.asarray(raws, dtype=object), _fixed(t, role), type_name), comment))
+        self.ctx.scope.reserve(f"{name}_raw")
+        self.ctx.scope.reserve(f"{name}_loaded")
         return name
 
     def index_array(self, role: str, index: np.ndarray, comment: str = "") -> str:

@@ -21,12 +21,20 @@ class TypeDef:
 
 @dataclass(frozen=True)
 class ConstArray:
-    """A constant array (weights, biases, tables, index maps) with exact literals."""
+    """A constant array (weights, biases, tables, index maps) with exact literals.
+
+    ``values`` are C++ literals (exact decimals for fixed-point arrays). ``raw_codes``, for
+    fixed-point arrays, are the same values as raw integer literals (``value = raw * 2^-F``):
+    the C simulation builds the array from them, which compiles much faster than one
+    constructor call per element; synthesis uses ``values``.
+    """
 
     name: str
     type_name: str
     values: tuple[str, ...]
     comment: str = ""
+    raw_codes: tuple[str, ...] = ()
+    raw_type: str = ""  # "long long" or "unsigned long long"
 
 
 @dataclass(frozen=True)

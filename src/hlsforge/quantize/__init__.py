@@ -6,10 +6,22 @@ of values into fixed-point types and the result types of arithmetic).
 
 from __future__ import annotations
 
+from . import emulate
+from .config import (
+    HlsOptions,
+    PrecisionConfig,
+    SoftmaxOptions,
+    configure,
+    load_config,
+    raw_constant,
+)
+from .emulate import Trace
 from .fixed import (
     ResultType,
     as_fixed_type,
     cast,
+    compare_raw,
+    convert_fixed,
     convert_raw,
     fixed_add_type,
     fixed_mul_type,
@@ -19,9 +31,6 @@ from .fixed import (
     quantize_exact,
     to_float,
 )
-from . import emulate
-from .config import HlsOptions, PrecisionConfig, SoftmaxOptions, configure, load_config, raw_constant
-from .emulate import Trace
 from .tables import TableSpec, build_table
 
 __all__ = [
@@ -39,6 +48,8 @@ __all__ = [
     "ResultType",
     "as_fixed_type",
     "cast",
+    "compare_raw",
+    "convert_fixed",
     "convert_raw",
     "fixed_add_type",
     "fixed_mul_type",

@@ -91,29 +91,35 @@ def _bound_ok(x: np.ndarray, w: np.ndarray, acc0: np.ndarray, acc_t: FixedType, 
     return bound <= acc_t.raw_max
 
 
-def _group_tables(w: np.ndarray, s: int, rounding: Rounding, group: int, dtype: type) -> list[tuple[list[int], np.ndarray]]:
+def _group_tables(w: np.ndarray, s: int, rounding: Rounding, group: int) -> tuple[list[list[int]], list[np.ndarray]]:
     """For each group of inputs, the table of ``Σ_{i in group} round(xl_i · w_i · 2**-s)``
-    over every combination of low-bit codes (index ``Σ xl_i · codes**position``)."""
+    over every combination of low-bit codes (index ``Σ xl_i · codes**position``), in the
+    narrowest integer dtype that holds any sum over all groups (fewer bytes to gather)."""
     codes = 1 << s
     c = np.arange(codes, dtype=np.int64)
     nz = [i for i in range(w.shape[0]) if w[i].any()]  # zero weights are skipped
-    out: list[tuple[list[int], np.ndarray]] = []
+    members_list: list[list[int]] = []
+    tables: list[np.ndarray] = []
     for g0 in range(0, len(nz), group):
         members = nz[g0 : g0 + group]
         grid = np.stack(np.meshgrid(*([c] * len(members)), indexing="ij"), -1).reshape(-1, len(members))
         tab = np.zeros((grid.shape[0], w.shape[1]), dtype=np.int64)
         for j, i in enumerate(members):
             tab += _round_shift(grid[:, j : j + 1] * w[i], s, rounding)
-        out.append((members, tab.astype(dtype)))
-    return out
+        members_list.append(members)
+        tables.append(tab)
+    total = sum(absmax(t) for t in tables)
+    dtype = np.int16 if total < (1 << 15) else np.int32 if total < (1 << 31) else np.int64
+    return members_list, [t.astype(dtype) for t in tables]
 
 
-def _low_bits_sum(xl: np.ndarray, w: np.ndarray, s: int, rounding: Rounding) -> np.ndarray:
+def _low_bits_sum(xl: np.ndarray, w: np.ndarray, s: int, rounding: Rounding, cache: dict | None = None) -> np.ndarray:
     """``Σ_i round(xl_i · w_ij · 2**-s)`` for ``0 <= xl < 2**s`` (int64).
 
     Each rounded term depends only on ``xl_i`` (``2**s`` codes), so inputs are grouped so
     that a group's code combinations fit a small table, and the sum becomes one gather per
-    group. Rows are processed in cache-sized blocks.
+    group. Rows are processed in cache-sized blocks; ``cache`` keeps the tables between
+    calls with the same weights (batch chunks).
     """
     rows, k = xl.shape
     m = w.shape[1]
@@ -122,8 +128,6 @@ def _low_bits_sum(xl: np.ndarray, w: np.ndarray, s: int, rounding: Rounding) -> 
     group = 0
     while codes ** (group + 1) <= _GATHER_MAX_CODES and group < k:
         group += 1
-    small = (absmax(w) + 1) * max(k, 1) < (1 << 31)
-    dtype = np.int32 if small else np.int64
     block = 2048
     if group == 0 or codes > 4 * rows:  # too many codes for tables: plain products
         for r0 in range(0, rows, block):
@@ -133,20 +137,29 @@ def _low_bits_sum(xl: np.ndarray, w: np.ndarray, s: int, rounding: Rounding) -> 
                     acc += _round_shift(xl[r0 : r0 + block, i, None] * w[i], s, rounding)
             out[r0 : r0 + block] = acc
         return out
-    tables = _group_tables(w, s, rounding, group, dtype)
+    key = ("low_bits", s, rounding, group)
+    if cache is not None and key in cache:
+        members_list, tables = cache[key]
+    else:
+        members_list, tables = _group_tables(w, s, rounding, group)
+        if cache is not None:
+            cache[key] = (members_list, tables)
+    cols = np.ascontiguousarray(xl.T)  # one contiguous row of codes per input
     indices = []
-    for members, _ in tables:
-        idx = np.zeros(rows, dtype=np.int64)
-        for i in members:
-            idx = idx * codes + xl[:, i]
+    for members in members_list:
+        idx = cols[members[0]].copy()
+        for i in members[1:]:
+            idx *= codes
+            idx += cols[i]
         indices.append(idx)
+    dtype = tables[0].dtype if tables else np.int64
     acc = np.empty((block, m), dtype=dtype)
     tmp = np.empty((block, m), dtype=dtype)
     for r0 in range(0, rows, block):
         b = min(rows, r0 + block) - r0
         a, t = acc[:b], tmp[:b]
         a[...] = 0
-        for (_, tab), idx in zip(tables, indices, strict=True):
+        for tab, idx in zip(tables, indices, strict=True):
             np.take(tab, idx[r0 : r0 + b], axis=0, out=t)
             a += t
         out[r0 : r0 + b] = a
@@ -154,10 +167,12 @@ def _low_bits_sum(xl: np.ndarray, w: np.ndarray, s: int, rounding: Rounding) -> 
 
 
 def accumulate(
-    x: Fx, w: np.ndarray, w_frac: int, b: np.ndarray, b_frac: int, acc_t: FixedType, *, count: bool = False
+    x: Fx, w: np.ndarray, w_frac: int, b: np.ndarray, b_frac: int, acc_t: FixedType, *, count: bool = False,
+    cache: dict | None = None,
 ) -> tuple[np.ndarray, int]:
     """The accumulator after the loop, raw in ``acc_t``: ``x`` is ``(rows, K)``, ``w`` is
-    ``(K, M)``, ``b`` is ``(M,)``. Returns ``(acc (rows, M), outputs that overflowed)``."""
+    ``(K, M)``, ``b`` is ``(M,)``. Returns ``(acc (rows, M), outputs that overflowed)``.
+    ``cache``: a dict owned by the caller, reused for calls with the same ``w`` and types."""
     rows = x.raw.shape[0]
     a_frac, p_frac = acc_t.frac, x.frac + w_frac
     s = p_frac - a_frac
@@ -173,7 +188,7 @@ def accumulate(
         elif x.raw.dtype != object and w.dtype != object and ((absmax(w) + 1) << s) * (w.shape[0] + 1) < I64_SAFE:
             xh, xl = x.raw >> s, x.raw & ((1 << s) - 1)
             total = exact_affine(xh, w, 0, acc0)
-            low = _low_bits_sum(xl, w, s, acc_t.rounding)  # |low| <= K * (|w| + 1)
+            low = _low_bits_sum(xl, w, s, acc_t.rounding, cache)  # |low| <= K * (|w| + 1)
             total = total + low if total.dtype != object else total + to_object(low)
         else:
             return _loop(x, w, w_frac, acc0, acc_t, count, bias_over)

@@ -443,6 +443,9 @@ def load_config(path: str | os.PathLike[str]) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- constants
 
 
+METADATA_KEY = "precision_config"
+"""Where ``configure`` records the configuration it applied (in ``graph.metadata``)."""
+
 MAX_CONSTANT_WIDTH = 53
 """Constants are stored as exact float64 values, so their types are at most 53 bits wide."""
 
@@ -709,10 +712,16 @@ def configure(
     a Quantize node: its target), constants are quantized into ``weight``/``bias``/``scale``
     (constants that already carry a fixed-point type keep it), internal variables go into
     ``node.precision``, tables into ``node.options``, and ``node.options["hls"]`` holds the
-    validated ``ReuseFactor``/``Strategy``. ``graph.metadata["precision"]`` records the
-    config used. Errors are ``PrecisionError`` naming the layer.
+    validated ``ReuseFactor``/``Strategy``. ``graph.metadata["precision_config"]`` records
+    the config used. Errors are ``PrecisionError`` naming the layer; configuring a graph that
+    is already quantized is one (weights would be rounded twice).
     """
     cfg = PrecisionConfig.load(config)
+    if METADATA_KEY in graph.metadata:
+        raise PrecisionError(
+            f"model {graph.name!r} is already quantized; configure the float graph instead "
+            "(quantizing quantized weights again would round them twice)"
+        )
     g = graph.copy()
     g.validate(final=True)
     cfg.check_against(g)
@@ -730,7 +739,7 @@ def configure(
         node.options["hls"] = HlsOptions(
             reuse_factor=cfg.option(node, "ReuseFactor", 1), strategy=cfg.option(node, "Strategy", "Latency")
         )
-    g.metadata["precision"] = cfg.to_dict()
+    g.metadata[METADATA_KEY] = cfg.to_dict()
     return g
 
 

@@ -31,7 +31,18 @@ from ..ir.graph import Graph, Node
 from ..ir.ops import ConvAttrs, Op, PoolAttrs
 from ..ir.types import FixedType, Overflow, TensorType
 from ..reference import trace_keys
-from ._emulate_arith import I64_SAFE, Fx, absmax, add, align, cast, in_range, mul, overflow_mask, to_object
+from ._emulate_arith import (
+    I64_SAFE,
+    Fx,
+    absmax,
+    add,
+    align,
+    cast,
+    in_range,
+    mul,
+    overflow_mask,
+    to_object,
+)
 from ._emulate_dot import accumulate
 from ._emulate_window import tap_counts, windows
 from .config import is_configured, raw_constant
@@ -103,6 +114,10 @@ class _Ctx:
         self.keys = keys
         self.overflows: dict[str, int] = {}
         self.accum_overflows: dict[str, int] = {}
+        self.caches: dict[tuple[str, int], dict] = {}  # per node (and conv group), across chunks
+
+    def cache(self, node: Node, part: int = 0) -> dict:
+        return self.caches.setdefault((node.name, part), {})
 
     def out_type(self, node: Node) -> FixedType:
         return as_fixed_type(self.graph.values[node.outputs[0]].type)  # type: ignore[arg-type]
@@ -166,7 +181,7 @@ def _dense(ctx: _Ctx, node: Node, ins: Sequence[Fx]) -> np.ndarray:
     acc_t = ctx.var(node, "accum")
     lead = x.raw.shape[:-1]
     rows = Fx(x.raw.reshape(-1, x.raw.shape[-1]), x.frac)
-    acc, n_over = accumulate(rows, k.raw, k.frac, b.raw, b.frac, acc_t, count=ctx.count)
+    acc, n_over = accumulate(rows, k.raw, k.frac, b.raw, b.frac, acc_t, count=ctx.count, cache=ctx.cache(node))
     ctx.add_accum(node, n_over)
     return ctx.result(node, Fx(acc.reshape(lead + (k.raw.shape[1],)), acc_t.frac))
 
@@ -184,10 +199,11 @@ def _conv(ctx: _Ctx, node: Node, ins: Sequence[Fx]) -> np.ndarray:
     parts = []
     n_over = 0
     for gi in range(g):
-        patches = win[..., gi * cig : (gi + 1) * cig].reshape(n * math.prod(out), -1)  # taps in (ky, kx, c_in)
+        taps = math.prod(a.kernel_shape) * cig
+        patches = win[..., gi * cig : (gi + 1) * cig].reshape(n * math.prod(out), taps)  # (ky, kx, c_in) order
         kg = k.raw[..., gi * cog : (gi + 1) * cog].reshape(-1, cog)
         acc, over = accumulate(Fx(patches, x.frac), kg, k.frac, b.raw[gi * cog : (gi + 1) * cog], b.frac, acc_t,
-                               count=ctx.count)
+                               count=ctx.count, cache=ctx.cache(node, gi))
         parts.append(acc)
         n_over += over
     ctx.add_accum(node, n_over)
@@ -362,14 +378,11 @@ def _batched_operands(node: Node, ins: Sequence[Fx], const: Sequence[bool], out_
 def _binary(kind: str) -> Rule:
     def rule(ctx: _Ctx, node: Node, ins: Sequence[Fx]) -> np.ndarray:
         const = [ctx.graph.values[i].is_constant for i in node.inputs]
-        rank = len(ctx.graph.values[node.outputs[0]].shape)
-        a, b = _batched_operands(node, ins, const, rank)
-        if kind == "mul":
-            v = mul(a, b)
-        else:
-            v = add(a, b, subtract=kind == "sub")
         if all(const):  # pragma: no cover - constant folding happens in the passes
             raise UnsupportedOpError(f"{node.describe()}: both operands are constants")
+        rank = len(ctx.graph.values[node.outputs[0]].shape)
+        a, b = _batched_operands(node, ins, const, rank)
+        v = mul(a, b) if kind == "mul" else add(a, b, subtract=kind == "sub")
         return ctx.result(node, v)
 
     return rule

@@ -47,10 +47,12 @@ __all__ = [
     "to_float",
     "cast",
     "convert_raw",
+    "convert_fixed",
     "fixed_add_type",
     "fixed_sub_type",
     "fixed_mul_type",
     "fixed_neg_type",
+    "compare_raw",
 ]
 
 FixedLike = Union[FixedType, IntType, str]
@@ -373,6 +375,27 @@ def convert_raw(raw, frac, t: FixedLike) -> np.ndarray:
     return _finish_dtype(out, ft)
 
 
+def convert_fixed(raw, src: FixedLike | ResultType, dst: FixedLike) -> np.ndarray:
+    """Convert raw integers of type ``src`` into ``dst``, as a C++ assignment ``dst = src`` does.
+
+    The same as ``convert_raw(raw, src.frac, dst)`` except for one ``ap_fixed`` rule that
+    depends on the source's integer bits: assigning a signed fixed value with ``I <= 0`` to an
+    ``ap_int`` gives -1 for every negative value (``ap_fixed``'s ``to_ap_int_base``; for
+    ``I < 0`` Xilinx's header reads an uninitialized value, hlsforge's header and this function
+    use the ``I = 0`` result).
+    """
+    s = ResultType.of(src)
+    out = convert_raw(raw, s.frac, dst)
+    parsed = parse_type(dst) if isinstance(dst, str) else dst
+    if isinstance(parsed, IntType) and s.signed and s.integer <= 0:
+        a = _as_int_array(raw)
+        neg = np.asarray(a < 0, dtype=bool)
+        if neg.any():
+            out = np.array(out, copy=True)
+            out[neg] = _overflow_scalar(-1, as_fixed_type(parsed))
+    return out
+
+
 def _finish_dtype(out: np.ndarray, t: FixedType) -> np.ndarray:
     """int64 for every type whose raws fit; object only for ``ap_ufixed<64,...>``."""
     if not t.signed and t.width == 64:
@@ -464,3 +487,83 @@ def to_float(raw, t: FixedLike) -> np.ndarray:
 def cast(x, t: FixedLike) -> np.ndarray:
     """``x`` converted into ``t`` and back to float64: ``to_float(quantize(x, t), t)``."""
     return to_float(quantize(x, t), t)
+
+
+# ---------------------------------------------------------------------------------------------
+# comparisons (ap_fixed's relational operators)
+
+
+def _cmp_rule(x: ResultType, y: ResultType) -> tuple[bool, bool, int]:
+    """(unsigned_order, eq_modular, M) of ap_fixed's ``x OP y`` (mirrors hlsforge_fixed.h).
+
+    ``ap_fixed`` aligns the binary points (the coarser operand grows; the left one by an
+    extra bit), then compares integers with ap_private's "gcc rules": with exactly one signed
+    side, if the unsigned side is at least as wide (and either is >= 32 bits), a negative value
+    compares as larger than every unsigned one, and ``==`` holds modulo ``2**M``.
+    """
+    f1, f2 = x.frac, y.frac
+    lw = x.width if f1 >= f2 else max(x.width + f2 - f1 + 1, 1)
+    rw = max(y.width + f1 - f2, 1) if f1 > f2 else y.width
+    mixed = x.signed != y.signed
+    small = lw <= 64 and lw < 32 and rw < 32
+    unsigned_order = mixed and not small and (rw >= lw if x.signed else lw >= rw)
+    m = max(lw, rw, 32) if lw <= 64 else max(lw, rw)
+    eq_modular = mixed and (rw >= m if x.signed else lw >= m)
+    return unsigned_order, eq_modular, m
+
+
+_OPS = ("<", "<=", ">", ">=", "==", "!=")
+
+
+def compare_raw(op: str, a_raw, a_type: FixedLike | ResultType, b_raw, b_type: FixedLike | ResultType):
+    """``a OP b`` exactly as ``ap_fixed`` (and hlsforge's header) evaluate it; a bool array.
+
+    Exact for operands of one signedness, and for mixed signedness unless the unsigned side
+    is wide (see ``_cmp_rule``): there ``ap_fixed`` follows C's rules and a negative signed
+    value compares greater than every unsigned value. Kernels should compare values of one
+    signedness; this function exists so that the emulator matches the C simulation anyway.
+    """
+    if op not in _OPS:
+        raise ValueError(f"unknown comparison {op!r}; known: {', '.join(_OPS)}")
+    x, y = ResultType.of(a_type), ResultType.of(b_type)
+    a, b = np.broadcast_arrays(_as_int_array(a_raw), _as_int_array(b_raw))
+    unsigned_order, eq_modular, m = _cmp_rule(x, y)
+    lt, gt, eq = _compare_exact(a, x.frac, b, y.frac)
+    a_neg = (a < 0) if x.signed else np.zeros(a.shape, bool)
+    b_neg = (b < 0) if y.signed else np.zeros(b.shape, bool)
+    if unsigned_order:
+        lt = np.where(a_neg, False, np.where(b_neg, True, lt))
+        gt = np.where(a_neg, True, np.where(b_neg, False, gt))
+    if eq_modular and (a_neg.any() or b_neg.any()):
+        mod = 1 << m
+        ka, kb = max(y.frac - x.frac, 0), max(x.frac - y.frac, 0)
+        modular = np.array(
+            [((int(p) << ka) - (int(q) << kb)) % mod == 0 for p, q in zip(a.ravel(), b.ravel())],
+            dtype=bool,
+        ).reshape(a.shape)
+        eq = np.where(a_neg | b_neg, modular, eq)
+    return {"<": lt, "<=": ~gt, ">": gt, ">=": ~lt, "==": eq, "!=": ~eq}[op]
+
+
+def _compare_exact(a: np.ndarray, fa: int, b: np.ndarray, fb: int):
+    """(a < b, a > b, a == b) of ``a * 2**-fa`` and ``b * 2**-fb``, exactly."""
+    if fa < fb:
+        gt, lt, eq = _compare_exact(b, fb, a, fa)
+        return lt, gt, eq
+    k = fa - fb
+    if a.dtype == object or b.dtype == object:
+        pairs = [(int(p), int(q) << k) for p, q in zip(a.ravel(), b.ravel())]
+        lt = np.array([p < q for p, q in pairs], bool).reshape(a.shape)
+        gt = np.array([p > q for p, q in pairs], bool).reshape(a.shape)
+        return lt, gt, ~(lt | gt)
+    # floor a to b's LSB (no overflow), then the dropped bits break ties
+    q = a >> min(k, 63)
+    if k == 0:
+        rest = np.zeros(a.shape, bool)
+    elif k >= 64:
+        rest = a != 0
+    else:
+        rest = (a.view(np.uint64) & np.uint64((1 << k) - 1)) != 0
+    lt = q < b
+    gt = (q > b) | ((q == b) & rest)
+    return lt, gt, ~(lt | gt)

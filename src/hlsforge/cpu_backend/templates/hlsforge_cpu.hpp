@@ -154,8 +154,8 @@ inline std::string shape_str(size_t rank, const size_t* dims) {
 // Bounds-checked little-endian reader over the bytes of a weight file.
 class Reader {
  public:
-  Reader(const std::vector<unsigned char>& bytes, const std::string& file)
-      : b_(bytes), file_(file) {}
+  Reader(const std::vector<unsigned char>& bytes, const std::string& file, const std::string& prefix)
+      : b_(bytes), file_(file), prefix_(prefix) {}
   size_t pos() const { return pos_; }
   std::uint64_t u(size_t width, const char* what) {
     need(width, what);
@@ -174,11 +174,12 @@ class Reader {
  private:
   void need(size_t n, const char* what) const {
     if (b_.size() - pos_ < n)
-      throw WeightFileError(file_, "", "hlsforge: weight file '" + file_ + "' is truncated (ends inside the " +
-                                           what + " at byte " + std::to_string(b_.size()) + ")");
+      throw WeightFileError(file_, "", prefix_ + " is truncated (ends inside the " + what + " at byte " +
+                                           std::to_string(b_.size()) + "); copy or regenerate the file");
   }
   const std::vector<unsigned char>& b_;
   const std::string& file_;
+  const std::string& prefix_;
   size_t pos_ = 0;
 };
 
@@ -190,14 +191,16 @@ inline void load_weight_file(const std::string& file, const char* model, const T
                              size_t count, float* dst, size_t total) {
   const std::string pre = "hlsforge: weight file '" + file + "' (model " + model + ")";
   std::ifstream in(file, std::ios::binary);
-  if (!in) throw WeightFileError(file, "", pre + " cannot be opened: it is missing or unreadable");
+  if (!in)
+    throw WeightFileError(file, "", pre + " cannot be opened: it is missing or unreadable (check the path given "
+                                          "to the Session constructor)");
   std::vector<unsigned char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (in.bad()) throw WeightFileError(file, "", pre + " could not be read");
 
   static const unsigned char kMagic[8] = {0x89, 'H', 'F', 'W', '\r', '\n', 0x1a, '\n'};
   if (bytes.size() < 8 || std::memcmp(bytes.data(), kMagic, 8) != 0)
     throw WeightFileError(file, "", pre + " is not an hlsforge weight file (bad magic bytes)");
-  detail::Reader r(bytes, file);
+  detail::Reader r(bytes, file, pre);
   r.str(8, "magic");
   const auto version = r.u(4, "header");
   if (version != 1)
@@ -206,22 +209,25 @@ inline void load_weight_file(const std::string& file, const char* model, const T
   const auto n_tensors = r.u(4, "header");
   const auto table_bytes = r.u(8, "header");
   if (table_bytes > bytes.size() || bytes.size() - 24 < table_bytes + 4)
-    throw WeightFileError(file, "", pre + " is truncated (ends inside the tensor table)");
+    throw WeightFileError(file, "", pre + " is truncated (ends inside the tensor table); copy or regenerate the file");
   const size_t table_end = 24 + size_t(table_bytes);
   std::uint32_t stored_crc = 0;
   for (int i = 0; i < 4; ++i) stored_crc |= std::uint32_t(bytes[table_end + i]) << (8 * i);
   if (crc32(bytes.data(), table_end) != stored_crc)
-    throw WeightFileError(file, "", pre + " has a corrupted header (CRC-32 mismatch)");
+    throw WeightFileError(file, "", pre + " has a corrupted header (CRC-32 mismatch); copy or regenerate the file");
   if (n_tensors != count)
     throw WeightFileError(file, "", pre + " holds " + std::to_string(n_tensors) + " tensors, the model expects " +
-                                        std::to_string(count) + ": it belongs to another model");
+                                        std::to_string(count) + ": it belongs to another model (use the .weights file "
+                                        "generated together with this header)");
   if (total) std::memset(dst, 0, total * sizeof(float));
   for (size_t t = 0; t < count; ++t) {
     const TensorSpec& s = specs[t];
     const std::string name = r.str(size_t(r.u(4, "tensor table")), "tensor table");
     if (name != s.name)
       throw WeightFileError(file, s.name, pre + ": tensor #" + std::to_string(t) + " is '" + name +
-                                              "' but the model expects '" + s.name + "'");
+                                              "' but the model expects '" + s.name +
+                                              "': it belongs to another model (use the .weights file generated "
+                                              "together with this header)");
     const auto rank = r.u(4, "tensor table");
     size_t dims[8] = {0, 0, 0, 0, 0, 0, 0, 0};
     bool same = rank == s.rank;
@@ -233,7 +239,8 @@ inline void load_weight_file(const std::string& file, const char* model, const T
     if (!same)
       throw WeightFileError(file, s.name, pre + ": tensor '" + s.name + "' has shape " +
                                               detail::shape_str(rank < 8 ? size_t(rank) : 8, dims) +
-                                              " but the model expects " + detail::shape_str(s.rank, s.dims));
+                                              " but the model expects " + detail::shape_str(s.rank, s.dims) +
+                                              ": it belongs to another version of the model (regenerate both files)");
     const auto offset = r.u(8, "tensor table");
     const auto n = r.u(8, "tensor table");
     const auto crc = std::uint32_t(r.u(4, "tensor table"));
@@ -244,11 +251,12 @@ inline void load_weight_file(const std::string& file, const char* model, const T
     if (offset > bytes.size() || (bytes.size() - offset) / 4 < n)
       throw WeightFileError(file, s.name, pre + " is truncated: tensor '" + std::string(s.name) + "' needs bytes [" +
                                               std::to_string(offset) + ", " + std::to_string(offset + 4 * n) +
-                                              ") but the file has " + std::to_string(bytes.size()) + " bytes");
+                                              ") but the file has " + std::to_string(bytes.size()) +
+                                              " bytes; copy or regenerate the file");
     const unsigned char* p = bytes.data() + offset;
     if (crc32(p, size_t(4 * n)) != crc)
       throw WeightFileError(file, s.name, pre + ": tensor '" + std::string(s.name) +
-                                              "' is corrupted (CRC-32 mismatch)");
+                                              "' is corrupted (CRC-32 mismatch); copy or regenerate the file");
     float* out = dst + s.offset;
     for (size_t i = 0; i < n; ++i) {
       const std::uint32_t u = std::uint32_t(p[4 * i]) | (std::uint32_t(p[4 * i + 1]) << 8) |
@@ -742,7 +750,10 @@ struct Softplus {  // log(1 + e^v) without overflow (libm: rare in inference mod
 
 // Quantize: the float value of casting v into fixed<width, width - frac, signed, Q, O>
 // (ap_fixed semantics, docs/numerics.md section 2). Computed exactly in double: a float32
-// input scaled by a power of two is exact, and floor/fmod on doubles are exact.
+// input scaled by a power of two is exact, and floor/fmod on doubles are exact; the result is
+// rounded to double once (only for raws wider than 53 bits) and then to float, as the Python
+// emulator does. `int_quirk` reproduces ap_int<W>(x) for -0.5 < x < 0, which Xilinx's
+// headers turn into 1 (wrapped to W bits), not 0.
 namespace rounding {
 enum Mode { TRN, TRN_ZERO, RND, RND_ZERO, RND_MIN_INF, RND_INF, RND_CONV };
 }
@@ -757,6 +768,7 @@ struct Quantize {
   bool is_signed;
   rounding::Mode q;
   overflow::Mode o;
+  bool int_quirk = false;
   float operator()(float v) const {
     const double s = std::ldexp(double(v), frac);
     double r = std::floor(s);
@@ -795,6 +807,8 @@ struct Quantize {
     } else if (o == overflow::SAT_SYM && is_signed && width > 1 && r == lo) {
       r = -hi;
     }
+    if (int_quirk && v < 0.0f && v > -0.5f) r = (is_signed && width == 1) ? -1.0 : 1.0;
+    r += 0.0;  // -0 (from floor or fmod of a negative value) becomes +0, as for an integer raw
     return float(std::ldexp(r, -frac));
   }
 };

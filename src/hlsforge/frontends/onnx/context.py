@@ -9,6 +9,10 @@ computations (``Shape -> Gather -> Unsqueeze -> Concat``) whose entries may be t
 Converters see one node at a time through :class:`NodeContext`: typed attribute access with
 ONNX defaults, activations and constants by input position, ``emit`` to add IR nodes, and
 ``unsupported``/``malformed`` to build errors that name the node, its op type and the opset.
+
+A known value may carry a fixed-point ``type``: a weight quantized by a QONNX ``Quant`` holds
+exactly the quantized values, and converters that only move such values into an IR constant
+(transpose, drop a batch axis) pass the type on, so ``quantize.configure`` keeps it.
 """
 
 from __future__ import annotations
@@ -23,6 +27,9 @@ from onnx import helper
 from ...errors import ModelFormatError, UnsupportedOpError
 from ...ir.graph import Graph
 from ...ir.ops import Op, TransposeAttrs
+from ...ir.types import FLOAT32, TensorType
+
+DEFAULT_DOMAINS = ("", "ai.onnx")
 
 
 class _BatchDim:
@@ -48,10 +55,15 @@ def has_batch_symbol(arr: np.ndarray) -> bool:
 
 @dataclass
 class Tensor:
-    """What one ONNX tensor name stands for: an IR activation or a known array."""
+    """What one ONNX tensor name stands for: an IR activation or a known array.
+
+    ``type`` is set on a known array that holds exactly the values of that fixed-point type
+    (the output of a quantizer applied to a weight); ``None`` means plain float.
+    """
 
     value: str | None = None
     known: np.ndarray | None = None
+    type: TensorType | None = None
 
 
 @dataclass
@@ -59,11 +71,18 @@ class ImportContext:
     """State shared by all converters while one model is imported."""
 
     graph: Graph
-    opset: int
+    opset: int  # of the default ONNX domain
     tensors: dict[str, Tensor] = field(default_factory=dict)
     reserved: set[str] = field(default_factory=set)  # ONNX tensor names: helpers avoid them
     node_names: set[str] = field(default_factory=set)
     fixed_batch: int | None = None  # the batch size baked into the inputs, if any
+    domain_opsets: dict[str, int] = field(default_factory=dict)  # other domains' opset imports
+
+    def opset_of(self, domain: str) -> int:
+        """The opset a node of ``domain`` follows (custom domains default to version 1)."""
+        if domain in DEFAULT_DOMAINS:
+            return self.opset
+        return self.domain_opsets.get(domain, 1)
 
     def fresh(self, base: str) -> str:
         """A value name not used by the IR graph nor by any ONNX tensor."""
@@ -81,11 +100,26 @@ class ImportContext:
         self.node_names.add(name)
         return name
 
-    def constant(self, base: str, data: np.ndarray) -> str:
-        """Add a float32 IR constant; returns its name."""
+    def constant(self, base: str, data: np.ndarray, type: TensorType | None = None) -> str:
+        """Add an IR constant; returns its name.
+
+        Float constants are stored as float32. A constant with a fixed-point ``type`` holds
+        exact values of that type: float32 when that is exact (always for up to 24 bits),
+        else float64, so the value is never rounded on its way into the IR.
+        """
         name = self.fresh(base)
-        self.graph.add_constant(name, np.asarray(data, dtype=np.float32))
+        if type is None:
+            self.graph.add_constant(name, np.asarray(data, dtype=np.float32))
+        else:
+            self.graph.add_constant(name, exact_float(data), type)
         return name
+
+
+def exact_float(data: np.ndarray) -> np.ndarray:
+    """``data`` as float32 when that loses nothing, else as float64."""
+    f64 = np.asarray(data, dtype=np.float64)
+    f32 = f64.astype(np.float32)
+    return f32 if np.array_equal(f32.astype(np.float64), f64) else f64
 
 
 _REQUIRED = object()
@@ -98,14 +132,16 @@ class NodeContext:
         self.ctx = ctx
         self.node = node
         self.op_type = node.op_type
-        self.opset = ctx.opset
+        self.domain = node.domain
+        self.opset = ctx.opset_of(node.domain)
         self.name = node.name or (node.output[0] if node.output else node.op_type)
         self._attrs = {a.name: a for a in node.attribute}
 
     # ------------------------------------------------------------------ errors
 
     def where(self) -> str:
-        return f"node {self.name!r} ({self.op_type}, opset {self.opset})"
+        domain = "" if self.domain in DEFAULT_DOMAINS else f"{self.domain} "
+        return f"node {self.name!r} ({self.op_type}, {domain}opset {self.opset})"
 
     def unsupported(self, message: str) -> UnsupportedOpError:
         return UnsupportedOpError(f"{self.where()}: {message}")
@@ -152,6 +188,10 @@ class NodeContext:
 
     def known(self, i: int) -> np.ndarray | None:
         return self._tensor(i).known if self.has_input(i) else None
+
+    def known_type(self, i: int) -> TensorType | None:
+        """The fixed-point type of known input ``i`` (a quantized weight), else ``None``."""
+        return self._tensor(i).type if self.has_input(i) else None
 
     def const(self, i: int, what: str) -> np.ndarray:
         """Input ``i`` as a known array; anything computed from the model input is unsupported."""
@@ -205,16 +245,19 @@ class NodeContext:
             self.ctx.tensors[self.node.output[out]] = Tensor(value=outputs[0])
         return outputs[0]
 
-    def bind_known(self, i: int, data: np.ndarray) -> None:
-        self.ctx.tensors[self.node.output[i]] = Tensor(known=np.asarray(data))
+    def bind_known(self, i: int, data: np.ndarray, type: TensorType | None = None) -> None:
+        self.ctx.tensors[self.node.output[i]] = Tensor(known=np.asarray(data), type=type)
 
-    def constant(self, tag: str, data: np.ndarray) -> str:
-        """Add a weight for this node as an IR constant (float32, finite)."""
+    def constant(self, tag: str, data: np.ndarray, type: TensorType | None = None) -> str:
+        """Add a weight for this node as an IR constant (finite; float32, or exact values of
+        the fixed-point ``type`` when the weight was quantized in the model)."""
         with np.errstate(over="ignore", invalid="ignore"):
             f32 = np.asarray(data, dtype=np.float32)
         if not np.isfinite(f32).all():
             raise self.malformed(f"the {tag} has NaN or infinite values (or values beyond float32)")
-        return self.ctx.constant(f"{self.name}__{tag}", f32)
+        if type is None or type == FLOAT32:
+            return self.ctx.constant(f"{self.name}__{tag}", f32)
+        return self.ctx.constant(f"{self.name}__{tag}", np.asarray(data), type)
 
     # ------------------------------------------------------------------ layout
 

@@ -189,7 +189,7 @@ def _binary(nc: NodeContext, op: Op) -> None:
     act_pos = 0 if known[0] is None else 1
     rank = len(nc.shape(act_pos))
     c = _operand_constant(nc, 1 - act_pos, rank)
-    inputs = [nc.act(act_pos), nc.constant("operand", c)]
+    inputs = [nc.act(act_pos), nc.constant("operand", c, nc.known_type(1 - act_pos))]
     nc.emit(op, inputs if act_pos == 0 else inputs[::-1], NoAttrs(), out=0)
 
 

@@ -4,6 +4,10 @@ ONNX is channels-first; the IR is channels-last. Window ops (Conv, pools, BatchN
 feature maps) are emitted between a "to channels-last" and a "back to channels-first"
 Transpose, so every ONNX tensor keeps its ONNX layout in the IR while the import runs; the
 layout passes then cancel the Transposes that meet.
+
+A weight or bias quantized in the model (a QONNX ``Quant`` on an initializer) keeps its
+fixed-point type on the IR constant whenever the converter only moves its values; a scaling
+by ``alpha``/``beta`` other than 1 makes it a plain float weight again.
 """
 
 from __future__ import annotations
@@ -32,9 +36,12 @@ def _gemm(nc: NodeContext) -> None:
     if b.ndim != 2:
         raise nc.malformed(f"Gemm input B must be 2-D, got shape {b.shape}")
     w = b.T if nc.attr("transB", 0) else b
-    kernel = float(nc.attr("alpha", 1.0)) * w
+    alpha, beta = float(nc.attr("alpha", 1.0)), float(nc.attr("beta", 1.0))
+    kernel = alpha * w
+    kernel_t = nc.known_type(1) if alpha == 1.0 else None
     n_out = kernel.shape[1]
     bias = np.zeros(n_out)
+    bias_t = None
     if nc.has_input(2):
         c = nc.const_floats(2, "C")
         if c.ndim == 2:
@@ -43,8 +50,9 @@ def _gemm(nc: NodeContext) -> None:
             c = c[0]
         if c.ndim > 2 or c.size not in (1, n_out):
             raise nc.malformed(f"bias C of shape {c.shape} does not broadcast to ({n_out},)")
-        bias = float(nc.attr("beta", 1.0)) * np.broadcast_to(c.reshape(-1), (n_out,))
-    nc.emit(Op.DENSE, [x, nc.constant("kernel", kernel), nc.constant("bias", bias)], out=0)
+        bias = beta * np.broadcast_to(c.reshape(-1), (n_out,))
+        bias_t = nc.known_type(2) if beta == 1.0 else None
+    nc.emit(Op.DENSE, [x, nc.constant("kernel", kernel, kernel_t), nc.constant("bias", bias, bias_t)], out=0)
 
 
 @converter("MatMul", 1)
@@ -56,7 +64,7 @@ def _matmul(nc: NodeContext) -> None:
     w = nc.const_floats(1, "B")
     if w.ndim != 2 or len(nc.shape(0)) < 1:
         raise nc.unsupported(f"only (batch, ..., K) @ (K, N) is supported, got batch + {nc.shape(0)} @ {w.shape}")
-    nc.emit(Op.MATMUL, [x, nc.constant("matrix", w)], NoAttrs(), out=0)
+    nc.emit(Op.MATMUL, [x, nc.constant("matrix", w, nc.known_type(1))], NoAttrs(), out=0)
 
 
 # ----------------------------------------------------------------------------- windows
@@ -116,13 +124,15 @@ def _conv(nc: NodeContext) -> None:
     group = int(nc.attr("group", 1))
     pads = _explicit_pads(nc, tuple(sizes), kernel, strides, dilations)  # type: ignore[arg-type]
     bias = nc.const_floats(2, "B") if nc.has_input(2) else np.zeros(w.shape[0])
+    bias_t = nc.known_type(2) if nc.has_input(2) else None
     if w.shape[1] * group != c_in:
         raise nc.malformed(f"weight shape {w.shape} with group={group} does not fit {c_in} input channels")
     # (C_out, C_in/g, *K) -> (*K, C_in/g, C_out)
     k = np.transpose(w, tuple(range(2, 2 + nsp)) + (1, 0))
     attrs = ConvAttrs(tuple(kernel), strides, dilations, pads, group)  # type: ignore[arg-type]
     y = nc.emit(Op.CONV1D if nsp == 1 else Op.CONV2D,
-                [nc.to_channels_last(x), nc.constant("kernel", k), nc.constant("bias", bias)], attrs)
+                [nc.to_channels_last(x), nc.constant("kernel", k, nc.known_type(1)), nc.constant("bias", bias, bias_t)],
+                attrs)
     nc.to_channels_first(y)
 
 
@@ -174,6 +184,60 @@ def _global_avgpool(nc: NodeContext) -> None:
 @converter("GlobalMaxPool", 1)
 def _global_maxpool(nc: NodeContext) -> None:
     _global_pool(nc, Op.GLOBAL_MAXPOOL)
+
+
+def _reduce_mean(nc: NodeContext, axes: tuple[int, ...] | None) -> None:
+    """``ReduceMean`` over every spatial axis is a global average pool.
+
+    Channels-first ``(N, C, *spatial)`` with axes ``2..r-1`` (PyTorch's ``x.mean((2, 3))``)
+    pools like ``GlobalAveragePool``; channels-last ``(N, *spatial, C)`` with axes ``1..r-2``
+    (tf2onnx's Keras ``GlobalAveragePooling``) is already in the IR's layout. ``keepdims``
+    keeps the reduced axes as size 1. Other axis sets are not supported.
+    """
+    x = nc.act(0)
+    shape = nc.shape(0)
+    rank = len(shape) + 1
+    if axes is None:
+        raise nc.unsupported("ReduceMean over every axis would average across the batch; give the spatial axes")
+    if any(not -rank <= a < rank for a in axes):
+        raise nc.malformed(f"axes {axes} are outside a rank-{rank} tensor")
+    reduced = sorted({a % rank for a in axes})
+    keepdims = bool(nc.attr("keepdims", 1))
+    if rank >= 3 and reduced == list(range(2, rank)):
+        x_last = nc.to_channels_last(x)
+        if not keepdims:
+            nc.emit(Op.GLOBAL_AVGPOOL, [x_last], GlobalPoolAttrs(keepdims=False), out=0)
+            return
+        y = nc.emit(Op.GLOBAL_AVGPOOL, [x_last], GlobalPoolAttrs(keepdims=False))
+        nc.emit(Op.RESHAPE, [y], ReshapeAttrs((shape[0],) + (1,) * (len(shape) - 1)), out=0)
+        return
+    if rank >= 3 and reduced == list(range(1, rank - 1)):
+        nc.emit(Op.GLOBAL_AVGPOOL, [x], GlobalPoolAttrs(keepdims=keepdims), out=0)
+        return
+    raise nc.unsupported(
+        f"ReduceMean over axes {tuple(reduced)} of a rank-{rank} tensor: only the mean over every spatial "
+        "axis (a global average pool) is supported"
+    )
+
+
+@converter("ReduceMean", 1)
+def _reduce_mean_v1(nc: NodeContext) -> None:
+    """Opsets 1-17: ``axes`` is an attribute (absent: every axis)."""
+    _reduce_mean(nc, nc.ints("axes", None))
+
+
+@converter("ReduceMean", 18)
+def _reduce_mean_v18(nc: NodeContext) -> None:
+    """Opset 18+: ``axes`` is an optional constant input; empty axes with
+    ``noop_with_empty_axes=1`` is the identity."""
+    axes = tuple(int(a) for a in nc.const(1, "axes").reshape(-1)) if nc.has_input(1) else ()
+    if not axes:
+        if nc.attr("noop_with_empty_axes", 0):
+            nc.emit(Op.IDENTITY, [nc.act(0)], NoAttrs(), out=0)
+            return
+        _reduce_mean(nc, None)
+        return
+    _reduce_mean(nc, axes)
 
 
 # ----------------------------------------------------------------------------- batch norm

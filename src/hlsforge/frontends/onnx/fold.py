@@ -6,6 +6,10 @@ PyTorch exports produce) are evaluated here, so that converters only ever see co
 Nodes without the symbolic batch are evaluated by ONNX's own reference implementation
 (``onnx.reference``, which covers every standard op); the few ops that shape chains apply to a
 tensor holding the symbolic :data:`BATCH` are evaluated on object arrays below.
+
+Ops that only move or select values (:data:`MOVES_VALUES`: a ``Transpose`` of a quantized
+weight, as Brevitas exports put between ``Quant`` and ``MatMul``) keep the fixed-point type
+of their data input.
 """
 
 from __future__ import annotations
@@ -44,9 +48,14 @@ def fold_known(nc: NodeContext) -> None:
         outputs = evaluator.run(None, feeds)
     except Exception as e:  # noqa: BLE001 - onnx.reference raises many types for bad nodes
         raise nc.malformed(f"cannot evaluate this node on its constant inputs ({type(e).__name__}: {e})") from e
+    kept = nc.known_type(0) if nc.op_type in MOVES_VALUES else None
     for i, out in enumerate(outputs):
         if nc.output_used(i):
-            nc.bind_known(i, np.asarray(out))
+            nc.bind_known(i, np.asarray(out), kept if i == 0 else None)
+
+
+MOVES_VALUES = frozenset({"Identity", "Transpose", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Slice", "Gather"})
+"""Ops whose output 0 holds only values of their data input 0 (so it keeps that input's type)."""
 
 
 # ----------------------------------------------------------------------------- symbolic

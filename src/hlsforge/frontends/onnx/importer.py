@@ -2,8 +2,8 @@
 
 Steps: read and check the file (``reader``), bind initializers as known values, declare the
 inputs (the first axis is the batch, every other axis must be static), translate node by node
-(known inputs are folded, others go to the op's versioned converter), then run the shared
-passes (``hlsforge.ir.passes.legalize``). Nothing is returned half-built: any problem raises an
+(known inputs are folded, others go to the op's versioned converter; QONNX quantizers go to
+``convert_qonnx``, which also handles quantized weights), then run the shared passes (``hlsforge.ir.passes.legalize``). Nothing is returned half-built: any problem raises an
 ``HlsforgeError`` naming the node, its op type and the opset.
 """
 
@@ -21,9 +21,10 @@ from ...errors import HlsforgeError, ModelFormatError, ShapeError, UnsupportedOp
 from ...ir.graph import Graph
 from ...ir.passes import legalize
 from . import convert_elementwise, convert_nn, convert_shape  # noqa: F401 - register converters
-from .context import ImportContext, NodeContext, Tensor, has_batch_symbol
+from .context import DEFAULT_DOMAINS, ImportContext, NodeContext, Tensor, has_batch_symbol
+from .convert_qonnx import QONNX_DOMAINS, convert_qonnx, is_qonnx
 from .fold import fold_known, fold_shape
-from .reader import default_opset, read_model, sorted_nodes
+from .reader import default_opset, domain_opsets, read_model, sorted_nodes
 from .registry import lookup, supported_ops
 
 _FLOAT_INPUTS = {TensorProto.FLOAT, TensorProto.DOUBLE, TensorProto.FLOAT16, TensorProto.BFLOAT16}
@@ -54,7 +55,7 @@ def load_onnx(
     graph.metadata.update(
         {"opset": opset, "ir_version": int(proto.ir_version), "producer": proto.producer_name or ""}
     )
-    ctx = ImportContext(graph, opset)
+    ctx = ImportContext(graph, opset, domain_opsets=domain_opsets(proto, source))
     ctx.reserved = _all_names(proto.graph)
     _bind_initializers(ctx, proto.graph)
     _declare_inputs(ctx, proto.graph, dict(input_shapes or {}))
@@ -137,8 +138,14 @@ def _convert(ctx: ImportContext, node: onnx.NodeProto) -> None:
 
 def _dispatch(nc: NodeContext) -> None:
     node = nc.node
-    if node.domain not in ("", "ai.onnx"):
-        raise nc.unsupported(f"op {node.op_type} of domain {node.domain!r} is not supported (only the default ONNX domain)")
+    if is_qonnx(nc):
+        convert_qonnx(nc)
+        return
+    if node.domain not in DEFAULT_DOMAINS:
+        raise nc.unsupported(
+            f"op {node.op_type} of domain {node.domain!r} is not supported (only the default ONNX domain "
+            f"and the QONNX quantizers of {', '.join(QONNX_DOMAINS)})"
+        )
     inputs = [i for i in node.input if i]
     if node.op_type == "Shape" and inputs and nc.known(0) is None:
         fold_shape(nc)

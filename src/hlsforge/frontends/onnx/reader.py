@@ -81,6 +81,22 @@ def default_opset(proto: onnx.ModelProto, source: str) -> int:
     return opset
 
 
+def domain_opsets(proto: onnx.ModelProto, source: str) -> dict[str, int]:
+    """Opset versions the model imports for domains other than the default one.
+
+    Custom domains (e.g. QONNX's ``qonnx.custom_op.general``) are read as declared; a domain
+    imported twice with different versions is a malformed model.
+    """
+    out: dict[str, int] = {}
+    for o in proto.opset_import:
+        if o.domain in ("", "ai.onnx"):
+            continue
+        if o.domain in out and out[o.domain] != int(o.version):
+            raise ModelFormatError(f"{source} imports domain {o.domain!r} twice, as opsets {out[o.domain]} and {o.version}")
+        out[o.domain] = int(o.version)
+    return out
+
+
 def sorted_nodes(graph: onnx.GraphProto, source: str) -> list[onnx.NodeProto]:
     """The nodes in a topological order, after checking that every name is defined once.
 

@@ -17,8 +17,9 @@
 //
 // Supported: widths 1..64 for declared types, results of arithmetic up to 128 bits
 // (__int128; GCC/Clang); construction from float/double/integers/other fixed types; + - * and
-// their compound assignments; unary -; comparisons (exact); << >> (raw shifts keeping the
-// type, as ap_fixed); to_double/to_float/to_int...; raw bit access; fixed_traits.
+// their compound assignments; unary -; comparisons (exact, except that ap_fixed's own rule
+// for mixed signedness is reproduced, see cmp_rule); << >> (raw shifts keeping the type, as
+// ap_fixed); to_double/to_float/to_int...; raw bit access; fixed_traits.
 // Not supported: division, bitwise ops, bit/range references, AP_WRAP_SM, N != 0.
 // Requires C++14.
 
@@ -383,8 +384,11 @@ class int_base : public fixed_base<W, W, S, AP_TRN_ZERO, AP_WRAP> {
 
  public:
   constexpr int_base() : base() {}
+  // From a fixed value: its integer part, truncated toward zero (ap_fixed's to_ap_int_base),
+  // which for I2 <= 0 makes every negative value -1 (as ap_fixed does for I2 = 0).
   template <int W2, int I2, bool S2, ap_q_mode Q2, ap_o_mode O2, int N2>
-  int_base(const fixed_base<W2, I2, S2, Q2, O2, N2>& x) : base(x) {}
+  int_base(const fixed_base<W2, I2, S2, Q2, O2, N2>& x)
+      : base(I2 <= 0 && S2 && x.raw() < 0 ? base(-1) : base(x)) {}
   // Xilinx quirk reproduced: ap_int<W>(x) for -0.5 < x < 0 is 1 (wrapped), not 0.
   int_base(double x) : base(x > -0.5 && x < 0 ? base(1) : base(x)) {}
   int_base(float x) : base(x > -0.5f && x < 0 ? base(1) : base(x)) {}
@@ -443,7 +447,7 @@ inline typename HLSFORGE_RT::minus operator-(HLSFORGE_FX_A, HLSFORGE_FX_B) {
   return R::from_raw(T(U(x) - U(y)));
 }
 
-// Exact three-way comparison.
+// Exact three-way comparison of the values (-1, 0, 1).
 template <HLSFORGE_FX_T1, HLSFORGE_FX_T2>
 inline int compare(HLSFORGE_FX_A, HLSFORGE_FX_B) {
   const int k = (W1 - I1) - (W2 - I2);
@@ -451,13 +455,75 @@ inline int compare(HLSFORGE_FX_A, HLSFORGE_FX_B) {
                 : -detail::fixed_cmp_finer(b.raw(), -k, a.raw());
 }
 
+namespace detail {
+constexpr int imax(int a, int b) { return a > b ? a : b; }
+// ap_fixed's relational operators, reproduced. They align the binary points (the finer
+// operand keeps its width; the coarser one grows, the left one by one extra bit), then compare
+// the integers with ap_private's "gcc rules": when exactly one side is signed and the wider
+// side (>= 32 bits) is unsigned, a negative value compares as larger than every unsigned one,
+// and == holds modulo 2^M. Everywhere else the comparison is exact.
+template <int W1, int I1, bool S1, int W2, int I2, bool S2>
+struct cmp_rule {
+  enum {
+    F1 = W1 - I1,
+    F2 = W2 - I2,
+    LW = F1 >= F2 ? W1 : imax(W1 + F2 - F1 + 1, 1),
+    RW = F1 > F2 ? imax(W2 + F1 - F2, 1) : W2,
+    MIXED = S1 != S2,
+    SMALL = LW <= 64 && LW < 32 && RW < 32,
+    UNSIGNED_ORDER = MIXED && !SMALL && (S1 ? RW >= LW : LW >= RW),
+    EQ_M = LW <= 64 ? imax(imax(LW, RW), 32) : imax(LW, RW),
+    EQ_MODULAR = MIXED && (S1 ? RW >= EQ_M : LW >= EQ_M) && EQ_M <= 128
+  };
+};
+}  // namespace detail
+
+template <HLSFORGE_FX_T1, HLSFORGE_FX_T2>
+inline bool operator<(HLSFORGE_FX_A, HLSFORGE_FX_B) {
+  typedef detail::cmp_rule<W1, I1, S1, W2, I2, S2> rule;
+  if (rule::UNSIGNED_ORDER) {
+    if (S1 && a.raw() < 0) return false;
+    if (S2 && b.raw() < 0) return true;
+  }
+  return compare(a, b) < 0;
+}
+template <HLSFORGE_FX_T1, HLSFORGE_FX_T2>
+inline bool operator>(HLSFORGE_FX_A, HLSFORGE_FX_B) {
+  typedef detail::cmp_rule<W1, I1, S1, W2, I2, S2> rule;
+  if (rule::UNSIGNED_ORDER) {
+    if (S1 && a.raw() < 0) return true;
+    if (S2 && b.raw() < 0) return false;
+  }
+  return compare(a, b) > 0;
+}
+template <HLSFORGE_FX_T1, HLSFORGE_FX_T2>
+inline bool operator==(HLSFORGE_FX_A, HLSFORGE_FX_B) {
+  typedef detail::cmp_rule<W1, I1, S1, W2, I2, S2> rule;
+  if (rule::EQ_MODULAR && ((S1 && a.raw() < 0) || (S2 && b.raw() < 0))) {
+    using detail::u128;
+    const int ka = rule::F2 > rule::F1 ? rule::F2 - rule::F1 : 0;
+    const int kb = rule::F1 > rule::F2 ? rule::F1 - rule::F2 : 0;
+    const u128 x = ka >= 128 ? u128(0) : u128(a.raw()) << (ka % 128);
+    const u128 y = kb >= 128 ? u128(0) : u128(b.raw()) << (kb % 128);
+    const u128 m = rule::EQ_M >= 128 ? ~u128(0) : (u128(1) << (rule::EQ_M % 128)) - 1;
+    return ((x - y) & m) == 0;
+  }
+  return compare(a, b) == 0;
+}
+template <HLSFORGE_FX_T1, HLSFORGE_FX_T2>
+inline bool operator!=(HLSFORGE_FX_A, HLSFORGE_FX_B) { return !(a == b); }
+template <HLSFORGE_FX_T1, HLSFORGE_FX_T2>
+inline bool operator<=(HLSFORGE_FX_A, HLSFORGE_FX_B) { return !(a > b); }
+template <HLSFORGE_FX_T1, HLSFORGE_FX_T2>
+inline bool operator>=(HLSFORGE_FX_A, HLSFORGE_FX_B) { return !(a < b); }
+
+// Comparisons with C integers (as fixed_base<bits, bits, signed>) and with double (through
+// to_double(), as ap_fixed does).
 #define HLSFORGE_CMP(OP)                                                              \
-  template <HLSFORGE_FX_T1, HLSFORGE_FX_T2>                                           \
-  inline bool operator OP(HLSFORGE_FX_A, HLSFORGE_FX_B) { return compare(a, b) OP 0; } \
   template <HLSFORGE_FX_T1, class T, class F = typename detail::native_int<T>::type>  \
-  inline bool operator OP(HLSFORGE_FX_A, T b) { return compare(a, F(b)) OP 0; }       \
+  inline bool operator OP(HLSFORGE_FX_A, T b) { return a OP F(b); }                   \
   template <HLSFORGE_FX_T1, class T, class F = typename detail::native_int<T>::type>  \
-  inline bool operator OP(T b, HLSFORGE_FX_A) { return compare(F(b), a) OP 0; }       \
+  inline bool operator OP(T b, HLSFORGE_FX_A) { return F(b) OP a; }                   \
   template <HLSFORGE_FX_T1>                                                           \
   inline bool operator OP(HLSFORGE_FX_A, double d) { return a.to_double() OP d; }     \
   template <HLSFORGE_FX_T1>                                                           \

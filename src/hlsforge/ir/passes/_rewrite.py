@@ -27,10 +27,6 @@ def sole_consumer(graph: Graph, value: str) -> Node | None:
     return users[0] if len(users) == 1 else None
 
 
-def producer(graph: Graph, value: str) -> Node | None:
-    return graph.producer(value)
-
-
 def inverse_perm(perm: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(int(i) for i in np.argsort(perm))
 

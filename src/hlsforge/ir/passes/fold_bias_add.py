@@ -8,7 +8,9 @@ Rewrite rules:
 2. ``Sub(Dense(x, W, b), c) -> Dense(x, W, b - c)`` under the same conditions.
 
 Applies only when the Dense/Conv output has no other reader. The new bias is computed in
-float64 and rounded once to float32.
+float64 and rounded once to float32, except in rule 1 with a zero (float) bias and a ``c`` that
+carries a fixed-point type (a bias the model quantized): the bias is then exactly ``c`` and
+keeps that type.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import numpy as np
 from ...errors import ShapeError
 from ..graph import Graph
 from ..ops import Op, broadcast_shapes
+from ..types import FLOAT32
 from ._rewrite import bypass, can_bypass, contains, new_constant, sole_consumer
 
 _LINEAR = (Op.DENSE, Op.CONV1D, Op.CONV2D)
@@ -54,8 +57,12 @@ def fold_bias_add(graph: Graph) -> bool:
         if vec is None or not can_bypass(graph, add.outputs[0], y):
             continue
         sign = -1.0 if add.op is Op.SUB else 1.0
+        old_bias = graph.values[node.inputs[2]]
         bias = np.asarray(graph.constant(node.inputs[2]), np.float64) + sign * vec
         node.inputs[2] = new_constant(graph, f"{node.name}_bias", bias)
+        if add.op is Op.ADD and other.type != FLOAT32 and old_bias.type == FLOAT32 and not np.any(old_bias.data):
+            graph.values[node.inputs[2]].data = np.array(vec, dtype=other.data.dtype)
+            graph.values[node.inputs[2]].type = other.type
         bypass(graph, add, y)
         changed = True
     return changed

@@ -11,7 +11,8 @@ Rewrite rule:
    position in ``Flatten(x)`` of the ``j``-th input of the original Dense). Applies when every
    reader of the Flatten is a Dense reading it as its input (each gets its own permuted
    kernel) and the Flatten output is not a graph output. ``T_p`` stays while something else
-   reads it.
+   reads it. A fixed-point kernel type (a weight the model quantized) is kept: permuting rows
+   does not change its values.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import numpy as np
 
 from ..graph import Graph
 from ..ops import Op
+from ..types import FLOAT32
 from ._rewrite import consumers, new_constant
 
 
@@ -43,7 +45,11 @@ def transpose_into_dense(graph: Graph) -> bool:
             kernel = graph.constant(dense.inputs[1])
             permuted = np.empty_like(kernel)
             permuted[order] = kernel
+            kernel_type = graph.values[dense.inputs[1]].type
             dense.inputs[1] = new_constant(graph, f"{dense.name}_kernel", permuted)
+            if kernel_type != FLOAT32:  # a weight quantized in the model: permuting keeps its exact values
+                graph.values[dense.inputs[1]].data = permuted
+                graph.values[dense.inputs[1]].type = kernel_type
         flat.inputs = [x]
         changed = True
     return changed

@@ -22,6 +22,17 @@ enum softmax_mode_t { softmax_mode_stable = 0, softmax_mode_argmax = 1 };
 
 // hlsforge::raw_bits(x) (from hlsforge_types.h) gives the raw integer of a value in both modes.
 
+// Fill a constant array from raw codes (value = raw * 2^-F), once, before main: the C
+// simulation's form of the weight headers (one loop instead of one constructor call per
+// element keeps big models fast to compile). Synthesis uses the exact decimal literals.
+template <class T, class R>
+inline bool load_raw(T *dst, const R *raw, unsigned n) {
+    for (unsigned i = 0; i < n; i++) {
+        dst[i] = from_raw_bits<T>(typename fixed_traits<T>::raw_t(raw[i]));
+    }
+    return true;
+}
+
 // Index into a lookup table (docs/numerics.md, table functions):
 //   clamp((raw(x) - lo_raw) >> shift, 0, size - 1)
 // with a negative shift meaning a left shift (a table finer than the input's LSB).

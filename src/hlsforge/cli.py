@@ -129,6 +129,27 @@ def cmd_convert(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_inputs(args: argparse.Namespace, graph: Any) -> Any:
+    """Events for ``check``: a .npy file, or standard-normal random events."""
+    if args.inputs:
+        try:
+            return np.load(args.inputs, allow_pickle=False)
+        except (OSError, ValueError) as e:
+            raise HlsforgeError(f"cannot read inputs {args.inputs!r}: {e}") from None
+    rng = np.random.default_rng(0)
+    feeds = {n: rng.normal(size=(args.events, *graph.user_shape(n))).astype(np.float32) for n in graph.inputs}
+    return feeds if len(feeds) > 1 else next(iter(feeds.values()))
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from .crosscheck import compare
+
+    graph = _load(args)
+    report = compare(graph, _check_inputs(args, graph), _precision_config(args), cpu=args.cpu, csim=args.csim)
+    print(json.dumps(report.to_dict(), indent=2) if args.json else report)
+    return 0 if report.ok else 1
+
+
 def cmd_csim(args: argparse.Namespace) -> int:
     from . import projects
 
@@ -177,6 +198,18 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--clock-uncertainty", help="hls: clock uncertainty (default 12.5%%)")
     c.add_argument("--tool", choices=["vitis", "vivado"], default="vitis", help="hls: vendor tool")
     c.set_defaults(func=cmd_convert)
+
+    k = sub.add_parser("check", help="float vs fixed point, layer by layer, with the cause of each difference")
+    k.add_argument("model")
+    k.add_argument("--weights", help="weights .h5 for a Keras architecture JSON")
+    k.add_argument("--inputs", help=".npy file of events in the model's input layout (default: random)")
+    k.add_argument("--events", type=int, default=1000, help="random events when no --inputs (default 1000)")
+    k.add_argument("--config", help="precision config (YAML or JSON)")
+    k.add_argument("--precision", help="default precision, e.g. 'ap_fixed<16,6>'")
+    k.add_argument("--cpu", action="store_true", help="also compare the CPU backend with the float reference")
+    k.add_argument("--csim", action="store_true", help="also compare the HLS C simulation with the emulator")
+    k.add_argument("--json", action="store_true")
+    k.set_defaults(func=cmd_check, reuse_factor=None, strategy=None)
 
     s = sub.add_parser("csim", help="compile and run an HLS project's testbench with g++")
     s.add_argument("project")

@@ -48,15 +48,27 @@
 #error "hlsforge_cpu.hpp needs GCC or Clang: its kernels use their portable vector extensions"
 #endif
 
+// Vector types are passed by value between inline functions only; GCC's note that their ABI
+// differs with and without AVX does not concern header-only code.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wpsabi"
+#endif
+
 namespace hlsforge_cpu {
 inline namespace v1 {
 
 using std::size_t;
 
-// 8 floats / 8 int32 (one AVX register; two SSE or NEON registers). aligned(4): loads and
+// The SIMD width: 8 floats where AVX is enabled, else 4 (SSE, NEON). aligned(4): loads and
 // stores through these types need only float alignment; may_alias: they may view float arrays.
-typedef float f32x8 __attribute__((vector_size(32), aligned(4), may_alias));
-typedef std::int32_t i32x8 __attribute__((vector_size(32), aligned(4), may_alias));
+#if defined(__AVX__)
+inline constexpr size_t kLanes = 8;
+#else
+inline constexpr size_t kLanes = 4;
+#endif
+typedef float vfloat __attribute__((vector_size(4 * kLanes), aligned(4), may_alias));
+typedef std::int32_t vint __attribute__((vector_size(4 * kLanes), aligned(4), may_alias));
 
 // =============================================================================== errors
 
@@ -299,7 +311,7 @@ inline void sgemv_bias(size_t, size_t, const float*, const float*, const float*,
 // the row strides of x, w and y (they differ from NI/NO when a grouped convolution uses a
 // column slice of its weight matrix).
 //
-// A row of w is read in whole 8-float vectors, so reads may run up to 7 floats past the last
+// A row of w is read in whole vectors, so reads may run up to kLanes - 1 floats past the last
 // column of the last row: weight buffers carry kWeightSlack floats of padding at their end for
 // this. Lanes past the last column are never stored.
 
@@ -308,20 +320,20 @@ inline constexpr size_t kWeightSlack = 16;
 template <size_t NI, size_t XS, size_t WS, size_t YS, size_t R, size_t NC>
 inline void gemm_tile(const float* __restrict x, const float* __restrict w, const float* __restrict b,
                       float* __restrict y) {
-  constexpr size_t VT = (NC + 7) / 8;  // vectors per row of the tile
-  constexpr size_t P0 = 8 / (R * VT);
+  constexpr size_t VT = (NC + kLanes - 1) / kLanes;  // vectors per row of the tile
+  constexpr size_t P0 = 8 / (R * VT);  // about 8 accumulators keep the multiply-adds busy
   constexpr size_t P = P0 < 1 ? 1 : (P0 > 4 ? 4 : P0);
-  f32x8 acc[P][R][VT];
+  vfloat acc[P][R][VT];
   for (size_t p = 0; p < P; ++p)
     for (size_t r = 0; r < R; ++r)
-      for (size_t v = 0; v < VT; ++v) acc[p][r][v] = f32x8{};
+      for (size_t v = 0; v < VT; ++v) acc[p][r][v] = vfloat{};
   size_t i = 0;
   for (; i + P <= NI; i += P) {
     for (size_t p = 0; p < P; ++p) {
       const float* wr = w + (i + p) * WS;
       for (size_t r = 0; r < R; ++r) {
         const float xv = x[r * XS + i + p];
-        for (size_t v = 0; v < VT; ++v) acc[p][r][v] += xv * *reinterpret_cast<const f32x8*>(wr + 8 * v);
+        for (size_t v = 0; v < VT; ++v) acc[p][r][v] += xv * *reinterpret_cast<const vfloat*>(wr + kLanes * v);
       }
     }
   }
@@ -330,19 +342,19 @@ inline void gemm_tile(const float* __restrict x, const float* __restrict w, cons
       const float* wr = w + i * WS;
       for (size_t r = 0; r < R; ++r) {
         const float xv = x[r * XS + i];
-        for (size_t v = 0; v < VT; ++v) acc[0][r][v] += xv * *reinterpret_cast<const f32x8*>(wr + 8 * v);
+        for (size_t v = 0; v < VT; ++v) acc[0][r][v] += xv * *reinterpret_cast<const vfloat*>(wr + kLanes * v);
       }
     }
   }
   for (size_t r = 0; r < R; ++r) {
     for (size_t v = 0; v < VT; ++v) {
-      f32x8 s = acc[0][r][v];
+      vfloat s = acc[0][r][v];
       for (size_t p = 1; p < P; ++p) s += acc[p][r][v];
-      s += *reinterpret_cast<const f32x8*>(b + 8 * v);
-      if (8 * (v + 1) <= NC) {
-        *reinterpret_cast<f32x8*>(y + r * YS + 8 * v) = s;
+      s += *reinterpret_cast<const vfloat*>(b + kLanes * v);
+      if (kLanes * (v + 1) <= NC) {
+        *reinterpret_cast<vfloat*>(y + r * YS + kLanes * v) = s;
       } else {
-        for (size_t l = 0; l < NC - 8 * v; ++l) y[r * YS + 8 * v + l] = s[l];
+        for (size_t l = 0; l < NC - kLanes * v; ++l) y[r * YS + kLanes * v + l] = s[l];
       }
     }
   }
@@ -587,8 +599,7 @@ inline void global_avgpool(const float* x, float* y, size_t n) {
 // =============================================================================== elementwise
 //
 // Transcendental functions are computed by hlsforge's own float approximations, written so
-// that the loops over them vectorize (GCC/Clang vector types, 8 lanes; other compilers get
-// the same arithmetic lane by lane): exp by Cody-Waite range reduction and a degree-7 Taylor
+// that the loops over them vectorize (GCC/Clang vector types of kLanes floats): exp by Cody-Waite range reduction and a degree-7 Taylor
 // polynomial (|relative error| < 2 ulp), tanh by an odd polynomial fitted by least squares on
 // |x| < 0.55 and 1 - 2/(e^2|x| + 1) above, sigmoid as 1/(1 + e^-x). Every element of a batch
 // goes through the same vector code (tails are padded), so an event's result never depends
@@ -596,21 +607,21 @@ inline void global_avgpool(const float* x, float* y, size_t n) {
 
 namespace detail {
 
-#define HLSFORGE_CPU_SPLAT(v) (f32x8{} + (v))
+#define HLSFORGE_CPU_SPLAT(v) (vfloat{} + (v))
 #define HLSFORGE_CPU_SELECT(c, a, b) ((c) ? (a) : (b))
-inline f32x8 bits_to_float(i32x8 v) { return reinterpret_cast<f32x8&>(v); }
-inline f32x8 to_float(i32x8 v) { return __builtin_convertvector(v, f32x8); }
-inline i32x8 to_int(f32x8 v) { return __builtin_convertvector(v, i32x8); }
+inline vfloat bits_to_float(vint v) { return reinterpret_cast<vfloat&>(v); }
+inline vfloat to_float(vint v) { return __builtin_convertvector(v, vfloat); }
+inline vint to_int(vfloat v) { return __builtin_convertvector(v, vint); }
 
-inline f32x8 exp8(f32x8 x) {
+inline vfloat vexp(vfloat x) {
   x = HLSFORGE_CPU_SELECT(x < -104.0f, HLSFORGE_CPU_SPLAT(-104.0f), x);  // below: 0 after scaling
   x = HLSFORGE_CPU_SELECT(x > 89.0f, HLSFORGE_CPU_SPLAT(89.0f), x);      // above: infinity
-  const f32x8 t = x * 1.44269504088896341f;
-  const i32x8 ni = to_int(t + HLSFORGE_CPU_SELECT(t >= 0.0f, HLSFORGE_CPU_SPLAT(0.5f), HLSFORGE_CPU_SPLAT(-0.5f)));
-  const f32x8 n = to_float(ni);
-  f32x8 r = x - n * 0.693145751953125f;  // ln 2, high part (exact product)
+  const vfloat t = x * 1.44269504088896341f;
+  const vint ni = to_int(t + HLSFORGE_CPU_SELECT(t >= 0.0f, HLSFORGE_CPU_SPLAT(0.5f), HLSFORGE_CPU_SPLAT(-0.5f)));
+  const vfloat n = to_float(ni);
+  vfloat r = x - n * 0.693145751953125f;  // ln 2, high part (exact product)
   r = r - n * 1.42860682030941723212e-6f;  // ln 2, low part
-  f32x8 p = HLSFORGE_CPU_SPLAT(1.0f / 5040.0f);
+  vfloat p = HLSFORGE_CPU_SPLAT(1.0f / 5040.0f);
   p = p * r + 1.0f / 720.0f;
   p = p * r + 1.0f / 120.0f;
   p = p * r + 1.0f / 24.0f;
@@ -619,31 +630,31 @@ inline f32x8 exp8(f32x8 x) {
   p = p * r + 1.0f;
   p = p * r + 1.0f;
   // 2^n as two factors so each exponent stays normal (n in [-150, 129])
-  const i32x8 h = ni >> 1;
-  const i32x8 l = ni - h;
+  const vint h = ni >> 1;
+  const vint l = ni - h;
   return p * bits_to_float((h + 127) << 23) * bits_to_float((l + 127) << 23);
 }
 
-inline f32x8 abs8(f32x8 x) { return HLSFORGE_CPU_SELECT(x < 0.0f, -x, x); }
+inline vfloat vabs(vfloat x) { return HLSFORGE_CPU_SELECT(x < 0.0f, -x, x); }
 
-inline f32x8 tanh8(f32x8 x) {
-  const f32x8 ax = abs8(x);
-  const f32x8 e = exp8(2.0f * HLSFORGE_CPU_SELECT(ax > 20.0f, HLSFORGE_CPU_SPLAT(20.0f), ax));
-  const f32x8 big = 1.0f - 2.0f / (e + 1.0f);
-  const f32x8 s = x * x;
-  f32x8 p = HLSFORGE_CPU_SPLAT(-0.006230353f);
+inline vfloat vtanh(vfloat x) {
+  const vfloat ax = vabs(x);
+  const vfloat e = vexp(2.0f * HLSFORGE_CPU_SELECT(ax > 20.0f, HLSFORGE_CPU_SPLAT(20.0f), ax));
+  const vfloat big = 1.0f - 2.0f / (e + 1.0f);
+  const vfloat s = x * x;
+  vfloat p = HLSFORGE_CPU_SPLAT(-0.006230353f);
   p = p * s + 0.021035727f;
   p = p * s - 0.053841658f;
   p = p * s + 0.13332449f;
   p = p * s - 0.3333331f;
   p = p * s + 1.0f;
-  const f32x8 small = x * p;
+  const vfloat small = x * p;
   return HLSFORGE_CPU_SELECT(ax < 0.55f, small, HLSFORGE_CPU_SELECT(x < 0.0f, -big, big));
 }
 
 // e^x - 1 for x <= 0 (the negative branch of ELU/SELU): Taylor to x^8 near 0, exp below.
-inline f32x8 expm1_neg8(f32x8 x) {
-  f32x8 p = HLSFORGE_CPU_SPLAT(1.0f / 40320.0f);
+inline vfloat vexpm1_neg(vfloat x) {
+  vfloat p = HLSFORGE_CPU_SPLAT(1.0f / 40320.0f);
   p = p * x + 1.0f / 5040.0f;
   p = p * x + 1.0f / 720.0f;
   p = p * x + 1.0f / 120.0f;
@@ -651,20 +662,20 @@ inline f32x8 expm1_neg8(f32x8 x) {
   p = p * x + 1.0f / 6.0f;
   p = p * x + 0.5f;
   p = p * x + 1.0f;
-  const f32x8 small = x * p;
-  return HLSFORGE_CPU_SELECT(x > -0.5f, small, exp8(x) - 1.0f);
+  const vfloat small = x * p;
+  return HLSFORGE_CPU_SELECT(x > -0.5f, small, vexp(x) - 1.0f);
 }
 
-inline f32x8 load8(const float* p) { return *reinterpret_cast<const f32x8*>(p); }
-inline void store8(float* p, f32x8 v) { *reinterpret_cast<f32x8*>(p) = v; }
+inline vfloat vload(const float* p) { return *reinterpret_cast<const vfloat*>(p); }
+inline void vstore(float* p, vfloat v) { *reinterpret_cast<vfloat*>(p) = v; }
 
 // Apply a vector function to `count` floats: whole vectors, then one zero-padded vector.
 template <class V>
-inline void map8(const float* x, float* y, size_t count, V fn) {
+inline void vmap(const float* x, float* y, size_t count, V fn) {
   size_t i = 0;
-  for (; i + 8 <= count; i += 8) store8(y + i, fn(load8(x + i)));
+  for (; i + kLanes <= count; i += kLanes) vstore(y + i, fn(vload(x + i)));
   if (i < count) {
-    f32x8 t{};
+    vfloat t{};
     for (size_t l = 0; l < count - i; ++l) t[l] = x[i + l];
     t = fn(t);
     for (size_t l = 0; l < count - i; ++l) y[i + l] = t[l];
@@ -675,17 +686,17 @@ inline void map8(const float* x, float* y, size_t count, V fn) {
 
 // Scalar e^x with exactly the arithmetic of the vector kernels.
 inline float exp_approx(float v) {
-  f32x8 t{};
+  vfloat t{};
   t[0] = v;
-  return detail::exp8(t)[0];
+  return detail::vexp(t)[0];
 }
 
 // y[i] = f(x[i]) for `count` values (x may equal y). A functor with `vector = true` is applied
-// 8 lanes at a time through its `vec` member.
+// kLanes values at a time through its `vec` member.
 template <class F>
 inline void map(const float* x, float* y, size_t count, F f) {
   if constexpr (F::vector) {
-    detail::map8(x, y, count, [&f](f32x8 v) { return f.vec(v); });
+    detail::vmap(x, y, count, [&f](vfloat v) { return f.vec(v); });
   } else {
     for (size_t i = 0; i < count; ++i) y[i] = f(x[i]);
   }
@@ -693,17 +704,17 @@ inline void map(const float* x, float* y, size_t count, F f) {
 
 struct Relu {
   static constexpr bool vector = true;
-  f32x8 vec(f32x8 v) const { return HLSFORGE_CPU_SELECT(v < 0.0f, f32x8{}, v); }  // NaN stays NaN
+  vfloat vec(vfloat v) const { return HLSFORGE_CPU_SELECT(v < 0.0f, vfloat{}, v); }  // NaN stays NaN
 };
 struct LeakyRelu {
   static constexpr bool vector = true;
   float alpha;
-  f32x8 vec(f32x8 v) const { return HLSFORGE_CPU_SELECT(v >= 0.0f, v, v * alpha); }
+  vfloat vec(vfloat v) const { return HLSFORGE_CPU_SELECT(v >= 0.0f, v, v * alpha); }
 };
 struct Clip {  // bounds may be +-infinity
   static constexpr bool vector = true;
   float lo, hi;
-  f32x8 vec(f32x8 v) const {
+  vfloat vec(vfloat v) const {
     v = HLSFORGE_CPU_SELECT(v < lo, HLSFORGE_CPU_SPLAT(lo), v);
     return HLSFORGE_CPU_SELECT(v > hi, HLSFORGE_CPU_SPLAT(hi), v);
   }
@@ -711,33 +722,33 @@ struct Clip {  // bounds may be +-infinity
 struct HardSigmoid {
   static constexpr bool vector = true;
   float alpha, beta;
-  f32x8 vec(f32x8 v) const {
-    const f32x8 t = alpha * v + beta;
-    const f32x8 lo = HLSFORGE_CPU_SELECT(t < 0.0f, f32x8{}, t);
+  vfloat vec(vfloat v) const {
+    const vfloat t = alpha * v + beta;
+    const vfloat lo = HLSFORGE_CPU_SELECT(t < 0.0f, vfloat{}, t);
     return HLSFORGE_CPU_SELECT(lo > 1.0f, HLSFORGE_CPU_SPLAT(1.0f), lo);
   }
 };
 struct Sigmoid {
   static constexpr bool vector = true;
-  f32x8 vec(f32x8 v) const { return 1.0f / (1.0f + detail::exp8(-v)); }
+  vfloat vec(vfloat v) const { return 1.0f / (1.0f + detail::vexp(-v)); }
 };
 struct Tanh {
   static constexpr bool vector = true;
-  f32x8 vec(f32x8 v) const { return detail::tanh8(v); }
+  vfloat vec(vfloat v) const { return detail::vtanh(v); }
 };
 struct Elu {
   static constexpr bool vector = true;
   float alpha;
-  f32x8 vec(f32x8 v) const {
-    const f32x8 neg = alpha * detail::expm1_neg8(HLSFORGE_CPU_SELECT(v > 0.0f, f32x8{}, v));
+  vfloat vec(vfloat v) const {
+    const vfloat neg = alpha * detail::vexpm1_neg(HLSFORGE_CPU_SELECT(v > 0.0f, vfloat{}, v));
     return HLSFORGE_CPU_SELECT(v > 0.0f, v, neg);
   }
 };
 struct Selu {
   static constexpr bool vector = true;
   float alpha, gamma;
-  f32x8 vec(f32x8 v) const {
-    const f32x8 neg = alpha * detail::expm1_neg8(HLSFORGE_CPU_SELECT(v > 0.0f, f32x8{}, v));
+  vfloat vec(vfloat v) const {
+    const vfloat neg = alpha * detail::vexpm1_neg(HLSFORGE_CPU_SELECT(v > 0.0f, vfloat{}, v));
     return gamma * HLSFORGE_CPU_SELECT(v > 0.0f, v, neg);
   }
 };
@@ -831,7 +842,7 @@ inline void softmax(const float* x, float* y, size_t rows) {
     float* __restrict yr = y + r * W;
     float m = xr[0];
     for (size_t i = 1; i < W; ++i) m = xr[i] > m ? xr[i] : m;
-    detail::map8(xr, yr, W, [m](f32x8 v) { return detail::exp8(v - m); });
+    detail::vmap(xr, yr, W, [m](vfloat v) { return detail::vexp(v - m); });
     float sum = 0.0f;
     for (size_t i = 0; i < W; ++i) sum += yr[i];
     const float inv = 1.0f / sum;
@@ -933,5 +944,9 @@ inline void pad(const float* x, float* y, size_t n) {
 
 }  // namespace v1
 }  // namespace hlsforge_cpu
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 #endif  // HLSFORGE_CPU_HPP_V1

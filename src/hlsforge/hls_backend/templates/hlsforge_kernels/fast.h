@@ -1,0 +1,136 @@
+// hlsforge kernel library: the C simulation's fast multiply-accumulate on raw integers.
+//
+// Dense and Conv spend nearly all C-simulation time in acc = cast_accum(acc + x * w). With
+// hlsforge's own fixed-point header (and not under synthesis) the kernels run that loop on
+// raw integers instead of fixed-point objects: the weights' raw codes are read once, and one
+// step is an integer multiply, a shift with the accumulator's rounding rule and its overflow
+// rule, all resolved at compile time. The result is the same bits as the generic loop
+// (docs/numerics.md): hlsforge's tests compare it with the emulator, with the generic loop
+// (HLSFORGE_NO_FAST_CSIM) and with Xilinx ap_fixed.h (which always takes the generic loop).
+//
+// A layer takes the fast path only when every intermediate provably fits in 64 bits and the
+// accumulator is an ap_fixed/ap_ufixed; otherwise the generic loop runs.
+#ifndef HLSFORGE_KERNELS_FAST_H
+#define HLSFORGE_KERNELS_FAST_H
+
+#include "common.h"
+
+#if !defined(__SYNTHESIS__) && !defined(HLSFORGE_USE_AP_FIXED) && !defined(HLSFORGE_NO_FAST_CSIM)
+#define HLSFORGE_FAST_CSIM 1
+#endif
+
+#ifdef HLSFORGE_FAST_CSIM
+
+namespace hlsforge {
+namespace fast {
+
+typedef long long i64;
+
+// Quantization and overflow modes of an accumulator type; only ap_fixed / ap_ufixed qualify
+// (conversions into ap_int have extra rules, they take the generic loop).
+template <class T>
+struct accum_modes {
+    static const bool ok = false;
+    static const int width = 1, fwidth = 0;
+    static const bool is_signed = true;
+    static const ap_q_mode q = AP_TRN;
+    static const ap_o_mode o = AP_WRAP;
+};
+template <int W, int I, bool S, ap_q_mode Q, ap_o_mode O>
+struct accum_modes<fixed_base<W, I, S, Q, O, 0> > {
+    static const bool ok = W <= 60;
+    static const int width = W, fwidth = W - I;
+    static const bool is_signed = S;
+    static const ap_q_mode q = Q;
+    static const ap_o_mode o = O;
+};
+
+// Overflow rule (docs/numerics.md §2) applied to an exact integer r, W <= 60.
+template <int W, bool S, ap_o_mode O>
+inline i64 overflow(i64 r) {
+    const i64 hi = S ? ((i64(1) << (W - 1)) - 1) : ((i64(1) << W) - 1);
+    const i64 lo = S ? -(i64(1) << (W - 1)) : 0;
+    const bool sym = O == AP_SAT_SYM && S && W > 1;
+    if (O == AP_WRAP) {
+        if (S) return i64((unsigned long long)r << (64 - W)) >> (64 - W);
+        return r & hi;
+    }
+    if (r > hi) return O == AP_SAT_ZERO ? 0 : hi;
+    if (r < lo) return O == AP_SAT_ZERO ? 0 : (sym ? -hi : lo);
+    if (sym && r == lo) return -hi;
+    return r;
+}
+
+// round(v * 2^-n) by the quantization rule Q, n >= 1 (docs/numerics.md §2: truncate toward
+// -inf, then add one when the rule holds for the dropped bits).
+template <ap_q_mode Q>
+inline i64 round_shift(i64 v, int n) {
+    const i64 fl = v >> n;
+    if (Q == AP_TRN) return fl;
+    const i64 rem = v & ((i64(1) << n) - 1);
+    const bool qb = (rem >> (n - 1)) & 1;
+    const bool rest = (rem & ((i64(1) << (n - 1)) - 1)) != 0;
+    const bool neg = v < 0;
+    bool inc = false;
+    switch (Q) {
+    case AP_TRN_ZERO: inc = neg && (qb || rest); break;
+    case AP_RND: inc = qb; break;
+    case AP_RND_ZERO: inc = qb && (neg || rest); break;
+    case AP_RND_MIN_INF: inc = qb && rest; break;
+    case AP_RND_INF: inc = qb && (!neg || rest); break;
+    case AP_RND_CONV: inc = qb && ((fl & 1) || rest); break;
+    default: break;
+    }
+    return fl + (inc ? 1 : 0);
+}
+
+// One accumulation step in raw integers: acc (raw of the accumulator, frac A) and an exact
+// product p (frac P): cast_accum(acc + p).
+template <class acc_T, int P_FRAC>
+struct mac_step {
+    typedef accum_modes<acc_T> M;
+    static const int shift = P_FRAC - M::fwidth;  // bits the sum loses when cast
+    // TRN, RND and RND_MIN_INF commute with adding a value that is already on the grid.
+    static const bool invariant = M::q == AP_TRN || M::q == AP_RND || M::q == AP_RND_MIN_INF;
+    static i64 apply(i64 acc, i64 p) {
+        if (shift > 0) {
+            const int s = shift > 0 ? shift : 1;
+            if (invariant) return overflow<M::width, M::is_signed, M::o>(acc + round_shift<M::q>(p, s));
+            return overflow<M::width, M::is_signed, M::o>(round_shift<M::q>(acc * (i64(1) << s) + p, s));
+        }
+        const int s = shift < 0 ? -shift : 0;
+        return overflow<M::width, M::is_signed, M::o>(acc + p * (i64(1) << s));
+    }
+};
+
+// Whether the raw loop is exact in 64 bits for these types (|x|, |w| < 2^W, |acc| < 2^W).
+template <class data_T, class weight_T, class acc_T>
+struct mac_ok {
+    typedef fixed_traits<data_T> X;
+    typedef fixed_traits<weight_T> Wt;
+    typedef accum_modes<acc_T> M;
+    static const int p_bits = X::width + Wt::width;  // magnitude bits of a product
+    static const int p_frac = X::fwidth + Wt::fwidth;
+    static const int shift = p_frac - M::fwidth;
+    static const bool value = M::ok && X::width <= 60 && Wt::width <= 60 && p_bits <= 60 &&
+                              (shift <= 0 ? p_bits - shift <= 61 : M::width + shift <= 61);
+};
+
+// The raw codes of the weights and the accumulator's initial values (cast_accum(bias)),
+// computed once per layer.
+template <typename CONFIG_T, unsigned N_W, unsigned N_B>
+struct raw_params {
+    i64 w[N_W];
+    i64 b[N_B];
+    raw_params(const typename CONFIG_T::weight_t *weights, const typename CONFIG_T::bias_t *biases) {
+        for (unsigned k = 0; k < N_W; k++) w[k] = i64(raw_bits(weights[k]));
+        for (unsigned j = 0; j < N_B; j++) b[j] = i64(raw_bits(typename CONFIG_T::accum_t(biases[j])));
+    }
+};
+
+}  // namespace fast
+}  // namespace hlsforge
+
+#endif  // HLSFORGE_FAST_CSIM
+
+#endif

@@ -84,18 +84,24 @@ def ort_session(model) -> ort.InferenceSession:
     return ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
 
 
-def per_call(fns, n: int, repeats: int = 9) -> list[float]:
+def per_call(fns, seconds: float, repeats: int = 15) -> list[float]:
     """Median seconds per call of each function in ``fns``, timed in alternation (so that a
-    change of machine load hits all of them alike) over ``repeats`` loops of ``n`` calls."""
+    change of machine load hits all of them alike) over ``repeats`` loops of about
+    ``seconds`` each."""
     for fn in fns:
         fn()
+    calls = []
+    for fn in fns:
+        t0 = time.perf_counter()
+        fn()
+        calls.append(max(1, int(seconds / max(time.perf_counter() - t0, 1e-7))))
     times: list[list[float]] = [[] for _ in fns]
     for _ in range(repeats):
         for k, fn in enumerate(fns):
             t0 = time.perf_counter()
-            for _ in range(n):
+            for _ in range(calls[k]):
                 fn()
-            times[k].append((time.perf_counter() - t0) / n)
+            times[k].append((time.perf_counter() - t0) / calls[k])
     return [statistics.median(t) for t in times]
 
 
@@ -126,11 +132,14 @@ def cpp_latency_ns(graph, iters: int) -> float:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer iterations (a smoke run)")
+    ap.add_argument("--models", nargs="*", default=list(MODELS.values()), choices=list(MODELS.values()),
+                    help="model-zoo keys to run (default: all)")
     args = ap.parse_args()
-    n1 = 2000 if args.quick else 10000
-    nb = 5 if args.quick else 40
+    loop_s = 0.005 if args.quick else 0.03
     rows = []
     for label, key in MODELS.items():
+        if key not in args.models:
+            continue
         proto = ZOO[key]()
         graph = hlsforge.load(proto)
         model = cpu_compile(graph)
@@ -146,9 +155,9 @@ def main() -> int:
             return 1
         feed1 = {in_name: x1}
         feedb = {in_name: xb}
-        hf1, ort1 = per_call([lambda: model.predict(x1), lambda: sess.run(None, feed1)], n1)
+        hf1, ort1 = per_call([lambda m=model, x=x1: m.predict(x), lambda s=sess, f=feed1: s.run(None, f)], loop_s)
         cpp1 = cpp_latency_ns(graph, 200000 if not args.quick else 20000)
-        hfb, ortb = per_call([lambda: model.predict(xb), lambda: sess.run(None, feedb)], nb)
+        hfb, ortb = per_call([lambda m=model, x=xb: m.predict(x), lambda s=sess, f=feedb: s.run(None, f)], loop_s)
         rows.append((label, hf1 * 1e6, ort1 * 1e6, cpp1 / 1000, 1000 / hfb, 1000 / ortb))
     print("| model | hlsforge py b=1 (us) | ORT py b=1 (us) | speed-up | hlsforge C++ b=1 (us) "
           "| hlsforge b=1000 (ev/s) | ORT b=1000 (ev/s) | ratio |")

@@ -7,10 +7,12 @@ of the same code costs nothing, and the location of Xilinx's ``ap_types`` header
 ``hls4ml`` wheel ships (a test-only dependency; never copied into this repository).
 
 The cache key covers everything that can change the binary: the compiler identity, the full
-argument list, the bytes of every source file, and the bytes of every header-like file under
-each include directory and each source file's directory. A build writes into a private
-temporary directory and is renamed into place atomically, so concurrent processes compiling
-the same thing never see a half-written file.
+argument list and the bytes of every source file; the headers a build actually included (the
+compiler's ``-MMD`` list) are recorded with their content hashes in a manifest beside the
+output and checked on every lookup, so editing any of them rebuilds — into a new directory,
+never over a library that may already be loaded — while unrelated headers in the same include
+directories do not. A build writes into a private temporary directory and is renamed into
+place atomically, so concurrent processes never see a half-written file.
 
 Cache location: ``$HLSFORGE_CACHE`` if set, else ``~/.cache/hlsforge``.
 """
@@ -18,6 +20,7 @@ Cache location: ``$HLSFORGE_CACHE`` if set, else ``~/.cache/hlsforge``.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -47,7 +50,6 @@ SourceSpec = Union[Mapping[str, str], Sequence[Union[str, Path]]]
 ``#include "x.h"`` works) or a list of existing source files (compiled where they are)."""
 
 _COMPILED_SUFFIXES = (".cpp", ".cc", ".cxx", ".c++", ".C")
-_HEADER_SUFFIXES = (".h", ".hh", ".hpp", ".hxx", ".inc", ".ipp", ".tpp", ".def", ".inl")
 _DEFAULT_FLAGS = ("-O2", "-std=c++17")
 
 
@@ -141,19 +143,6 @@ def _file_digest(path: Path) -> bytes:
     return digest
 
 
-def _hash_tree(h: "hashlib._Hash", directory: Path) -> None:
-    """Feed every header-like file under ``directory`` (recursively, sorted) into ``h``."""
-    if not directory.is_dir():
-        return
-    for root, dirs, files in os.walk(directory):
-        dirs.sort()
-        for name in sorted(files):
-            if name.endswith(_HEADER_SUFFIXES):
-                p = Path(root) / name
-                h.update(str(p.relative_to(directory)).encode() + b"\0")
-                h.update(_file_digest(p))
-
-
 # ---------------------------------------------------------------------------------------------
 # compiling
 
@@ -227,7 +216,8 @@ def compile_cpp(
     """The general form of :func:`compile_executable` / :func:`compile_shared_library`.
 
     ``kind`` is ``"executable"`` or ``"shared"``. Returns the path of the built file inside
-    ``cache_dir()/builds/<hash>/``; with ``cache=False`` it is rebuilt even if present.
+    ``cache_dir()/builds/<key>/<headers-hash>/``; with ``cache=False`` it is rebuilt even if
+    present.
     Raises ``CompileError`` (command, exit code, compiler output, source directory; the output
     is also saved as ``compile.log`` there) when the compiler fails or times out.
     ``cache_root`` replaces ``cache_dir()`` as the root of the build cache.
@@ -262,9 +252,11 @@ def compile_cpp(
     mode_args = ["-shared", "-fPIC"] if kind == "shared" else []
     out_name = f"lib{name}.so" if kind == "shared" else name
 
-    # ---- cache key
+    # ---- cache key: everything but the headers; the headers a build actually read are
+    # recorded in its manifest and checked on every lookup (so an unrelated header changing in
+    # an include directory does not invalidate the build).
     h = hashlib.sha256()
-    h.update(b"hlsforge-cpp-1\0" + _compiler_identity(compiler).encode() + b"\0")
+    h.update(b"hlsforge-cpp-2\0" + _compiler_identity(compiler).encode() + b"\0")
     h.update("\0".join([kind, out_name, *flags, *extra_flags, *define_args, *link_flags]).encode())
     h.update(b"\0inc\0" + "\0".join(str(d) for d in incs).encode())
     if text_sources is not None:
@@ -273,17 +265,14 @@ def compile_cpp(
     else:
         for p in path_sources:
             h.update(b"\0src\0" + str(p).encode() + b"\0" + _file_digest(p))
-        for d in sorted({p.parent for p in path_sources}):
-            _hash_tree(h, d)
-    for d in incs:
-        _hash_tree(h, d)
     key = h.hexdigest()[:24]
 
     root = Path(cache_root).expanduser() if cache_root is not None else cache_dir()
-    final_dir = root / "builds" / key
-    final_out = final_dir / out_name
-    if cache and final_out.is_file():
-        return final_out
+    base = root / "builds" / key
+    if cache:
+        hit = _lookup(base, out_name)
+        if hit is not None:
+            return hit
 
     # ---- build in a private directory, then rename into place
     (root / "builds").mkdir(parents=True, exist_ok=True)
@@ -293,14 +282,13 @@ def compile_cpp(
             for fname, text in text_sources.items():
                 (work / fname).write_text(text)
             compiled = [str(work / f) for f in sorted(text_sources) if f.endswith(_COMPILED_SUFFIXES)]
-            source_dir = final_dir
         else:
             compiled = [str(p) for p in path_sources]
-            source_dir = path_sources[0].parent
+        dep_args = ["-MMD", "-MF", str(work / "deps.d")] if len(compiled) == 1 else []
         cmd = [
             compiler, *flags, *extra_flags, *mode_args, *define_args,
             *[f"-I{d}" for d in incs],
-            *compiled, "-o", str(work / out_name), *link_flags,
+            *compiled, "-o", str(work / out_name), *dep_args, *link_flags,
         ]
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
@@ -308,23 +296,80 @@ def compile_cpp(
         except subprocess.TimeoutExpired as e:
             output = f"compiler timed out after {timeout} s\n" + _text(e.stdout) + _text(e.stderr)
             code = None
-        (work / "compile.log").write_text(" ".join(cmd) + "\n\n" + output)
         ok = code == 0 and (work / out_name).is_file()
+        deps: list[Path] = []
+        if ok:
+            deps = _dependencies(work, compiled, cmd, dep_args)
+        manifest = {str(d): _file_digest(d).hex() for d in deps if d.is_file()}
+        variant = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()[:12]
+        final_dir = base / (variant if ok else "failed")
+        (work / "deps.json").write_text(json.dumps(manifest, indent=1, sort_keys=True))
+        shown_cmd = [c.replace(str(work), str(final_dir)) for c in cmd]
+        (work / "compile.log").write_text(" ".join(shown_cmd) + "\n\n" + output)
+        base.mkdir(parents=True, exist_ok=True)
         _publish(work, final_dir, out_name if ok else None, replace=not cache)
         if not ok:
             # Report the paths where the sources now live, not the temporary ones.
-            shown = [c.replace(str(work), str(final_dir)) for c in cmd]
             raise CompileError(
                 f"C++ compilation of {out_name!r} failed (log: {final_dir / 'compile.log'})",
-                command=shown,
+                command=shown_cmd,
                 returncode=code,
                 output=output.replace(str(work), str(final_dir)),
-                source_dir=str(source_dir),
+                source_dir=str(final_dir if text_sources is not None else path_sources[0].parent),
             )
     finally:
         if work.exists():
             shutil.rmtree(work, ignore_errors=True)
-    return final_out
+    return final_dir / out_name
+
+
+def _lookup(base: Path, out_name: str) -> Path | None:
+    """A cached build under ``base`` whose recorded headers are all unchanged, if any."""
+    if not base.is_dir():
+        return None
+    for variant in sorted(base.iterdir(), key=lambda p: p.name):
+        out, manifest_path = variant / out_name, variant / "deps.json"
+        if not (out.is_file() and manifest_path.is_file()):
+            continue
+        try:
+            manifest = json.loads(manifest_path.read_text())
+            if all(Path(f).is_file() and _file_digest(Path(f)).hex() == d for f, d in manifest.items()):
+                return out
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+def _dependencies(work: Path, compiled: list[str], cmd: list[str], dep_args: list[str]) -> list[Path]:
+    """Headers the build read (outside the build directory), from the compiler's -MMD output.
+
+    With several sources in one command the compiler cannot write one dependency file per
+    source, so each is scanned separately with ``-MM`` (preprocessing only, after success).
+    """
+    texts = []
+    if dep_args:
+        texts.append((work / "deps.d").read_text() if (work / "deps.d").is_file() else "")
+    else:
+        base_cmd = [c for c in cmd if c not in compiled]
+        cut = base_cmd.index("-o")
+        base_cmd = base_cmd[:cut]
+        for src in compiled:
+            proc = subprocess.run([*base_cmd, "-MM", src], capture_output=True, text=True,
+                                  timeout=600, check=False)
+            texts.append(proc.stdout)
+    deps: set[Path] = set()
+    for text in texts:
+        body = text.replace("\\\n", " ")
+        if ":" not in body:
+            continue
+        for item in body.split(":", 1)[1].split():
+            p = Path(item)
+            if not p.is_absolute():
+                p = (work / p).resolve()
+            if work in p.parents or str(p) in compiled:
+                continue
+            deps.add(p)
+    return sorted(deps)
 
 
 def _text(data: bytes | str | None) -> str:

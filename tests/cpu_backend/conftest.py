@@ -32,4 +32,4 @@ def op_models() -> dict[str, tuple]:
     names = list(CASES)
     graphs = [CASES[n]() for n in names]
     models = cpu_backend.compile_models(graphs)
-    return {n: (g, m) for n, g, m in zip(names, graphs, models)}
+    return {n: (g, m) for n, g, m in zip(names, graphs, models, strict=True)}

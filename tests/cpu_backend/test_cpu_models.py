@@ -17,7 +17,7 @@ def zoo_models():
     names = list(ZOO)
     graphs = [hlsforge.load(ZOO[n]()) for n in names]
     models = cpu_backend.compile_models(graphs)
-    return {n: (g, m) for n, g, m in zip(names, graphs, models)}
+    return {n: (g, m) for n, g, m in zip(names, graphs, models, strict=True)}
 
 
 @pytest.mark.parametrize("name", list(ZOO))

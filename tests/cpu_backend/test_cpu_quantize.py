@@ -96,6 +96,6 @@ def test_numerics_worked_examples():
         g.name = f"numerics_{len(graphs)}"
         graphs.append(g)
     models = cpu_backend.compile_models(graphs)
-    for (t, xs, want), m in zip(NUMERICS_CASES, models):
+    for (t, xs, want), m in zip(NUMERICS_CASES, models, strict=True):
         got = m.predict(np.asarray([xs], np.float32))
         np.testing.assert_array_equal(got[0], np.asarray(want, np.float32), err_msg=str(t))

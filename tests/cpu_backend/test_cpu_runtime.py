@@ -125,3 +125,87 @@ def test_without_blas():
     assert_close(ours.predict(x), want)
     assert_close(with_blas.predict(x), want)
     assert ours.blas.name == "none" and with_blas.blas.name == find_blas(None).name
+
+
+def _edge_graphs() -> list:
+    """Graphs whose outputs are inputs, constants, views, duplicates or permuted."""
+    from hlsforge.ir import AxisAttrs, Graph, Op, PadAttrs, ReshapeAttrs, TransposeAttrs
+
+    gs = []
+    g = Graph("identity")
+    g.add_input("x", (3, 4))
+    g.outputs = ["x"]
+    gs.append(g)
+    g = Graph("duplicate_output")
+    g.add_input("x", (5,))
+    r = g.add_node(Op.RELU, ["x"])
+    g.outputs = [r.outputs[0], r.outputs[0]]
+    gs.append(g)
+    g = Graph("view_of_input")
+    g.add_input("x", (2, 3))
+    g.outputs = g.add_node(Op.FLATTEN, ["x"]).outputs
+    gs.append(g)
+    g = Graph("constant_output")
+    g.add_input("x", (2,))
+    g.add_constant("c", np.arange(6, dtype=np.float32).reshape(2, 3))
+    g.outputs = [g.add_node(Op.RELU, ["x"]).outputs[0], "c"]
+    gs.append(g)
+    g = Graph("permuted_io")
+    g.add_input("x", (4, 5, 3), perm=(1, 2, 0))
+    g.output_perm["x"] = (2, 0, 1)
+    g.outputs = ["x"]
+    gs.append(g)
+    g = Graph("view_and_source_out")
+    g.add_input("x", (2, 3))
+    r = g.add_node(Op.RELU, ["x"])
+    g.outputs = [g.add_node(Op.FLATTEN, r.outputs).outputs[0], r.outputs[0]]
+    gs.append(g)
+    g = Graph("ops_on_constants")
+    g.add_input("x", (3, 2))
+    g.add_constant("c", np.arange(6, dtype=np.float32).reshape(2, 3))
+    t = g.add_node(Op.TRANSPOSE, ["c"], attrs=TransposeAttrs((1, 0)))
+    p = g.add_node(Op.PAD, ["c"], attrs=PadAttrs(((1, 0), (0, 1))))
+    cc = g.add_node(Op.CONCAT, ["x", t.outputs[0]], attrs=AxisAttrs(1))
+    rs = g.add_node(Op.RESHAPE, cc.outputs, attrs=ReshapeAttrs((12,)))
+    g.outputs = [rs.outputs[0], p.outputs[0]]
+    gs.append(g)
+    return [g.validate() for g in gs]
+
+
+def test_edge_case_graphs():
+    graphs = _edge_graphs()
+    models = compile_models(graphs)
+    for g, m in zip(graphs, models, strict=True):
+        x = random_inputs(g, 4)
+        got = m.predict(x)
+        if g.name == "ops_on_constants":  # the reference cannot concatenate a constant
+            c = g.constant("c")
+            want = {
+                g.outputs[0]: np.concatenate([x, np.broadcast_to(c.T, (4, 3, 2))], axis=2).reshape(4, 12),
+                g.outputs[1]: np.broadcast_to(np.pad(c, ((1, 0), (0, 1))), (4, 3, 4)),
+            }
+        else:
+            want = reference.run(g, x)
+        if isinstance(want, dict):
+            assert set(got) == set(want), g.name
+            for k in want:
+                np.testing.assert_array_equal(got[k], want[k], err_msg=f"{g.name} {k}")
+        else:
+            np.testing.assert_array_equal(got, want, err_msg=g.name)
+
+
+@pytest.mark.slow
+def test_cpp_project_example_builds(tmp_path):
+    """examples/cpp_project: `make run` generates the code, compiles, links and runs."""
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "examples"
+    shutil.copytree(root / "cpp_project", tmp_path / "cpp_project")
+    shutil.copy(root / "jet_tagger_mlp.onnx", tmp_path)
+    res = subprocess.run(["make", f"PYTHON={sys.executable}", "run"], cwd=tmp_path / "cpp_project",
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "one event:" in res.stdout and "batch of 1000" in res.stdout

@@ -91,3 +91,27 @@ def test_ap_types_come_from_the_installed_hls4ml_wheel(monkeypatch):
     assert (path / "ap_fixed.h").is_file() and "hls4ml" in str(path)
     assert (tc.hlsforge_include() / "hlsforge_fixed.h").is_file()
     assert (tc.hlsforge_include() / "hlsforge_types.h").is_file()
+
+
+def test_unrelated_header_in_an_include_dir_keeps_the_cache(cache, tmp_path):
+    inc = tmp_path / "inc"
+    inc.mkdir()
+    (inc / "value.h").write_text("#define VALUE 3\n")
+    (inc / "other.h").write_text("// not included\n")
+    first = tc.compile_executable({"main.cpp": HELLO}, name="keep", include_dirs=[inc])
+    (inc / "other.h").write_text("// edited by someone else\n")
+    assert tc.compile_executable({"main.cpp": HELLO}, name="keep", include_dirs=[inc]) == first
+
+
+def test_several_sources_record_all_their_headers(cache, tmp_path):
+    inc = tmp_path / "inc"
+    inc.mkdir()
+    (inc / "v.h").write_text("#define V 4\n")
+    src = {"f.cpp": '#include "v.h"\nint f() { return V; }\n',
+           "main.cpp": '#include <cstdio>\nint f();\nint main() { std::printf("%d\\n", f()); }\n'}
+    first = tc.compile_executable(src, name="multi", include_dirs=[inc])
+    assert subprocess.run([str(first)], capture_output=True, text=True).stdout == "4\n"
+    (inc / "v.h").write_text("#define V 9\n")
+    second = tc.compile_executable(src, name="multi", include_dirs=[inc])
+    assert second != first
+    assert subprocess.run([str(second)], capture_output=True, text=True).stdout == "9\n"

@@ -94,31 +94,37 @@ ARITH_OPERANDS = [
     FixedType(6, -2), FixedType(5, 9, False), FixedType(16, 6), FixedType(32, 2),
     FixedType(64, 20), FixedType(64, 64, False), FixedType(64, -3), FixedType(40, 50, False),
 ]
-ARITH_PAIRS = [(a, b) for k, a in enumerate(ARITH_OPERANDS) for b in ARITH_OPERANDS[k % 3::3]]
-ARITH_PAIRS += [(IntType(8), FixedType(8, 3)), (IntType(16, False), IntType(16))]
+ARITH_PAIRS_ALL = [(a, b) for k, a in enumerate(ARITH_OPERANDS) for b in ARITH_OPERANDS[k % 3::3]]
+ARITH_PAIRS = ARITH_PAIRS_ALL[::3] + [(IntType(8), FixedType(8, 3)), (IntType(16, False), IntType(16))]
 # mixed signedness where ap_fixed's C-like comparison rule applies
-ARITH_PAIRS += [
+_MIXED = [
     (FixedType(32, 16), FixedType(32, 16, False)), (FixedType(33, 1, False), FixedType(31, 5)),
     (FixedType(20, 4), FixedType(40, 30, False)), (FixedType(64, 20, False), FixedType(12, -3)),
     (IntType(32), IntType(32, False)), (IntType(40, False), FixedType(10, 2)),
     (FixedType(8, 3), FixedType(64, 64, False)),
 ]
+ARITH_PAIRS += _MIXED
+ARITH_PAIRS_ALL += ARITH_PAIRS[len(ARITH_PAIRS_ALL[::3]):]
 
 # accumulators in every mode: acc = acc + a*b
-MAC_COMBOS = []
+MAC_COMBOS_ALL = []
 for _m, (_q, _o) in enumerate(ALL_MODES):
-    MAC_COMBOS.append((FixedType(8, 3), FixedType(6, 1), FixedType(10, 4, True, _q, _o)))
-    MAC_COMBOS.append((FixedType(9, 2, False), FixedType(12, -1), FixedType(7, 0, _m % 2 == 0, _q, _o)))
-MAC_COMBOS += [
+    MAC_COMBOS_ALL.append((FixedType(8, 3), FixedType(6, 1), FixedType(10, 4, True, _q, _o)))
+    MAC_COMBOS_ALL.append((FixedType(9, 2, False), FixedType(12, -1), FixedType(7, 0, _m % 2 == 0, _q, _o)))
+_MAC_WIDE = [
     (FixedType(32, 8), FixedType(32, 8), FixedType(64, 24, True, Rounding.RND_CONV, Overflow.SAT)),
     (FixedType(32, 16), FixedType(32, 1, False), FixedType(40, 40, True, Rounding.RND, Overflow.SAT_SYM)),
     (FixedType(31, 31, False), FixedType(33, 33, False), FixedType(64, 64, False, Rounding.TRN, Overflow.SAT)),
     (FixedType(1, 1), FixedType(1, 1), FixedType(1, 1, True, Rounding.RND, Overflow.SAT_SYM)),
 ]
+MAC_COMBOS_ALL += _MAC_WIDE
+# every mode once (alternating the two accumulator shapes), plus the wide ones
+MAC_COMBOS = [MAC_COMBOS_ALL[2 * m + m % 2] for m in range(len(ALL_MODES))] + _MAC_WIDE
 
-UNARY_TYPES = [FixedType(w, i, s) for (w, i) in [(1, 1), (3, 2), (8, 3), (8, -2), (6, 10), (16, 0),
+UNARY_TYPES_ALL = [FixedType(w, i, s) for (w, i) in [(1, 1), (3, 2), (8, 3), (8, -2), (6, 10), (16, 0),
                                                  (32, 16), (53, 20), (64, 20), (64, 64)]
                for s in (True, False)]
+UNARY_TYPES = [t for k, t in enumerate(UNARY_TYPES_ALL) if (k // 2 + k) % 2 == 0]  # alternate signs
 
 
 def _programs() -> dict[str, CaseProgram]:
@@ -297,10 +303,13 @@ def test_casts_between_types(programs):
 
 
 def test_exact_arithmetic_and_comparisons(programs):
-    prog = programs["arith"]
+    check_arith(programs["arith"], ARITH_PAIRS)
+
+
+def check_arith(prog: CaseProgram, pairs) -> None:
     rng = random.Random(2)
     lines, meta = [], []
-    for a, b in ARITH_PAIRS:
+    for a, b in pairs:
         idx = prog.arith(a, b)
         ra_list, rb_list = raws_for(a, rng, 8), raws_for(b, rng, 8)
         for k in range(40):
@@ -311,7 +320,8 @@ def test_exact_arithmetic_and_comparisons(programs):
         fa, fb = as_fixed_type(a), as_fixed_type(b)
         mt, st_, dt = fixed_mul_type(a, b), fixed_add_type(a, b), fixed_sub_type(a, b)
         va, vb = Fraction(ra) * fa.lsb, Fraction(rb) * fb.lsb
-        want = [va * vb * 2**mt.frac, (va + vb) * 2**st_.frac, (va - vb) * 2**dt.frac]
+        two = Fraction(2)
+        want = [va * vb * two**mt.frac, (va + vb) * two**st_.frac, (va - vb) * two**dt.frac]
         flags = "".join(str(int(compare_raw(op, ra, a, rb, b))) for op in ("<", "<=", ">", ">=", "==", "!="))
         if a.signed == b.signed:  # exact then; mixed signedness follows ap_fixed's C-like rule
             exact = "".join(str(int(c)) for c in (va < vb, va <= vb, va > vb, va >= vb, va == vb, va != vb))
@@ -323,10 +333,13 @@ def test_exact_arithmetic_and_comparisons(programs):
 
 
 def test_accumulation_into_declared_types(programs):
-    prog = programs["arith"]
+    check_mac(programs["arith"], MAC_COMBOS)
+
+
+def check_mac(prog: CaseProgram, combos) -> None:
     rng = random.Random(3)
     lines, meta = [], []
-    for a, b, c in MAC_COMBOS:
+    for a, b, c in combos:
         idx = prog.mac(a, b, c)
         pool_a, pool_b, pool_c = raws_for(a, rng, 6), raws_for(b, rng, 6), raws_for(c, rng, 4)
         for _ in range(12):
@@ -350,10 +363,13 @@ def test_accumulation_into_declared_types(programs):
 
 
 def test_unary_minus_shifts_and_c_conversions(programs):
-    prog = programs["arith"]
+    check_unary(programs["arith"], UNARY_TYPES)
+
+
+def check_unary(prog: CaseProgram, types) -> None:
     rng = random.Random(4)
     lines, meta = [], []
-    for t in UNARY_TYPES:
+    for t in types:
         idx = prog.unary(t)
         for r in raws_for(t, rng, 20):
             lines.append(f"u {idx} {raw_hex(r, t.width)}")
@@ -379,6 +395,20 @@ def test_unary_minus_shifts_and_c_conversions(programs):
 
 # ---------------------------------------------------------------------------------------------
 # the full products (slow)
+
+
+@pytest.mark.slow
+def test_full_arithmetic_sweep():
+    prog = CaseProgram("hf_vs_ap_arith_sweep")
+    for a, b in ARITH_PAIRS_ALL:
+        prog.arith(a, b)
+    for a, b, c in MAC_COMBOS_ALL:
+        prog.mac(a, b, c)
+    for t in UNARY_TYPES_ALL:
+        prog.unary(t)
+    check_arith(prog, ARITH_PAIRS_ALL)
+    check_mac(prog, MAC_COMBOS_ALL)
+    check_unary(prog, UNARY_TYPES_ALL)
 
 
 @pytest.mark.slow

@@ -41,7 +41,7 @@ def generate(graph: Graph, name: str | None = None, *, embed_weights: bool = Fal
         KERNEL_HEADER: kernel_header_text(),
     }
     if not embed_weights:
-        files[f"{plan.namespace}.weights"] = weights_bytes([(w.name, a) for w, a in zip(plan.weights, arrays)])
+        files[f"{plan.namespace}.weights"] = weights_bytes([(w.name, a) for w, a in zip(plan.weights, arrays, strict=True)])
     return files
 
 

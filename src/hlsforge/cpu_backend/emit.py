@@ -364,7 +364,7 @@ def _weights_section(w: Writer, plan: ModelPlan, embedded: Sequence[np.ndarray] 
     w.comment("---------------------------------------------------------------- weights")
     if embedded is not None:
         flat = np.zeros(max(plan.weight_floats, 1), dtype=np.float32)
-        for rec, arr in zip(plan.weights, embedded):
+        for rec, arr in zip(plan.weights, embedded, strict=True):
             flat[rec.offset : rec.offset + rec.size] = np.asarray(arr, np.float32).ravel()
         for rec in plan.weights:
             w.comment(f"{rec.ident}: {comment_text(rec.name)} {_shape(rec.shape)} at {rec.offset}")

@@ -54,11 +54,15 @@ class Tuning:
     """
 
     dense_loop_max_macs: int = 512
-    """Dense layers (and per-group convolution products) with ``n_in * n_out`` at most this
-    run as the register-tiled loop at every batch."""
+    """Products (Dense ``n_in * n_out``, or per-group ``k_h * k_w * c_in/g * c_out/g`` of a
+    convolution) with at most this many multiply-adds per row always run as the
+    register-tiled loop."""
+    mid_max_macs: int = 4096
+    """Products up to this size use sgemm only from ``mid_blas_min_rows`` rows on ..."""
+    mid_blas_min_rows: int = 128
     dense_blas_min_rows: int = 32
-    """Larger products use sgemm from this many rows (events x leading dims, or events x
-    output positions for a convolution) on."""
+    """... larger ones from this many rows (events x leading dims, or events x output
+    positions for a convolution)."""
     gemv_min_macs: int = 1 << 22
     """Single-row products at least this large use sgemv (the loop is as fast below)."""
     workspace_floats: int = 1 << 20
@@ -649,12 +653,18 @@ def _dense(p: _Planner, node: Node) -> Step:
     d, y = p.out(node)
     t = p.tuning
     macs = n_in * n_out
-    loop = macs <= t.dense_loop_max_macs
     return DenseStep(
         p.origin(node), (d,), p.namer.ident("cfg", node.name), p.x(node), p.weight(node.inputs[1]),
-        p.weight(node.inputs[2]), y, math.prod(xs[:-1]), n_in, n_out,
-        0 if loop else t.dense_blas_min_rows, (not loop) and macs >= t.gemv_min_macs,
+        p.weight(node.inputs[2]), y, math.prod(xs[:-1]), n_in, n_out, _blas_min_rows(t, macs),
+        macs >= t.gemv_min_macs,
     )
+
+
+def _blas_min_rows(t: Tuning, macs: int) -> int:
+    """Rows from which a product of ``macs`` multiply-adds per row goes to sgemm (0: never)."""
+    if macs <= t.dense_loop_max_macs:
+        return 0
+    return t.mid_blas_min_rows if macs <= t.mid_max_macs else t.dense_blas_min_rows
 
 
 def _conv(p: _Planner, node: Node) -> Step:
@@ -678,7 +688,7 @@ def _conv(p: _Planner, node: Node) -> Step:
         strategy, scratch = "pointwise", 0
     else:
         strategy, scratch = "im2col", geo.out_h * geo.out_w * kdim
-    blas_rows = 0 if kdim * cog <= t.dense_loop_max_macs else t.dense_blas_min_rows
+    blas_rows = _blas_min_rows(t, kdim * cog)
     return ConvStep(
         p.origin(node), (d,), p.namer.ident("cfg", node.name), p.x(node), p.weight(node.inputs[1]),
         p.weight(node.inputs[2]), y, geo, strategy, blas_rows, scratch,
@@ -800,7 +810,7 @@ def _pad(p: _Planner, node: Node) -> Step:
     d, y = p.out(node)
     ys = d.shape
     y_str = _strides(ys)
-    begin = sum(b * s for (b, _), s in zip(a.pads, y_str))
+    begin = sum(b * s for (b, _), s in zip(a.pads, y_str, strict=True))
     return PadStep(p.origin(node), (d,), p.namer.ident("cfg", node.name), p.x(node), y, xs, _strides(xs), y_str,
                    begin, math.prod(xs), math.prod(ys))
 

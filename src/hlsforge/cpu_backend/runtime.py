@@ -112,7 +112,8 @@ class CpuModel:
         # which costs far less than ndarray.ctypes or the buffer protocol. Calls through PyDLL
         # keep the GIL (cheaper than releasing it); batches above GIL_FREE_BATCH release it so
         # other Python threads run meanwhile.
-        self._fast = self._fast_gil = None
+        self._fast: Any = None
+        self._fast_gil: Any = None
         self._offset = _array_data_offset()
         if len(plan.inputs) == 1 and len(plan.outputs) == 1 and self._offset is not None:
             name = f"{prefix}_infer1_obj"
@@ -185,7 +186,7 @@ class CpuModel:
             err = ctypes.create_string_buffer(1024)
             if self._infer(self._session, in_ptrs, out_ptrs, n, err, len(err)):
                 raise HlsforgeError(f"model {self.plan.model_name!r}: {err.value.decode(errors='replace')}")
-        named = {r.name: a for r, a in zip(self.plan.outputs, outs)}
+        named = {r.name: a for r, a in zip(self.plan.outputs, outs, strict=True)}
         return next(iter(named.values())) if len(named) == 1 else named  # as reference.run
 
     def close(self) -> None:
@@ -217,7 +218,7 @@ def _prepare(graph: Graph, x: Any) -> dict[str, np.ndarray]:
     elif isinstance(x, (list, tuple)) and len(graph.inputs) > 1:
         if len(x) != len(graph.inputs):
             raise InputError(f"the model takes {len(graph.inputs)} inputs {graph.inputs}, got {len(x)}")
-        items = dict(zip(graph.inputs, x))
+        items = dict(zip(graph.inputs, x, strict=True))
     else:
         if len(graph.inputs) != 1:
             raise InputError(f"the model takes {len(graph.inputs)} inputs {graph.inputs}: pass a dict")
@@ -239,7 +240,7 @@ def _unique_names(graphs: Sequence[Graph], names: Sequence[str | None] | None) -
     wanted = list(names) if names is not None else [None] * len(graphs)
     out: list[str] = []
     seen: set[str] = set()
-    for g, n in zip(graphs, wanted):
+    for g, n in zip(graphs, wanted, strict=True):
         base = n or g.name or "model"
         name = base
         i = 1
@@ -275,7 +276,7 @@ def compile_models(
     """
     cfg = find_blas(blas)
     root = Path(cache_dir).expanduser() if cache_dir is not None else cpp_toolchain.cache_dir()
-    plans = [lower(g, name=n, tuning=tuning) for g, n in zip(graphs, _unique_names(graphs, names))]
+    plans = [lower(g, name=n, tuning=tuning) for g, n in zip(graphs, _unique_names(graphs, names), strict=True)]
     sources: dict[str, str] = {KERNEL_HEADER: kernel_header_text()}
     for plan in plans:
         sources[f"{plan.namespace}.hpp"] = render_header(plan)
@@ -294,7 +295,7 @@ def compile_models(
     if blas_threads is not None:
         set_blas_threads(cfg, blas_threads)
     lib = _open(str(library))
-    return [CpuModel(g, plan, library, _weights_file(plan, g, root), lib, cfg) for g, plan in zip(graphs, plans)]
+    return [CpuModel(g, plan, library, _weights_file(plan, g, root), lib, cfg) for g, plan in zip(graphs, plans, strict=True)]
 
 
 def compile(

@@ -43,7 +43,7 @@ ALIGN = 64
 
 def weights_bytes(tensors: Sequence[tuple[str, np.ndarray]]) -> bytes:
     """Serialize ``(name, array)`` pairs (converted to float32) into the weight file format."""
-    arrays = [(name, np.ascontiguousarray(np.asarray(a, dtype="<f4"))) for name, a in tensors]
+    arrays = [(name, np.asarray(a, dtype="<f4").copy(order="C")) for name, a in tensors]  # keeps rank 0
     entry_sizes = [4 + len(n.encode("utf-8")) + 4 + 8 * a.ndim + 8 + 8 + 4 for n, a in arrays]
     table_size = sum(entry_sizes)
     offset = _align(24 + table_size + 4)

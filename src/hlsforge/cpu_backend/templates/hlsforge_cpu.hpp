@@ -363,7 +363,12 @@ inline void gemm_tile(const float* __restrict x, const float* __restrict w, cons
 // R rows of y[., 0:NO] = b + x[., 0:NI] * w[0:NI, 0:NO], tiled over columns.
 template <size_t NI, size_t NO, size_t XS, size_t WS, size_t YS, size_t R>
 inline void gemm_rows(const float* x, const float* w, const float* b, float* y) {
-  constexpr size_t TW = R == 1 ? 64 : 16;
+  // Tile width: a single row keeps up to 13 vectors of accumulators in registers (16 exist),
+  // in tiles of balanced width; four rows keep 2 vectors each.
+  constexpr size_t total = (NO + kLanes - 1) / kLanes;  // vectors per output row
+  constexpr size_t max_vt = R == 1 ? 13 : 2;
+  constexpr size_t tiles = (total + max_vt - 1) / max_vt;
+  constexpr size_t TW = ((total + tiles - 1) / tiles) * kLanes;
   constexpr size_t full = NO / TW, rem = NO % TW;
   for (size_t t = 0; t < full; ++t) gemm_tile<NI, XS, WS, YS, R, TW>(x, w + t * TW, b + t * TW, y + t * TW);
   if constexpr (rem != 0) gemm_tile<NI, XS, WS, YS, R, rem>(x, w + full * TW, b + full * TW, y + full * TW);
@@ -601,9 +606,9 @@ inline void global_avgpool(const float* x, float* y, size_t n) {
 // Transcendental functions are computed by hlsforge's own float approximations, written so
 // that the loops over them vectorize (GCC/Clang vector types of kLanes floats): exp by Cody-Waite range reduction and a degree-7 Taylor
 // polynomial (|relative error| < 2 ulp), tanh by an odd polynomial fitted by least squares on
-// |x| < 0.55 and 1 - 2/(e^2|x| + 1) above, sigmoid as 1/(1 + e^-x). Every element of a batch
-// goes through the same vector code (tails are padded), so an event's result never depends
-// on its position in the batch.
+// |x| < 0.55 and 1 - 2/(e^2|x| + 1) above, sigmoid as 1/(1 + e^-x). Every element goes through
+// the same vector code (tails are padded), so a value's result never depends on its position
+// in the buffer.
 
 namespace detail {
 

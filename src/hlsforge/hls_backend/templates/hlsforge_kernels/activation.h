@@ -39,7 +39,8 @@ LeakyReLU:
     }
 }
 
-// Clip / ReLU6 / HardTanh: exact min / max against the param_t bounds, then cast.
+// Clip / ReLU6 / HardTanh: min(max(x, lo), hi), exact, against the param_t bounds, then
+// cast. (The order matters only if quantizing the bounds made lo > hi: then hi wins.)
 template <class data_T, class res_T, typename CONFIG_T>
 void clip(const data_T data[CONFIG_T::n_in], res_T res[CONFIG_T::n_in],
           const typename CONFIG_T::param_t lo, const typename CONFIG_T::param_t hi) {
@@ -47,9 +48,13 @@ void clip(const data_T data[CONFIG_T::n_in], res_T res[CONFIG_T::n_in],
 Clip:
     for (unsigned i = 0; i < CONFIG_T::n_in; i++) {
         const data_T x = data[i];
-        if (CONFIG_T::has_min && x < lo) res[i] = (res_T)lo;
-        else if (CONFIG_T::has_max && x > hi) res[i] = (res_T)hi;
-        else res[i] = (res_T)x;
+        if (CONFIG_T::has_min && x < lo) {
+            if (CONFIG_T::has_max && lo > hi) res[i] = (res_T)hi;
+            else res[i] = (res_T)lo;
+        } else {
+            if (CONFIG_T::has_max && x > hi) res[i] = (res_T)hi;
+            else res[i] = (res_T)x;
+        }
     }
 }
 

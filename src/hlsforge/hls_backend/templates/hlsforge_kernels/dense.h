@@ -10,6 +10,7 @@
 #define HLSFORGE_KERNELS_DENSE_H
 
 #include "common.h"
+#include "fast.h"
 
 namespace hlsforge {
 
@@ -96,12 +97,58 @@ Rows:
     }
 }
 
+#ifdef HLSFORGE_FAST_CSIM
+// C simulation only (see fast.h): the same loop on raw integers. A zero input leaves every
+// accumulator unchanged (as a zero weight does), so it is skipped.
+template <class data_T, class res_T, typename CONFIG_T>
+void dense_fast(const data_T data[CONFIG_T::n_rows * CONFIG_T::n_in],
+                res_T res[CONFIG_T::n_rows * CONFIG_T::n_out],
+                const typename CONFIG_T::weight_t weights[CONFIG_T::n_in * CONFIG_T::n_out],
+                const typename CONFIG_T::bias_t biases[CONFIG_T::n_out]) {
+    typedef fast::mac_plan<data_T, typename CONFIG_T::weight_t, typename CONFIG_T::accum_t> plan;
+    typedef typename plan::sint sint;
+    typedef typename plan::uacc uacc;
+    static const fast::raw_params<CONFIG_T, sint, CONFIG_T::n_in * CONFIG_T::n_out, CONFIG_T::n_out> p(weights, biases);
+    for (unsigned r = 0; r < CONFIG_T::n_rows; r++) {
+        const data_T *x = data + r * CONFIG_T::n_in;
+        res_T *y = res + r * CONFIG_T::n_out;
+        if (plan::modular) {
+            uacc acc[CONFIG_T::n_out];
+            for (unsigned j = 0; j < CONFIG_T::n_out; j++) acc[j] = uacc(p.b[j]);
+            for (unsigned i = 0; i < CONFIG_T::n_in; i++) {
+                const sint xi = sint(raw_bits(x[i]));
+                if (xi == 0) continue;
+                const sint *w = p.w + i * CONFIG_T::n_out;
+                for (unsigned j = 0; j < CONFIG_T::n_out; j++) acc[j] += plan::term(xi, w[j]);
+            }
+            for (unsigned j = 0; j < CONFIG_T::n_out; j++) y[j] = (res_T)plan::finish(fast::i64(acc[j]));
+        } else {
+            fast::i64 acc[CONFIG_T::n_out];
+            for (unsigned j = 0; j < CONFIG_T::n_out; j++) acc[j] = p.b[j];
+            for (unsigned i = 0; i < CONFIG_T::n_in; i++) {
+                const fast::i64 xi = fast::i64(raw_bits(x[i]));
+                if (xi == 0) continue;
+                const sint *w = p.w + i * CONFIG_T::n_out;
+                for (unsigned j = 0; j < CONFIG_T::n_out; j++) acc[j] = plan::step(acc[j], xi * fast::i64(w[j]));
+            }
+            for (unsigned j = 0; j < CONFIG_T::n_out; j++) y[j] = (res_T)plan::finish(acc[j]);
+        }
+    }
+}
+#endif
+
 template <class data_T, class res_T, typename CONFIG_T>
 void dense(const data_T data[CONFIG_T::n_rows * CONFIG_T::n_in],
            res_T res[CONFIG_T::n_rows * CONFIG_T::n_out],
            const typename CONFIG_T::weight_t weights[CONFIG_T::n_in * CONFIG_T::n_out],
            const typename CONFIG_T::bias_t biases[CONFIG_T::n_out]) {
     #pragma HLS INLINE
+#ifdef HLSFORGE_FAST_CSIM
+    if (fast::mac_plan<data_T, typename CONFIG_T::weight_t, typename CONFIG_T::accum_t>::fast) {
+        dense_fast<data_T, res_T, CONFIG_T>(data, res, weights, biases);
+        return;
+    }
+#endif
     if (CONFIG_T::strategy == resource) {
         dense_resource<data_T, res_T, CONFIG_T>(data, res, weights, biases);
     } else {

@@ -62,14 +62,14 @@ inline i64 overflow(i64 r) {
 }
 
 // round(v * 2^-n) by the quantization rule Q, n >= 1 (docs/numerics.md §2: truncate toward
-// -inf, then add one when the rule holds for the dropped bits).
-template <ap_q_mode Q>
-inline i64 round_shift(i64 v, int n) {
-    const i64 fl = v >> n;
+// -inf, then add one when the rule holds for the dropped bits). I: int or long long.
+template <ap_q_mode Q, class I>
+inline I round_shift(I v, int n) {
+    const I fl = v >> n;
     if (Q == AP_TRN) return fl;
-    const i64 rem = v & ((i64(1) << n) - 1);
+    const I rem = v & ((I(1) << n) - 1);
     const bool qb = (rem >> (n - 1)) & 1;
-    const bool rest = (rem & ((i64(1) << (n - 1)) - 1)) != 0;
+    const bool rest = (rem & ((I(1) << (n - 1)) - 1)) != 0;
     const bool neg = v < 0;
     bool inc = false;
     switch (Q) {
@@ -84,15 +84,36 @@ inline i64 round_shift(i64 v, int n) {
     return fl + (inc ? 1 : 0);
 }
 
-// One accumulation step in raw integers: acc (raw of the accumulator, frac A) and an exact
-// product p (frac P): cast_accum(acc + p).
-template <class acc_T, int P_FRAC>
-struct mac_step {
+// How a layer's multiply-accumulate runs on raw integers (all decided at compile time).
+//   step:    acc = overflow(round(acc + x*w)) literally, in 64-bit integers;
+//   modular: the accumulator wraps (AP_WRAP) and the rounding commutes with adding values on
+//            its grid (TRN, RND, RND_MIN_INF, or no bits dropped), so the loop equals
+//            wrap(acc0 + sum of round(x*w)): the sum runs modulo 2^32 (narrow) or 2^64 and
+//            wraps once at the end — the same bits, far fewer operations.
+template <class data_T, class weight_T, class acc_T>
+struct mac_plan {
+    typedef fixed_traits<data_T> X;
+    typedef fixed_traits<weight_T> Wt;
     typedef accum_modes<acc_T> M;
-    static const int shift = P_FRAC - M::fwidth;  // bits the sum loses when cast
-    // TRN, RND and RND_MIN_INF commute with adding a value that is already on the grid.
+    static const int p_frac = X::fwidth + Wt::fwidth;
+    static const int shift = p_frac - M::fwidth;  // bits a product loses in the accumulator
+    static const int p_mag = X::width + Wt::width - (X::is_signed ? 1 : 0) - (Wt::is_signed ? 1 : 0);  // |x*w| < 2^p_mag
+    static const bool inputs_ok = M::ok && X::width <= 60 && Wt::width <= 60;
     static const bool invariant = M::q == AP_TRN || M::q == AP_RND || M::q == AP_RND_MIN_INF;
-    static i64 apply(i64 acc, i64 p) {
+    static const bool step_ok = inputs_ok && p_mag <= 60 && (shift <= 0 ? p_mag - shift <= 61 : M::width + shift <= 61);
+    static const bool modular = inputs_ok && M::o == AP_WRAP && (shift <= 0 || invariant) && p_mag <= 61;
+    static const bool narrow = modular && M::width <= 32 && (shift <= 0 || p_mag <= 30);
+    static const bool fast = modular || step_ok;
+    typedef typename detail::cond<narrow, int, i64>::type sint;
+    typedef typename detail::cond<narrow, unsigned, unsigned long long>::type uacc;
+
+    // One product's contribution to a modular accumulator: round(x*w) on the accumulator grid.
+    static uacc term(sint x, sint w) {
+        if (shift > 0) return uacc(round_shift<M::q>(sint(x * w), shift > 0 ? shift : 1));
+        return (uacc(x) * uacc(w)) << (shift < 0 ? -shift : 0);
+    }
+    // One literal step: cast_accum(acc + x*w) with acc and the result raw in acc_T.
+    static i64 step(i64 acc, i64 p) {
         if (shift > 0) {
             const int s = shift > 0 ? shift : 1;
             if (invariant) return overflow<M::width, M::is_signed, M::o>(acc + round_shift<M::q>(p, s));
@@ -101,29 +122,20 @@ struct mac_step {
         const int s = shift < 0 ? -shift : 0;
         return overflow<M::width, M::is_signed, M::o>(acc + p * (i64(1) << s));
     }
-};
-
-// Whether the raw loop is exact in 64 bits for these types (|x|, |w| < 2^W, |acc| < 2^W).
-template <class data_T, class weight_T, class acc_T>
-struct mac_ok {
-    typedef fixed_traits<data_T> X;
-    typedef fixed_traits<weight_T> Wt;
-    typedef accum_modes<acc_T> M;
-    static const int p_bits = X::width + Wt::width;  // magnitude bits of a product
-    static const int p_frac = X::fwidth + Wt::fwidth;
-    static const int shift = p_frac - M::fwidth;
-    static const bool value = M::ok && X::width <= 60 && Wt::width <= 60 && p_bits <= 60 &&
-                              (shift <= 0 ? p_bits - shift <= 61 : M::width + shift <= 61);
+    // The accumulator's raw value as acc_T.
+    static acc_T finish(i64 acc) {
+        return from_raw_bits<acc_T>(typename fixed_traits<acc_T>::raw_t(overflow<M::width, M::is_signed, AP_WRAP>(acc)));
+    }
 };
 
 // The raw codes of the weights and the accumulator's initial values (cast_accum(bias)),
 // computed once per layer.
-template <typename CONFIG_T, unsigned N_W, unsigned N_B>
+template <typename CONFIG_T, class S, unsigned N_W, unsigned N_B>
 struct raw_params {
-    i64 w[N_W];
+    S w[N_W];
     i64 b[N_B];
     raw_params(const typename CONFIG_T::weight_t *weights, const typename CONFIG_T::bias_t *biases) {
-        for (unsigned k = 0; k < N_W; k++) w[k] = i64(raw_bits(weights[k]));
+        for (unsigned k = 0; k < N_W; k++) w[k] = S(raw_bits(weights[k]));
         for (unsigned j = 0; j < N_B; j++) b[j] = i64(raw_bits(typename CONFIG_T::accum_t(biases[j])));
     }
 };

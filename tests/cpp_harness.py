@@ -28,7 +28,6 @@ from pathlib import Path
 from hlsforge.cpp_toolchain import compile_executable, find_ap_types_include, hlsforge_include
 from hlsforge.ir.types import FixedType, IntType, Overflow, Rounding
 
-
 # ---------------------------------------------------------------------------------------------
 # C++ spellings
 

@@ -44,7 +44,7 @@ __all__ = [
     "compile_cpp",
 ]
 
-SourceSpec = Union[Mapping[str, str], Sequence[Union[str, Path]]]
+SourceSpec = Union[Mapping[str, str], Sequence[Union[str, Path]]]  # noqa: UP007 (a runtime alias)
 """Sources to compile: either ``{file name: text}`` (written into the build directory; every
 ``.cpp``/``.cc``/``.cxx`` file is compiled, the rest are only placed beside them so that
 ``#include "x.h"`` works) or a list of existing source files (compiled where they are)."""

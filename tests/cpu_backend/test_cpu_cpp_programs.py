@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import assert_close
+from cpu_helpers import assert_close
 from model_zoo import ZOO
 from op_zoo import random_inputs
 

@@ -4,7 +4,7 @@ the CPU backend and agrees with the float reference at batch 1 and batch 1000.""
 from __future__ import annotations
 
 import pytest
-from conftest import assert_close
+from cpu_helpers import assert_close
 from model_zoo import ZOO
 from op_zoo import random_inputs
 

@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 import pytest
-from conftest import assert_close
+from cpu_helpers import assert_close
 from model_zoo import ZOO
 from op_zoo import CASES, random_inputs
 
@@ -209,3 +209,27 @@ def test_cpp_project_example_builds(tmp_path):
                          capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stdout + res.stderr
     assert "one event:" in res.stdout and "batch of 1000" in res.stdout
+
+
+def test_same_name_different_models_in_one_process():
+    """Two libraries holding different models under the same name (e.g. a model edited and
+    recompiled) must not share any state: each library exports only its C interface."""
+    from hlsforge.ir import Graph, Op
+
+    def graph(n_out: int, seed: int) -> Graph:
+        rng = np.random.default_rng(seed)
+        g = Graph("same_name")
+        g.add_input("x", (6, 5))
+        g.add_constant("w", rng.normal(size=(5, n_out)).astype(np.float32))
+        g.add_constant("b", rng.normal(size=(n_out,)).astype(np.float32))
+        d = g.add_node(Op.DENSE, ["x", "w", "b"])
+        g.outputs = g.add_node(Op.TANH, d.outputs).outputs
+        return g.validate()
+
+    a, b = graph(3, 1), graph(40, 2)
+    ma, mb = compile(a), compile(b)
+    assert ma.library != mb.library
+    for _ in range(2):
+        for g, m in ((a, ma), (b, mb)):
+            x = random_inputs(g, 300)
+            assert_close(m.predict(x), reference.run(g, x), g.name)

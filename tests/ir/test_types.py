@@ -50,7 +50,7 @@ def test_range_and_lsb_are_exact():
     u = FixedType(4, -2, False)
     assert u.lsb == Fraction(1, 64) and u.min == 0 and u.max == Fraction(15, 64)
     assert FixedType(1, 1).raw_min == -1 and FixedType(1, 1).raw_max == 0
-    assert IntType(8, False).as_fixed() == FixedType(8, 8, False)
+    assert IntType(8, False).as_fixed() == FixedType(8, 8, False, Rounding.TRN_ZERO, Overflow.WRAP)
 
 
 modes = st.tuples(st.sampled_from(list(Rounding)), st.sampled_from(list(Overflow)))

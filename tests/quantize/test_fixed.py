@@ -147,7 +147,7 @@ def test_int64_fast_path_equals_oracle(t, raws, frac):
     assert [int(v) for v in got] == expected
     # per-element frac (the path float inputs take)
     fracs = np.arange(len(raws)) % 7 - 3 + frac
-    expected = [oracle(Fraction(r) / Fraction(2) ** int(f), t) for r, f in zip(raws, fracs)]
+    expected = [oracle(Fraction(r) / Fraction(2) ** int(f), t) for r, f in zip(raws, fracs, strict=True)]
     assert [int(v) for v in convert_raw(a, fracs, t)] == expected
 
 
@@ -159,7 +159,7 @@ def test_quantize_is_monotone(t, xs):
     raws = [int(v) for v in quantize(np.array(xs), t)]
     if t.overflow is Overflow.SAT_ZERO:
         # monotone inside the range; out-of-range values go to 0
-        inside = [r for x, r in zip(xs, raws) if t.min <= Fraction(x) <= t.max]
+        inside = [r for x, r in zip(xs, raws, strict=True) if t.min <= Fraction(x) <= t.max]
         raws = inside
     assert raws == sorted(raws)
 
@@ -334,7 +334,7 @@ def test_compare_raw_is_exact_for_one_signedness(a, b, signed, data):
     rb = data.draw(st.lists(st.integers(b.raw_min, b.raw_max), min_size=len(ra), max_size=len(ra)))
     for op, f in OPS.items():
         got = compare_raw(op, np.array(ra, dtype=object), a, np.array(rb, dtype=object), b)
-        want = [f(x * a.lsb, y * b.lsb) for x, y in zip(ra, rb)]
+        want = [f(x * a.lsb, y * b.lsb) for x, y in zip(ra, rb, strict=True)]
         assert got.tolist() == want, op
 
 

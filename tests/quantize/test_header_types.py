@@ -98,7 +98,7 @@ def emulate_dense_relu(x: np.ndarray, w_raw: np.ndarray, b_raw: np.ndarray) -> n
 def kernel_binaries():
     inc = [hlsforge_include()]
     hf = compile_executable({"kernel.cpp": KERNEL}, name="kernel_hf", include_dirs=inc,
-                            flags=["-O2", "-std=c++14", "-Wall", "-Wextra", "-Werror"])
+                            flags=["-O2", "-std=c++14", "-Wall", "-Wextra", "-pedantic", "-Werror"])
     ap = compile_executable({"kernel.cpp": KERNEL}, name="kernel_ap",
                             include_dirs=[*inc, find_ap_types_include()],
                             defines={"HLSFORGE_USE_AP_FIXED": None},

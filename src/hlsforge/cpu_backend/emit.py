@@ -134,8 +134,8 @@ def _dense(s: DenseStep, cfg: Writer, body: Writer) -> None:
 
 def _conv(s: ConvStep, cfg: Writer, body: Writer) -> None:
     g = s.geometry
-    fields = _sz("in_h in_w c_in out_h out_w c_out k_h k_w s_h s_w d_h d_w pad_t pad_l groups", g)
-    strategy = {"im2col": "kIm2col", "pointwise": "kPointwise", "depthwise": "kDepthwise"}[s.strategy]
+    fields = _sz("in_h in_w c_in out_h out_w c_out k_h k_w s_h s_w d_h d_w pad_t pad_l pad_b pad_r groups", g)
+    strategy = {"general": "kGeneral", "pointwise": "kPointwise", "depthwise": "kDepthwise"}[s.strategy]
     fields += [("std::size_t", "blas_min_rows", s.blas_min_rows), ("std::size_t", "scratch", s.scratch),
                ("int", "strategy", f"hlsforge_cpu::conv_strategy::{strategy}")]
     _cfg(cfg, s.cfg, fields)

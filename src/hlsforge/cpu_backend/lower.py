@@ -163,6 +163,8 @@ class ConvGeometry:
     d_w: int
     pad_t: int
     pad_l: int
+    pad_b: int
+    pad_r: int
     groups: int
 
 
@@ -174,7 +176,7 @@ class ConvStep(Step):
     b: str
     y: str
     geometry: ConvGeometry
-    strategy: str  # "im2col" | "pointwise" | "depthwise"
+    strategy: str  # "general" | "pointwise" | "depthwise"
     blas_min_rows: int
     scratch: int  # floats per event (im2col columns)
 
@@ -674,21 +676,25 @@ def _conv(p: _Planner, node: Node) -> Step:
     ys = d.shape
     if len(a.kernel_shape) == 1:
         geo = ConvGeometry(1, xs[0], xs[1], 1, ys[0], ys[1], 1, a.kernel_shape[0], 1, a.strides[0], 1,
-                           a.dilations[0], 0, a.pads[0][0], a.groups)
+                           a.dilations[0], 0, a.pads[0][0], 0, a.pads[0][1], a.groups)
     else:
         geo = ConvGeometry(xs[0], xs[1], xs[2], ys[0], ys[1], ys[2], a.kernel_shape[0], a.kernel_shape[1],
                            a.strides[0], a.strides[1], a.dilations[0], a.dilations[1], a.pads[0][0],
-                           a.pads[1][0], a.groups)
+                           a.pads[1][0], a.pads[0][1], a.pads[1][1], a.groups)
     cig, cog = geo.c_in // geo.groups, geo.c_out // geo.groups
     kdim = geo.k_h * geo.k_w * cig
     t = p.tuning
+    blas_rows = _blas_min_rows(t, kdim * cog)
     if cig == 1 and cog == 1:
         strategy, scratch = "depthwise", 0
     elif geo.k_h == geo.k_w == geo.s_h == geo.s_w == 1 and geo.groups == 1 and not any(v for pr in a.pads for v in pr):
         strategy, scratch = "pointwise", 0
     else:
-        strategy, scratch = "im2col", geo.out_h * geo.out_w * kdim
-    blas_rows = _blas_min_rows(t, kdim * cog)
+        # im2col rows when sgemm may be used; a zero-bordered copy of one event for the direct tiles
+        im2col = geo.out_h * geo.out_w * kdim if blas_rows else 0
+        padded = (geo.in_h + geo.pad_t + geo.pad_b) * (geo.in_w + geo.pad_l + geo.pad_r) * geo.c_in
+        has_pad = geo.pad_t or geo.pad_l or geo.pad_b or geo.pad_r
+        strategy, scratch = "general", max(im2col, padded if has_pad else 0)
     return ConvStep(
         p.origin(node), (d,), p.namer.ident("cfg", node.name), p.x(node), p.weight(node.inputs[1]),
         p.weight(node.inputs[2]), y, geo, strategy, blas_rows, scratch,

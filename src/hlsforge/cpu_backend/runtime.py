@@ -33,6 +33,11 @@ from .lower import DEFAULT_TUNING, ModelPlan, Tuning, lower
 from .weights import weights_bytes, write_atomic
 
 BASE_FLAGS = ("-O3", "-std=c++17", "-DNDEBUG")
+ISOLATION_FLAGS = ("-fvisibility=hidden", "-fvisibility-inlines-hidden")
+"""Each library exports only its C interface. Without this, GCC marks the inline variables
+and function-local statics of a model header as process-wide unique symbols, and two libraries
+holding different versions of a model with the same name would share them."""
+ISOLATION_LINK_FLAGS = ("-Wl,-Bsymbolic",)
 GIL_FREE_BATCH = 64
 """Batches larger than this run with the GIL released (smaller ones are faster with it held)."""
 
@@ -288,8 +293,8 @@ def compile_models(
         include_dirs=cfg.include_dirs,
         defines=dict(cfg.defines),
         flags=BASE_FLAGS,
-        extra_flags=host_flags(),
-        link_flags=cfg.link_flags,
+        extra_flags=(*host_flags(), *ISOLATION_FLAGS),
+        link_flags=(*cfg.link_flags, *ISOLATION_LINK_FLAGS),
         cache_root=root,
     )
     if blas_threads is not None:

@@ -28,9 +28,22 @@ from .lower import RULES, HlsOptions, hls_options, lower, valid_reuse_factors
 from .records import HlsModel
 
 __all__ = [
-    "AP_FIXED_MACRO", "CsimModel", "HlsModel", "HlsOptions", "RULES", "compile", "compile_many",
-    "file_names", "find_ap_types", "hls_options", "lower", "render", "support_headers", "write",
-    "valid_reuse_factors", "templates_dir",
+    "AP_FIXED_MACRO",
+    "CsimModel",
+    "HlsModel",
+    "HlsOptions",
+    "RULES",
+    "compile",
+    "compile_many",
+    "file_names",
+    "find_ap_types",
+    "hls_options",
+    "lower",
+    "render",
+    "support_headers",
+    "write",
+    "valid_reuse_factors",
+    "templates_dir",
 ]
 
 
@@ -43,8 +56,14 @@ def support_headers() -> dict[str, Path]:
     return out
 
 
-def write(graph: Graph, out_dir: str | Path, config: Any = None, *, name: str | None = None,
-          include_support: bool = True) -> list[Path]:
+def write(
+    graph: Graph,
+    out_dir: str | Path,
+    config: Any = None,
+    *,
+    name: str | None = None,
+    include_support: bool = True,
+) -> list[Path]:
     """Write the firmware of ``graph`` (quantized, or quantized here by ``config``) into ``out_dir``.
 
     With ``include_support`` the kernel library and hlsforge's fixed-point headers are copied
@@ -62,7 +81,9 @@ def write(graph: Graph, out_dir: str | Path, config: Any = None, *, name: str | 
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise HlsforgeError(f"cannot create output directory {str(out)!r}: {e.strerror or e}") from None
+        raise HlsforgeError(
+            f"cannot create output directory {str(out)!r}: {e.strerror or e}"
+        ) from None
     written: list[Path] = []
     try:
         for rel, text in files.items():
@@ -77,5 +98,7 @@ def write(graph: Graph, out_dir: str | Path, config: Any = None, *, name: str | 
                 shutil.copyfile(src, p)
                 written.append(p)
     except OSError as e:
-        raise HlsforgeError(f"cannot write the firmware into {str(out)!r}: {e.strerror or e}") from None
+        raise HlsforgeError(
+            f"cannot write the firmware into {str(out)!r}: {e.strerror or e}"
+        ) from None
     return written

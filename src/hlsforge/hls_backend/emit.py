@@ -76,7 +76,9 @@ def describe_layer(model: HlsModel, layer: Layer) -> str:
 def _port_args(model: HlsModel, qualify: bool) -> str:
     ns = f"{model.namespace}::" if qualify else ""
     args = [f"{ns}{p.type_name} {p.name}[{ns}{_size_const(model, p, True)}]" for p in model.inputs]
-    args += [f"{ns}{p.type_name} {p.name}[{ns}{_size_const(model, p, False)}]" for p in model.outputs]
+    args += [
+        f"{ns}{p.type_name} {p.name}[{ns}{_size_const(model, p, False)}]" for p in model.outputs
+    ]
     return ", ".join(args)
 
 
@@ -92,7 +94,9 @@ def _size_const(model: HlsModel, port: Port, is_input: bool) -> str:
 def render_header(model: HlsModel) -> str:
     names = file_names(model)
     w = CodeWriter()
-    w.line(f"// {names['header']}: top function of model {quote(model.source_name)} ({GENERATOR}; do not edit)")
+    w.line(
+        f"// {names['header']}: top function of model {quote(model.source_name)} ({GENERATOR}; do not edit)"
+    )
     w.raw(f"#ifndef {guard(model, 'top')}")
     w.raw(f"#define {guard(model, 'top')}")
     w.blank()
@@ -100,9 +104,13 @@ def render_header(model: HlsModel) -> str:
     w.blank()
     with w.block(f"namespace {model.namespace}"):
         for p in model.inputs:
-            w.line(f"static const unsigned {_size_const(model, p, True)} = {p.size}; // input {quote(p.value)}, shape {list(p.shape)}")
+            w.line(
+                f"static const unsigned {_size_const(model, p, True)} = {p.size}; // input {quote(p.value)}, shape {list(p.shape)}"
+            )
         for p in model.outputs:
-            w.line(f"static const unsigned {_size_const(model, p, False)} = {p.size}; // output {quote(p.value)}, shape {list(p.shape)}")
+            w.line(
+                f"static const unsigned {_size_const(model, p, False)} = {p.size}; // output {quote(p.value)}, shape {list(p.shape)}"
+            )
     w.blank()
     w.line(f"// One inference ({model.io_type}): inputs and outputs are flat channels-last arrays.")
     w.line(f"void {model.top}({_port_args(model, True)});")
@@ -117,7 +125,9 @@ def render_header(model: HlsModel) -> str:
 def render_types(model: HlsModel) -> str:
     names = file_names(model)
     w = CodeWriter()
-    w.line(f"// {names['types']}: the C++ type of every variable of model {quote(model.source_name)} ({GENERATOR})")
+    w.line(
+        f"// {names['types']}: the C++ type of every variable of model {quote(model.source_name)} ({GENERATOR})"
+    )
     w.line("// ap_fixed<W, I, Q, O>: W bits, I integer bits incl. sign; see docs/numerics.md.")
     w.raw(f"#ifndef {guard(model, 'types')}")
     w.raw(f"#define {guard(model, 'types')}")
@@ -161,7 +171,9 @@ def _render_config(w: CodeWriter, cfg: ConfigStruct) -> None:
 def render_parameters(model: HlsModel) -> str:
     names = file_names(model)
     w = CodeWriter()
-    w.line(f"// {names['parameters']}: per-layer configuration of model {quote(model.source_name)} ({GENERATOR})")
+    w.line(
+        f"// {names['parameters']}: per-layer configuration of model {quote(model.source_name)} ({GENERATOR})"
+    )
     w.raw(f"#ifndef {guard(model, 'parameters')}")
     w.raw(f"#define {guard(model, 'parameters')}")
     w.blank()
@@ -205,7 +217,9 @@ def _render_array(w: CodeWriter, arr: ConstArray, *, raw: bool) -> None:
     if raw and arr.raw_codes:
         _render_values(w, f"static const {arr.raw_type} {arr.name}_raw[{n}] =", arr.raw_codes)
         w.line(f"static {arr.type_name} {arr.name}[{n}];")
-        w.line(f"static const bool {arr.name}_loaded = hlsforge::load_raw({arr.name}, {arr.name}_raw, {n});")
+        w.line(
+            f"static const bool {arr.name}_loaded = hlsforge::load_raw({arr.name}, {arr.name}_raw, {n});"
+        )
     else:
         _render_values(w, f"static const {arr.type_name} {arr.name}[{n}] =", arr.values)
 
@@ -213,15 +227,16 @@ def _render_array(w: CodeWriter, arr: ConstArray, *, raw: bool) -> None:
 def render_weights(model: HlsModel, layer: Layer) -> str:
     w = CodeWriter()
     w.line(f"// {weight_file(layer)}: constants of {describe_layer(model, layer)}")
-    w.line(f"// model {quote(model.source_name)} ({GENERATOR}); exact quantized values: each literal is")
+    w.line(
+        f"// model {quote(model.source_name)} ({GENERATOR}); exact quantized values: each literal is"
+    )
     w.line("// the exact value raw * 2^-F of its type, so the conversion into the type is exact.")
+    w.line(f"// Included by {file_names(model)['parameters']}, after the kernel library.")
     g = f"HLSFORGE_{model.name.upper()}_W_{layer.ident.upper()}_H"
     w.raw(f"#ifndef {g}")
     w.raw(f"#define {g}")
     w.blank()
     w.raw(f'#include "../{file_names(model)["types"]}"')
-    if any(a.raw_codes for a in layer.arrays):
-        w.raw('#include "hlsforge_kernels/common.h"')
     w.blank()
     with w.block(f"namespace {model.namespace}"):
         for s in layer.scalars:
@@ -235,7 +250,9 @@ def render_weights(model: HlsModel, layer: Layer) -> str:
             w.raw(f"#if defined(__SYNTHESIS__) || defined({LITERAL_MACRO})")
             for arr in fixed:
                 _render_array(w, arr, raw=False)
-            w.raw("#else // C simulation: the same values from their raw codes (value = raw * 2^-F)")
+            w.raw(
+                "#else // C simulation: the same values from their raw codes (value = raw * 2^-F)"
+            )
             for arr in fixed:
                 _render_array(w, arr, raw=True)
             w.raw("#endif")
@@ -255,18 +272,24 @@ def _render_layers(w: CodeWriter, model: HlsModel, *, trace: bool) -> None:
         if layer.local or trace:
             w.line(f"{layer.output.type_name} {layer.output.name}[{layer.output.size}];")
             if not trace:
-                w.raw(f"    #pragma HLS ARRAY_PARTITION variable={layer.output.name} complete dim=0")
+                w.raw(
+                    f"    #pragma HLS ARRAY_PARTITION variable={layer.output.name} complete dim=0"
+                )
         for call in layer.calls:
             w.line(render_call(call))
         if trace:
             with w.block(f"for (unsigned i = 0; i < {layer.output.size}; i++)"):
-                w.line(f"layers[{k}][b * {layer.output.size} + i] = {layer.output.name}[i].to_double();")
+                w.line(
+                    f"layers[{k}][b * {layer.output.size} + i] = {layer.output.name}[i].to_double();"
+                )
 
 
 def render_source(model: HlsModel) -> str:
     names = file_names(model)
     w = CodeWriter(indent="    ")
-    w.line(f"// {names['source']}: model {quote(model.source_name)} as HLS C++ ({GENERATOR}; do not edit)")
+    w.line(
+        f"// {names['source']}: model {quote(model.source_name)} as HLS C++ ({GENERATOR}; do not edit)"
+    )
     w.raw(f'#include "{names["header"]}"')
     w.raw(f'#include "{names["parameters"]}"')
     w.blank()
@@ -306,7 +329,9 @@ def render_bridge(model: HlsModel) -> str:
     names = file_names(model)
     ns = model.namespace
     w = CodeWriter(indent="    ")
-    w.line(f"// {names['bridge']}: C-simulation entry points of model {quote(model.source_name)} ({GENERATOR})")
+    w.line(
+        f"// {names['bridge']}: C-simulation entry points of model {quote(model.source_name)} ({GENERATOR})"
+    )
     w.raw(f'#include "{names["source"]}"')
     w.blank()
     in_args = ", ".join(f"const {p.type_name} {p.name}[{p.size}]" for p in model.inputs)
@@ -326,7 +351,9 @@ def render_bridge(model: HlsModel) -> str:
             with w.block(f"for (unsigned i = 0; i < {p.size}; i++)"):
                 w.line(f"{p.name}[i] = {ns}::{p.type_name}(inputs[{k}][b * {p.size} + i]);")
 
-    with w.block(f"int {bridge_symbol(model, 'predict')}(const double *const *inputs, double *const *outputs, long long n)"):
+    with w.block(
+        f"int {bridge_symbol(model, 'predict')}(const double *const *inputs, double *const *outputs, long long n)"
+    ):
         with w.block("for (long long b = 0; b < n; b++)"):
             load_inputs()
             for p in model.outputs:
@@ -337,7 +364,9 @@ def render_bridge(model: HlsModel) -> str:
                     w.line(f"outputs[{k}][b * {p.size} + i] = {p.name}[i].to_double();")
         w.line("return 0;")
     w.blank()
-    with w.block(f"int {bridge_symbol(model, 'trace')}(const double *const *inputs, double *const *layers, long long n)"):
+    with w.block(
+        f"int {bridge_symbol(model, 'trace')}(const double *const *inputs, double *const *layers, long long n)"
+    ):
         with w.block("for (long long b = 0; b < n; b++)"):
             load_inputs()
             w.line(f"{ns}::trace_one({', '.join(p.name for p in model.inputs)}, layers, b);")

@@ -65,4 +65,6 @@ def raw_literal_list(raws: np.ndarray, t: FixedType | IntType) -> tuple[tuple[st
     """Raw-code literals of a flat array and the C++ integer type that holds them."""
     flat = np.asarray(raws).reshape(-1)
     signed = bool(t.signed)
-    return tuple(raw_literal(int(r), signed) for r in flat), ("long long" if signed else "unsigned long long")
+    return tuple(raw_literal(int(r), signed) for r in flat), (
+        "long long" if signed else "unsigned long long"
+    )

@@ -33,6 +33,7 @@ from ..ir.ops import (
     TransposeAttrs,
 )
 from ..ir.types import FixedType, IntType, TensorType
+from ..quantize.config import raw_constant
 from ..quantize.fixed import ResultType, as_fixed_type, quantize, quantize_exact
 from .literals import fixed_literal, literal_list, raw_literal_list
 from .names import NameScope, sanitize
@@ -107,7 +108,9 @@ def hls_options(node: Node) -> HlsOptions:
             f"{node.describe()}: unknown Strategy {strategy!r}; use one of {', '.join(STRATEGIES)}"
         )
     if isinstance(rf, bool) or not isinstance(rf, (int, np.integer)) or rf < 1:
-        raise PrecisionError(f"{node.describe()}: ReuseFactor must be a positive integer, got {rf!r}")
+        raise PrecisionError(
+            f"{node.describe()}: ReuseFactor must be a positive integer, got {rf!r}"
+        )
     return HlsOptions(int(rf), strategy)
 
 
@@ -184,7 +187,9 @@ class _Layer:
     # -- types
     def typedef(self, role: str, t: TensorType | ResultType, comment: str = "") -> str:
         name = self.ctx.name(f"{self.ident}_{role}_t")
-        self.parts_typedefs.append(TypeDef(name, cpp_type(t, f"{self.node.describe()} {role}"), comment))
+        self.parts_typedefs.append(
+            TypeDef(name, cpp_type(t, f"{self.node.describe()} {role}"), comment)
+        )
         return name
 
     def precision(self, key: str) -> TensorType:
@@ -199,18 +204,24 @@ class _Layer:
     # -- constants
     def constant_array(self, role: str, value: Value, type_name: str, comment: str = "") -> str:
         t = _fixed(value.type, f"{self.node.describe()} constant {value.name!r}")
-        raws = quantize(np.asarray(value.data, dtype=np.float64), t)
+        raws = raw_constant(value)
         name = self._array_name(role)
         codes, raw_type = raw_literal_list(raws, t)
-        self.arrays.append(ConstArray(name, type_name, literal_list(raws, t, type_name), comment, codes, raw_type))
+        self.arrays.append(
+            ConstArray(name, type_name, literal_list(raws, t, type_name), comment, codes, raw_type)
+        )
         return name
 
-    def raw_array(self, role: str, raws: Sequence[int], t: TensorType, type_name: str, comment: str = "") -> str:
+    def raw_array(
+        self, role: str, raws: Sequence[int], t: TensorType, type_name: str, comment: str = ""
+    ) -> str:
         name = self._array_name(role)
         ft = _fixed(t, role)
         arr = np.asarray(raws, dtype=object)
         codes, raw_type = raw_literal_list(arr, ft)
-        self.arrays.append(ConstArray(name, type_name, literal_list(arr, ft, type_name), comment, codes, raw_type))
+        self.arrays.append(
+            ConstArray(name, type_name, literal_list(arr, ft, type_name), comment, codes, raw_type)
+        )
         return name
 
     def _array_name(self, role: str) -> str:
@@ -223,25 +234,49 @@ class _Layer:
 
     def index_array(self, role: str, index: np.ndarray, comment: str = "") -> str:
         name = self.ctx.name(f"{self.ident}_{role}")
-        self.arrays.append(ConstArray(name, "unsigned", tuple(str(int(i)) for i in np.asarray(index).reshape(-1)), comment))
+        self.arrays.append(
+            ConstArray(
+                name, "unsigned", tuple(str(int(i)) for i in np.asarray(index).reshape(-1)), comment
+            )
+        )
         return name
 
-    def scalar(self, role: str, value: float | Fraction, t: TensorType, type_name: str, comment: str = "") -> str:
+    def scalar(
+        self, role: str, value: float | Fraction, t: TensorType, type_name: str, comment: str = ""
+    ) -> str:
         ft = _fixed(t, f"{self.node.describe()} {role}")
-        raw = quantize_exact(Fraction(value), ft) if isinstance(value, Fraction) else int(quantize(np.float64(value), ft))
+        raw = (
+            quantize_exact(Fraction(value), ft)
+            if isinstance(value, Fraction)
+            else int(quantize(np.float64(value), ft))
+        )
         name = self.ctx.name(f"{self.ident}_{role}")
-        self.scalars.append(ConstScalar(name, type_name, fixed_literal(raw, ft, type_name), comment))
+        self.scalars.append(
+            ConstScalar(name, type_name, fixed_literal(raw, ft, type_name), comment)
+        )
         return name
 
-    def config(self, base: str, ints: Sequence[tuple[str, str, int]], types: Sequence[tuple[str, str]] = (), suffix: str = "config") -> ConfigStruct:
-        return ConfigStruct(self.ctx.name(f"{self.ident}_{suffix}"), base, tuple(ints), tuple(types))
+    def config(
+        self,
+        base: str,
+        ints: Sequence[tuple[str, str, int]],
+        types: Sequence[tuple[str, str]] = (),
+        suffix: str = "config",
+    ) -> ConfigStruct:
+        return ConfigStruct(
+            self.ctx.name(f"{self.ident}_{suffix}"), base, tuple(ints), tuple(types)
+        )
 
 
 def _fixed(t: TensorType, what: str) -> FixedType | IntType:
+    """``t`` if it is a fixed-point type, else the ``PrecisionError`` of :func:`cpp_type`."""
     if isinstance(t, (FixedType, IntType)):
         return t
-    cpp_type(t, what)  # raises PrecisionError with the explanation
-    raise AssertionError("unreachable")
+    raise PrecisionError(
+        f"{what} has type {t}: the HLS backend needs every value in a fixed-point type; quantize "
+        "the graph with hlsforge.quantize.configure(graph, config) first (or pass config= to "
+        "hlsforge.hls_backend.compile / write)"
+    )
 
 
 def _u(name: str, value: int) -> tuple[str, str, int]:
@@ -276,14 +311,28 @@ def _dense(layer: _Layer) -> _Parts:
     b = layer.constant_array("b", bias, bt, f"bias {bias.name!r} ({n_out},)")
     cfg = layer.config(
         "hlsforge::dense_config",
-        [_u("n_rows", n_rows), _u("n_in", n_in), _u("n_out", n_out), _u("reuse_factor", opts.reuse_factor),
-         ("unsigned", "strategy", f"hlsforge::{opts.strategy}"), _u("multiplier_limit", limit)],
+        [
+            _u("n_rows", n_rows),
+            _u("n_in", n_in),
+            _u("n_out", n_out),
+            _u("reuse_factor", opts.reuse_factor),
+            ("unsigned", "strategy", f"hlsforge::{opts.strategy}"),
+            _u("multiplier_limit", limit),
+        ],
         [("accum_t", accum), ("weight_t", wt), ("bias_t", bt)],
     )
-    call = Call("hlsforge::dense", (layer.input(0).type_name, layer.out.type_name, cfg.name),
-                (layer.input(0).array, layer.out.array, w, b))
-    return _Parts("hlsforge_kernels/dense.h", [call], configs=[cfg],
-                  reuse_factor=opts.reuse_factor, strategy=opts.strategy)
+    call = Call(
+        "hlsforge::dense",
+        (layer.input(0).type_name, layer.out.type_name, cfg.name),
+        (layer.input(0).array, layer.out.array, w, b),
+    )
+    return _Parts(
+        "hlsforge_kernels/dense.h",
+        [call],
+        configs=[cfg],
+        reuse_factor=opts.reuse_factor,
+        strategy=opts.strategy,
+    )
 
 
 def _conv(layer: _Layer) -> _Parts:
@@ -313,17 +362,42 @@ def _conv(layer: _Layer) -> _Parts:
     b = layer.constant_array("b", bias, bt, f"bias {bias.name!r} ({c_out},)")
     cfg = layer.config(
         "hlsforge::conv_config",
-        [_u("in_h", in_h), _u("in_w", in_w), _u("n_chan", c_in), _u("out_h", out_h), _u("out_w", out_w),
-         _u("n_filt", c_out), _u("kern_h", kh), _u("kern_w", kw), _u("stride_h", sh), _u("stride_w", sw),
-         _u("dil_h", dh), _u("dil_w", dw), _u("pad_top", pt), _u("pad_left", pl), _u("groups", g),
-         _u("n_in", n_in), _u("n_out", n_out), _u("reuse_factor", opts.reuse_factor),
-         ("unsigned", "strategy", f"hlsforge::{opts.strategy}"), _u("multiplier_limit", limit)],
+        [
+            _u("in_h", in_h),
+            _u("in_w", in_w),
+            _u("n_chan", c_in),
+            _u("out_h", out_h),
+            _u("out_w", out_w),
+            _u("n_filt", c_out),
+            _u("kern_h", kh),
+            _u("kern_w", kw),
+            _u("stride_h", sh),
+            _u("stride_w", sw),
+            _u("dil_h", dh),
+            _u("dil_w", dw),
+            _u("pad_top", pt),
+            _u("pad_left", pl),
+            _u("groups", g),
+            _u("n_in", n_in),
+            _u("n_out", n_out),
+            _u("reuse_factor", opts.reuse_factor),
+            ("unsigned", "strategy", f"hlsforge::{opts.strategy}"),
+            _u("multiplier_limit", limit),
+        ],
         [("accum_t", accum), ("weight_t", wt), ("bias_t", bt)],
     )
-    call = Call("hlsforge::conv", (layer.input(0).type_name, layer.out.type_name, cfg.name),
-                (layer.input(0).array, layer.out.array, w, b))
-    return _Parts("hlsforge_kernels/conv.h", [call], configs=[cfg],
-                  reuse_factor=opts.reuse_factor, strategy=opts.strategy)
+    call = Call(
+        "hlsforge::conv",
+        (layer.input(0).type_name, layer.out.type_name, cfg.name),
+        (layer.input(0).array, layer.out.array, w, b),
+    )
+    return _Parts(
+        "hlsforge_kernels/conv.h",
+        [call],
+        configs=[cfg],
+        reuse_factor=opts.reuse_factor,
+        strategy=opts.strategy,
+    )
 
 
 def _pool_geometry(layer: _Layer) -> tuple[list[tuple[str, str, int]], int]:
@@ -333,8 +407,20 @@ def _pool_geometry(layer: _Layer) -> tuple[list[tuple[str, str, int]], int]:
     out_shape = layer.out.value.shape
     if node.op in (Op.GLOBAL_MAXPOOL, Op.GLOBAL_AVGPOOL):
         positions = math.prod(x.shape[:-1])
-        geo = dict(in_h=1, in_w=positions, out_h=1, out_w=1, pool_h=1, pool_w=positions,
-                   stride_h=1, stride_w=1, pad_top=0, pad_left=0, pad_bottom=0, pad_right=0)
+        geo = dict(
+            in_h=1,
+            in_w=positions,
+            out_h=1,
+            out_w=1,
+            pool_h=1,
+            pool_w=positions,
+            stride_h=1,
+            stride_w=1,
+            pad_top=0,
+            pad_left=0,
+            pad_bottom=0,
+            pad_right=0,
+        )
         include_pad = False
     else:
         a: PoolAttrs = node.attrs
@@ -349,8 +435,20 @@ def _pool_geometry(layer: _Layer) -> tuple[list[tuple[str, str, int]], int]:
         sh, sw = two(a.strides, 1)
         pt, pl = two([p[0] for p in a.pads], 0)
         pb, pr = two([p[1] for p in a.pads], 0)
-        geo = dict(in_h=in_h, in_w=in_w, out_h=out_h, out_w=out_w, pool_h=ph, pool_w=pw,
-                   stride_h=sh, stride_w=sw, pad_top=pt, pad_left=pl, pad_bottom=pb, pad_right=pr)
+        geo = dict(
+            in_h=in_h,
+            in_w=in_w,
+            out_h=out_h,
+            out_w=out_w,
+            pool_h=ph,
+            pool_w=pw,
+            stride_h=sh,
+            stride_w=sw,
+            pad_top=pt,
+            pad_left=pl,
+            pad_bottom=pb,
+            pad_right=pr,
+        )
         include_pad = a.count_include_pad
     ints = [_u(k, v) for k, v in geo.items()]
     ints.insert(2, _u("n_chan", x.shape[-1]))
@@ -361,8 +459,11 @@ def _pool_geometry(layer: _Layer) -> tuple[list[tuple[str, str, int]], int]:
 def _maxpool(layer: _Layer) -> _Parts:
     ints, _ = _pool_geometry(layer)
     cfg = layer.config("hlsforge::pool_config", ints)
-    call = Call("hlsforge::pool_max", (layer.input(0).type_name, layer.out.type_name, cfg.name),
-                (layer.input(0).array, layer.out.array))
+    call = Call(
+        "hlsforge::pool_max",
+        (layer.input(0).type_name, layer.out.type_name, cfg.name),
+        (layer.input(0).array, layer.out.array),
+    )
     return _Parts("hlsforge_kernels/pool.h", [call], configs=[cfg])
 
 
@@ -375,10 +476,17 @@ def _avgpool(layer: _Layer) -> _Parts:
     sum_t = layer.typedef("sum", exact_sum_type(x.type, window), "exact: holds any window sum")
     ft = _fixed(scale_t, f"{layer.node.describe()} scale")
     raws = [0] + [quantize_exact(Fraction(1, n), ft) for n in range(1, window + 1)]
-    scale = layer.raw_array("scale", raws, scale_t, st, "scale[n] = cast_scale(1/n), n = taps counted")
-    cfg = layer.config("hlsforge::pool_config", ints, [("accum_t", accum), ("scale_t", st), ("sum_t", sum_t)])
-    call = Call("hlsforge::pool_avg", (layer.input(0).type_name, layer.out.type_name, cfg.name),
-                (layer.input(0).array, layer.out.array, scale))
+    scale = layer.raw_array(
+        "scale", raws, scale_t, st, "scale[n] = cast_scale(1/n), n = taps counted"
+    )
+    cfg = layer.config(
+        "hlsforge::pool_config", ints, [("accum_t", accum), ("scale_t", st), ("sum_t", sum_t)]
+    )
+    call = Call(
+        "hlsforge::pool_avg",
+        (layer.input(0).type_name, layer.out.type_name, cfg.name),
+        (layer.input(0).array, layer.out.array, scale),
+    )
     return _Parts("hlsforge_kernels/pool.h", [call], configs=[cfg])
 
 
@@ -388,19 +496,29 @@ def _batchnorm(layer: _Layer) -> _Parts:
     bt = layer.typedef("bias", bias.type)
     s = layer.constant_array("scale", scale, st, f"scale {scale.name!r}")
     b = layer.constant_array("bias", bias, bt, f"bias {bias.name!r}")
-    cfg = layer.config("hlsforge::activation_config",
-                       [_u("n_in", x.size), _u("n_chan", x.shape[-1]), _u("multiplier_limit", x.size)],
-                       [("scale_t", st), ("bias_t", bt)])
-    call = Call("hlsforge::batchnorm", (layer.input(0).type_name, layer.out.type_name, cfg.name),
-                (layer.input(0).array, layer.out.array, s, b))
+    cfg = layer.config(
+        "hlsforge::activation_config",
+        [_u("n_in", x.size), _u("n_chan", x.shape[-1]), _u("multiplier_limit", x.size)],
+        [("scale_t", st), ("bias_t", bt)],
+    )
+    call = Call(
+        "hlsforge::batchnorm",
+        (layer.input(0).type_name, layer.out.type_name, cfg.name),
+        (layer.input(0).array, layer.out.array, s, b),
+    )
     return _Parts("hlsforge_kernels/activation.h", [call], configs=[cfg])
 
 
-def _elementwise(kernel: str, header: str = "hlsforge_kernels/activation.h") -> Callable[[_Layer], _Parts]:
+def _elementwise(
+    kernel: str, header: str = "hlsforge_kernels/activation.h"
+) -> Callable[[_Layer], _Parts]:
     def rule(layer: _Layer) -> _Parts:
         cfg = layer.config("hlsforge::activation_config", [_u("n_in", layer.value(0).size)])
-        call = Call(kernel, (layer.input(0).type_name, layer.out.type_name, cfg.name),
-                    (layer.input(0).array, layer.out.array))
+        call = Call(
+            kernel,
+            (layer.input(0).type_name, layer.out.type_name, cfg.name),
+            (layer.input(0).array, layer.out.array),
+        )
         return _Parts(header, [call], configs=[cfg])
 
     return rule
@@ -411,9 +529,14 @@ def _leaky_relu(layer: _Layer) -> _Parts:
     param = layer.precision("param")
     pt = layer.typedef("param", param)
     alpha = layer.scalar("alpha", a.alpha, param, pt, "negative slope")
-    cfg = layer.config("hlsforge::activation_config", [_u("n_in", layer.value(0).size)], [("param_t", pt)])
-    call = Call("hlsforge::leaky_relu", (layer.input(0).type_name, layer.out.type_name, cfg.name),
-                (layer.input(0).array, layer.out.array, alpha))
+    cfg = layer.config(
+        "hlsforge::activation_config", [_u("n_in", layer.value(0).size)], [("param_t", pt)]
+    )
+    call = Call(
+        "hlsforge::leaky_relu",
+        (layer.input(0).type_name, layer.out.type_name, cfg.name),
+        (layer.input(0).array, layer.out.array, alpha),
+    )
     return _Parts("hlsforge_kernels/activation.h", [call], configs=[cfg])
 
 
@@ -421,15 +544,34 @@ def _clip(layer: _Layer) -> _Parts:
     a: ClipAttrs = layer.node.attrs
     param = layer.precision("param")
     pt = layer.typedef("param", param)
-    lo = layer.scalar("min", a.min if a.min is not None else 0.0, param, pt, "lower bound" if a.min is not None else "unused")
-    hi = layer.scalar("max", a.max if a.max is not None else 0.0, param, pt, "upper bound" if a.max is not None else "unused")
+    lo = layer.scalar(
+        "min",
+        a.min if a.min is not None else 0.0,
+        param,
+        pt,
+        "lower bound" if a.min is not None else "unused",
+    )
+    hi = layer.scalar(
+        "max",
+        a.max if a.max is not None else 0.0,
+        param,
+        pt,
+        "upper bound" if a.max is not None else "unused",
+    )
     cfg = layer.config(
         "hlsforge::activation_config",
-        [_u("n_in", layer.value(0).size), ("bool", "has_min", int(a.min is not None)), ("bool", "has_max", int(a.max is not None))],
+        [
+            _u("n_in", layer.value(0).size),
+            ("bool", "has_min", int(a.min is not None)),
+            ("bool", "has_max", int(a.max is not None)),
+        ],
         [("param_t", pt)],
     )
-    call = Call("hlsforge::clip", (layer.input(0).type_name, layer.out.type_name, cfg.name),
-                (layer.input(0).array, layer.out.array, lo, hi))
+    call = Call(
+        "hlsforge::clip",
+        (layer.input(0).type_name, layer.out.type_name, cfg.name),
+        (layer.input(0).array, layer.out.array, lo, hi),
+    )
     return _Parts("hlsforge_kernels/activation.h", [call], configs=[cfg])
 
 
@@ -439,14 +581,20 @@ def _hard_sigmoid(layer: _Layer) -> _Parts:
     pt = layer.typedef("param", param)
     slope = layer.scalar("slope", a.alpha, param, pt, "slope (alpha)")
     shift = layer.scalar("shift", a.beta, param, pt, "shift (beta)")
-    cfg = layer.config("hlsforge::activation_config", [_u("n_in", layer.value(0).size)], [("param_t", pt)])
-    call = Call("hlsforge::hard_sigmoid", (layer.input(0).type_name, layer.out.type_name, cfg.name),
-                (layer.input(0).array, layer.out.array, slope, shift))
+    cfg = layer.config(
+        "hlsforge::activation_config", [_u("n_in", layer.value(0).size)], [("param_t", pt)]
+    )
+    call = Call(
+        "hlsforge::hard_sigmoid",
+        (layer.input(0).type_name, layer.out.type_name, cfg.name),
+        (layer.input(0).array, layer.out.array, slope, shift),
+    )
     return _Parts("hlsforge_kernels/activation.h", [call], configs=[cfg])
 
 
-def _table_members(layer: _Layer, key: str, prefix: str, precision_key: str,
-                   index_frac: int | None = None) -> tuple[list[tuple[str, str, int | str]], str, str]:
+def _table_members(
+    layer: _Layer, key: str, prefix: str, precision_key: str, index_frac: int | None = None
+) -> tuple[list[tuple[str, str, int | str]], str, str]:
     """Config members, typedef and array name of one lookup table.
 
     ``index_frac``: fractional bits of the value that indexes the table (default: the
@@ -465,7 +613,9 @@ def _table_members(layer: _Layer, key: str, prefix: str, precision_key: str,
     entries = [int(e) for e in _spec_field(spec, "entries")]
     size = int(_spec_field(spec, "size"))
     if size != len(entries):
-        raise PrecisionError(f"{layer.node.describe()}: table {key!r} declares {size} entries but holds {len(entries)}")
+        raise PrecisionError(
+            f"{layer.node.describe()}: table {key!r} declares {size} entries but holds {len(entries)}"
+        )
     arr = layer.raw_array(key, entries, tt, type_name, f"{key}: {size} entries")
     ints = [
         _u(f"{prefix}_size", size),
@@ -479,9 +629,14 @@ def _elu(layer: _Layer) -> _Parts:
     if "table" not in layer.node.options:  # unsigned input: only the x >= 0 branch exists
         return _elementwise("hlsforge::cast")(layer)
     ints, tt, arr = _table_members(layer, "table", "table", "table")
-    cfg = layer.config("hlsforge::activation_config", [_u("n_in", layer.value(0).size), *ints], [("table_t", tt)])
-    call = Call("hlsforge::elu", (layer.input(0).type_name, layer.out.type_name, cfg.name),
-                (layer.input(0).array, layer.out.array, arr))
+    cfg = layer.config(
+        "hlsforge::activation_config", [_u("n_in", layer.value(0).size), *ints], [("table_t", tt)]
+    )
+    call = Call(
+        "hlsforge::elu",
+        (layer.input(0).type_name, layer.out.type_name, cfg.name),
+        (layer.input(0).array, layer.out.array, arr),
+    )
     return _Parts("hlsforge_kernels/activation.h", [call], configs=[cfg])
 
 
@@ -491,23 +646,39 @@ def _selu(layer: _Layer) -> _Parts:
     pt = layer.typedef("param", param)
     gamma = layer.scalar("gamma", a.gamma, param, pt, "scale of the positive branch")
     if "table" not in layer.node.options:  # unsigned input: only the x >= 0 branch exists
-        cfg = layer.config("hlsforge::activation_config", [_u("n_in", layer.value(0).size)], [("param_t", pt)])
-        call = Call("hlsforge::scale", (layer.input(0).type_name, layer.out.type_name, cfg.name),
-                    (layer.input(0).array, layer.out.array, gamma))
+        cfg = layer.config(
+            "hlsforge::activation_config", [_u("n_in", layer.value(0).size)], [("param_t", pt)]
+        )
+        call = Call(
+            "hlsforge::scale",
+            (layer.input(0).type_name, layer.out.type_name, cfg.name),
+            (layer.input(0).array, layer.out.array, gamma),
+        )
         return _Parts("hlsforge_kernels/activation.h", [call], configs=[cfg])
     ints, tt, arr = _table_members(layer, "table", "table", "table")
-    cfg = layer.config("hlsforge::activation_config", [_u("n_in", layer.value(0).size), *ints],
-                       [("table_t", tt), ("param_t", pt)])
-    call = Call("hlsforge::selu", (layer.input(0).type_name, layer.out.type_name, cfg.name),
-                (layer.input(0).array, layer.out.array, arr, gamma))
+    cfg = layer.config(
+        "hlsforge::activation_config",
+        [_u("n_in", layer.value(0).size), *ints],
+        [("table_t", tt), ("param_t", pt)],
+    )
+    call = Call(
+        "hlsforge::selu",
+        (layer.input(0).type_name, layer.out.type_name, cfg.name),
+        (layer.input(0).array, layer.out.array, arr, gamma),
+    )
     return _Parts("hlsforge_kernels/activation.h", [call], configs=[cfg])
 
 
 def _table_activation(layer: _Layer) -> _Parts:
     ints, tt, arr = _table_members(layer, "table", "table", "table")
-    cfg = layer.config("hlsforge::activation_config", [_u("n_in", layer.value(0).size), *ints], [("table_t", tt)])
-    call = Call("hlsforge::table_lookup", (layer.input(0).type_name, layer.out.type_name, cfg.name),
-                (layer.input(0).array, layer.out.array, arr))
+    cfg = layer.config(
+        "hlsforge::activation_config", [_u("n_in", layer.value(0).size), *ints], [("table_t", tt)]
+    )
+    call = Call(
+        "hlsforge::table_lookup",
+        (layer.input(0).type_name, layer.out.type_name, cfg.name),
+        (layer.input(0).array, layer.out.array, arr),
+    )
     return _Parts("hlsforge_kernels/activation.h", [call], configs=[cfg])
 
 
@@ -515,30 +686,53 @@ def _softmax(layer: _Layer) -> _Parts:
     x = layer.value(0)
     n_in = x.shape[-1]
     mode = _softmax_mode(layer.node)
-    ints = [_u("n_rows", x.size // n_in), _u("n_in", n_in), ("unsigned", "mode", f"hlsforge::softmax_mode_{mode}")]
+    ints = [
+        _u("n_rows", x.size // n_in),
+        _u("n_in", n_in),
+        ("unsigned", "mode", f"hlsforge::softmax_mode_{mode}"),
+    ]
     if mode == "argmax":
         cfg = layer.config("hlsforge::softmax_config", ints)
-        call = Call("hlsforge::softmax_argmax", (layer.input(0).type_name, layer.out.type_name, cfg.name),
-                    (layer.input(0).array, layer.out.array))
+        call = Call(
+            "hlsforge::softmax_argmax",
+            (layer.input(0).type_name, layer.out.type_name, cfg.name),
+            (layer.input(0).array, layer.out.array),
+        )
         return _Parts("hlsforge_kernels/softmax.h", [call], configs=[cfg])
     e_ints, et, e_arr = _table_members(layer, "exp_table", "exp", "exp_table")
     sum_type = layer.precision("sum")
-    i_ints, it, i_arr = _table_members(layer, "inv_table", "inv", "inv_table", index_frac=sum_type.frac)
+    i_ints, it, i_arr = _table_members(
+        layer, "inv_table", "inv", "inv_table", index_frac=sum_type.frac
+    )
     sum_t = layer.typedef("sum", sum_type)
-    exact = layer.typedef("exact_sum", exact_sum_type(layer.precision("exp_table"), n_in), "exact: holds any row sum")
-    cfg = layer.config("hlsforge::softmax_config", ints + e_ints + i_ints,
-                       [("exp_table_t", et), ("inv_table_t", it), ("sum_t", sum_t), ("exact_sum_t", exact)])
-    call = Call("hlsforge::softmax_stable", (layer.input(0).type_name, layer.out.type_name, cfg.name),
-                (layer.input(0).array, layer.out.array, e_arr, i_arr))
+    exact = layer.typedef(
+        "exact_sum", exact_sum_type(layer.precision("exp_table"), n_in), "exact: holds any row sum"
+    )
+    cfg = layer.config(
+        "hlsforge::softmax_config",
+        ints + e_ints + i_ints,
+        [("exp_table_t", et), ("inv_table_t", it), ("sum_t", sum_t), ("exact_sum_t", exact)],
+    )
+    call = Call(
+        "hlsforge::softmax_stable",
+        (layer.input(0).type_name, layer.out.type_name, cfg.name),
+        (layer.input(0).array, layer.out.array, e_arr, i_arr),
+    )
     return _Parts("hlsforge_kernels/softmax.h", [call], configs=[cfg])
 
 
 def _softmax_mode(node: Node) -> str:
     rec = node.options.get("softmax")
-    mode = getattr(rec, "mode", rec if isinstance(rec, str) else "stable") if rec is not None else "stable"
+    mode = (
+        getattr(rec, "mode", rec if isinstance(rec, str) else "stable")
+        if rec is not None
+        else "stable"
+    )
     mode = str(getattr(mode, "value", mode)).lower()
     if mode not in ("stable", "argmax"):
-        raise PrecisionError(f"{node.describe()}: unknown softmax mode {mode!r}; use 'stable' or 'argmax'")
+        raise PrecisionError(
+            f"{node.describe()}: unknown softmax mode {mode!r}; use 'stable' or 'argmax'"
+        )
     return mode
 
 
@@ -560,9 +754,19 @@ def _merge(tag: str) -> Callable[[_Layer], _Parts]:
         if all(tuple(s) == tuple(out_shape) for s in shapes):
             call = Call("hlsforge::merge", targs, (ports[0][0], ports[1][0], layer.out.array))
         else:
-            idx = [layer.index_array(f"{'ab'[i]}_index", broadcast_index(tuple(shapes[i]), tuple(out_shape)),
-                                     f"broadcast {tuple(shapes[i])} -> {tuple(out_shape)}") for i in range(2)]
-            call = Call("hlsforge::merge_broadcast", targs, (ports[0][0], ports[1][0], layer.out.array, idx[0], idx[1]))
+            idx = [
+                layer.index_array(
+                    f"{'ab'[i]}_index",
+                    broadcast_index(tuple(shapes[i]), tuple(out_shape)),
+                    f"broadcast {tuple(shapes[i])} -> {tuple(out_shape)}",
+                )
+                for i in range(2)
+            ]
+            call = Call(
+                "hlsforge::merge_broadcast",
+                targs,
+                (ports[0][0], ports[1][0], layer.out.array, idx[0], idx[1]),
+            )
         return _Parts("hlsforge_kernels/merge.h", [call], configs=[cfg])
 
     return rule
@@ -575,7 +779,9 @@ def _operand(layer: _Layer, i: int) -> tuple[str, str]:
         p = layer.input(i)
         return p.array, p.type_name
     tn = layer.typedef(f"{'ab'[i]}_const", v.type)
-    return layer.constant_array(f"{'ab'[i]}_const", v, tn, f"constant operand {v.name!r} {tuple(v.shape)}"), tn
+    return layer.constant_array(
+        f"{'ab'[i]}_const", v, tn, f"constant operand {v.name!r} {tuple(v.shape)}"
+    ), tn
 
 
 def _concat(layer: _Layer) -> _Parts:
@@ -592,11 +798,22 @@ def _concat(layer: _Layer) -> _Parts:
         else:
             arr, tn = layer.input(i).array, layer.input(i).type_name
         inner = math.prod(v.shape[axis:])
-        cfg = layer.config("hlsforge::concat_config",
-                           [_u("n_outer", outer), _u("n_inner", inner), _u("out_inner", out_inner), _u("offset", offset)],
-                           suffix=f"part{i}_config")
+        cfg = layer.config(
+            "hlsforge::concat_config",
+            [
+                _u("n_outer", outer),
+                _u("n_inner", inner),
+                _u("out_inner", out_inner),
+                _u("offset", offset),
+            ],
+            suffix=f"part{i}_config",
+        )
         configs.append(cfg)
-        calls.append(Call("hlsforge::concat_part", (tn, layer.out.type_name, cfg.name), (arr, layer.out.array)))
+        calls.append(
+            Call(
+                "hlsforge::concat_part", (tn, layer.out.type_name, cfg.name), (arr, layer.out.array)
+            )
+        )
         offset += inner
     return _Parts("hlsforge_kernels/merge.h", calls, configs=configs)
 
@@ -607,14 +824,23 @@ def _operand_const(layer: _Layer, i: int) -> tuple[str, str]:
     return layer.constant_array(f"in{i}_const", v, tn, f"constant input {v.name!r}"), tn
 
 
-def _gather(index_of: Callable[[Node, tuple[int, ...], tuple[int, ...]], np.ndarray]) -> Callable[[_Layer], _Parts]:
+def _gather(
+    index_of: Callable[[Node, tuple[int, ...], tuple[int, ...]], np.ndarray],
+) -> Callable[[_Layer], _Parts]:
     def rule(layer: _Layer) -> _Parts:
         x = layer.value(0)
         index = index_of(layer.node, tuple(x.shape), tuple(layer.out.value.shape))
-        idx = layer.index_array("index", index, f"source index per output element ({x.size} = zero)")
-        cfg = layer.config("hlsforge::gather_config", [_u("n_in", x.size), _u("n_out", layer.out.value.size)])
-        call = Call("hlsforge::gather", (layer.input(0).type_name, layer.out.type_name, cfg.name),
-                    (layer.input(0).array, layer.out.array, idx))
+        idx = layer.index_array(
+            "index", index, f"source index per output element ({x.size} = zero)"
+        )
+        cfg = layer.config(
+            "hlsforge::gather_config", [_u("n_in", x.size), _u("n_out", layer.out.value.size)]
+        )
+        call = Call(
+            "hlsforge::gather",
+            (layer.input(0).type_name, layer.out.type_name, cfg.name),
+            (layer.input(0).array, layer.out.array, idx),
+        )
         return _Parts("hlsforge_kernels/shape.h", [call], configs=[cfg])
 
     return rule
@@ -698,14 +924,18 @@ def lower(graph: Graph, *, name: str | None = None) -> HlsModel:
         tn = "input_t" if single_in else scope.take(f"{arr}_t")
         scope.reserve(arr)
         scope.reserve(tn)
-        in_typedefs.append(TypeDef(tn, cpp_type(v.type, f"graph input {vname!r}"), f"graph input {vname!r}"))
+        in_typedefs.append(
+            TypeDef(tn, cpp_type(v.type, f"graph input {vname!r}"), f"graph input {vname!r}")
+        )
         inputs.append(Port(vname, arr, tn, v.size, tuple(v.shape)))
         ctx.env[vname] = _Port(arr, tn, v)
 
     out_ports: dict[str, tuple[str, str]] = {}
     for vname in graph.outputs:
         if vname in out_ports:
-            raise UnsupportedOpError(f"graph output {vname!r} is listed twice; the HLS top function needs distinct outputs")
+            raise UnsupportedOpError(
+                f"graph output {vname!r} is listed twice; the HLS top function needs distinct outputs"
+            )
         if graph.producer(vname) is None:
             raise UnsupportedOpError(
                 f"graph output {vname!r} is not computed by any layer (it is a graph input or a "
@@ -723,9 +953,13 @@ def lower(graph: Graph, *, name: str | None = None) -> HlsModel:
     for index, node in enumerate(graph.nodes):
         rule = RULES.get(node.op)
         if rule is None:
-            raise UnsupportedOpError(f"{node.describe()}: the HLS backend has no kernel for {node.op.value}")
+            raise UnsupportedOpError(
+                f"{node.describe()}: the HLS backend has no kernel for {node.op.value}"
+            )
         if len(node.outputs) != 1:
-            raise UnsupportedOpError(f"{node.describe()}: the HLS backend supports single-output layers only")
+            raise UnsupportedOpError(
+                f"{node.describe()}: the HLS backend supports single-output layers only"
+            )
         lid = scope.take(node.name, fallback="layer")
         out_name = node.outputs[0]
         out_value = graph.values[out_name]
@@ -739,15 +973,27 @@ def lower(graph: Graph, *, name: str | None = None) -> HlsModel:
         ctx.env[out_name] = port
         if out_name in out_ports and not is_port:
             copies.append(OutputCopy(out_ports[out_name][0], array, out_value.size))
-        layers.append(Layer(
-            index=index, ident=lid, node=node.name, source_name=node.source_name, source_op=node.source_op,
-            op=node.op.value, trace_key=keys[node.name], header=parts.header,
-            output=Buffer(array, result_t, out_value.size, tuple(out_value.shape)), local=not is_port,
-            calls=tuple(parts.calls), typedefs=(result_td, *helper.parts_typedefs, *parts.typedefs),
-            configs=tuple(parts.configs), arrays=tuple(helper.arrays + parts.arrays),
-            scalars=tuple(helper.scalars + parts.scalars), reuse_factor=parts.reuse_factor,
-            strategy=parts.strategy,
-        ))
+        layers.append(
+            Layer(
+                index=index,
+                ident=lid,
+                node=node.name,
+                source_name=node.source_name,
+                source_op=node.source_op,
+                op=node.op.value,
+                trace_key=keys[node.name],
+                header=parts.header,
+                output=Buffer(array, result_t, out_value.size, tuple(out_value.shape)),
+                local=not is_port,
+                calls=tuple(parts.calls),
+                typedefs=(result_td, *helper.parts_typedefs, *parts.typedefs),
+                configs=tuple(parts.configs),
+                arrays=tuple(helper.arrays + parts.arrays),
+                scalars=tuple(helper.scalars + parts.scalars),
+                reuse_factor=parts.reuse_factor,
+                strategy=parts.strategy,
+            )
+        )
 
     outputs: list[Port] = []
     for vname in graph.outputs:
@@ -759,10 +1005,27 @@ def lower(graph: Graph, *, name: str | None = None) -> HlsModel:
     headers = tuple(sorted({layer.header for layer in layers}))
     top_pragma = "DATAFLOW" if any(layer.strategy == "resource" for layer in layers) else "PIPELINE"
     return HlsModel(
-        name=ident, namespace=namespace, top=ident, source_name=graph.name, inputs=tuple(inputs),
-        outputs=tuple(outputs), input_typedefs=tuple(in_typedefs), output_typedefs=tuple(out_typedefs), layers=tuple(layers),
-        output_copies=tuple(copies), top_pragma=top_pragma, headers=headers,
+        name=ident,
+        namespace=namespace,
+        top=ident,
+        source_name=graph.name,
+        inputs=tuple(inputs),
+        outputs=tuple(outputs),
+        input_typedefs=tuple(in_typedefs),
+        output_typedefs=tuple(out_typedefs),
+        layers=tuple(layers),
+        output_copies=tuple(copies),
+        top_pragma=top_pragma,
+        headers=headers,
     )
 
 
-__all__ = ["lower", "RULES", "HlsOptions", "hls_options", "valid_reuse_factors", "cpp_type", "model_identifier"]
+__all__ = [
+    "lower",
+    "RULES",
+    "HlsOptions",
+    "hls_options",
+    "valid_reuse_factors",
+    "cpp_type",
+    "model_identifier",
+]

@@ -129,8 +129,9 @@ class IntType:
             raise PrecisionError(f"integer width {self.width!r} is outside 1..{MAX_WIDTH}")
 
     def as_fixed(self) -> FixedType:
-        """The equivalent fixed type (ap_int converts with truncation and wrap-around)."""
-        return FixedType(self.width, self.width, self.signed)
+        """The fixed type ``ap_int`` converts like: no fractional bits, and (C rules) values
+        are truncated toward zero, unlike ``ap_fixed<W,W>`` whose default AP_TRN floors."""
+        return FixedType(self.width, self.width, self.signed, Rounding.TRN_ZERO, Overflow.WRAP)
 
     @property
     def frac(self) -> int:

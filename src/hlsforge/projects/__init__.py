@@ -23,6 +23,15 @@ from .settings import (
 )
 
 __all__ = [
-    "write_project", "run_csim", "build", "CsimResult", "BuildResult", "ProjectError", "ProjectSettings",
-    "read_settings", "DEFAULT_PART", "DEFAULT_CLOCK_PERIOD", "DEFAULT_CLOCK_UNCERTAINTY",
+    "write_project",
+    "run_csim",
+    "build",
+    "CsimResult",
+    "BuildResult",
+    "ProjectError",
+    "ProjectSettings",
+    "read_settings",
+    "DEFAULT_PART",
+    "DEFAULT_CLOCK_PERIOD",
+    "DEFAULT_CLOCK_UNCERTAINTY",
 ]

@@ -47,13 +47,18 @@ def _internal_output(graph: Graph, name: str, y_user: np.ndarray) -> np.ndarray:
     return np.transpose(y_user, (0, *(int(p) + 1 for p in inverse)))
 
 
-def _test_vectors(graph: Graph, model: HlsModel, test_inputs: Any, n_events: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def _test_vectors(
+    graph: Graph, model: HlsModel, test_inputs: Any, n_events: int, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Input rows (flat, internal layout) and the emulator's expected output rows."""
     from ..quantize import emulate
 
     if test_inputs is None:
         rng = np.random.default_rng(seed)
-        xs = {n: rng.normal(size=(n_events, *graph.user_shape(n))).astype(np.float32) for n in graph.inputs}
+        xs = {
+            n: rng.normal(size=(n_events, *graph.user_shape(n))).astype(np.float32)
+            for n in graph.inputs
+        }
         test_inputs = next(iter(xs.values())) if len(xs) == 1 else xs
     arrays = graph.prepare_inputs(test_inputs)
     n = next(iter(arrays.values())).shape[0]
@@ -63,7 +68,9 @@ def _test_vectors(graph: Graph, model: HlsModel, test_inputs: Any, n_events: int
     if not isinstance(expected, dict):
         expected = {graph.outputs[0]: expected}
     x_rows = flat_rows([graph.to_internal(p.value, arrays[p.value]) for p in model.inputs], n)
-    y_rows = flat_rows([_internal_output(graph, p.value, expected[p.value]) for p in model.outputs], n)
+    y_rows = flat_rows(
+        [_internal_output(graph, p.value, expected[p.value]) for p in model.outputs], n
+    )
     return x_rows, y_rows
 
 
@@ -93,10 +100,10 @@ def render_readme(model: HlsModel, settings: ProjectSettings) -> str:
         "hlsforge csim .          # g++ with hlsforge's fixed-point header",
         "```",
         "",
-        "or by hand (add `-DHLSFORGE_USE_AP_FIXED -I<ap_types>` to use Xilinx `ap_fixed.h`):",
+        "or by hand (add `-DHLSFORGE_USE_AP_FIXED -I<dir of ap_fixed.h>` to use Xilinx `ap_fixed.h`):",
         "",
         "```",
-        f"g++ -O2 -std=c++17 -Ifirmware {test_file(model)} firmware/{file_names(model)['source']} -o csim && ./csim",
+        f"g++ -O3 -std=c++17 -Wno-unknown-pragmas {test_file(model)} firmware/{file_names(model)['source']} -o csim && ./csim",
         "```",
         "",
         "## Vendor flow",
@@ -106,7 +113,7 @@ def render_readme(model: HlsModel, settings: ProjectSettings) -> str:
         "```",
         "",
         "Steps: `reset` (fresh project), `csim`, `synth`, `cosim`, `export` (IP catalog), `vsynth`",
-        f"(Vivado synthesis of the RTL; reports `vivado_synth_*.rpt`). `hlsforge build . --steps csim synth`",
+        "(Vivado synthesis of the RTL; reports `vivado_synth_*.rpt`). `hlsforge build . --steps csim synth`",
         "runs the same through the installed tool.",
     ]
     if settings.tool == "vitis":
@@ -129,7 +136,9 @@ def render_readme(model: HlsModel, settings: ProjectSettings) -> str:
     return "\n".join(lines)
 
 
-def project_files(graph: Graph, model: HlsModel, settings: ProjectSettings, x_rows: np.ndarray, y_rows: np.ndarray) -> dict[str, str]:
+def project_files(
+    graph: Graph, model: HlsModel, settings: ProjectSettings, x_rows: np.ndarray, y_rows: np.ndarray
+) -> dict[str, str]:
     """Every text file of the project as ``{relative path: text}``."""
     flow = FLOWS[settings.tool]
     files: dict[str, str] = {f"firmware/{rel}": text for rel, text in render(model).items()}
@@ -178,8 +187,14 @@ def write_project(
         raise ProjectError(f"n_test_events must be a positive integer, got {n_test_events!r}")
     x_rows, y_rows = _test_vectors(graph, model, test_inputs, n_test_events, seed)
     settings = make_settings(
-        model.name, tool, part, clock_period, clock_uncertainty,
-        n_inputs=int(x_rows.shape[1]), n_outputs=int(y_rows.shape[1]), n_test_events=int(x_rows.shape[0]),
+        model.name,
+        tool,
+        part,
+        clock_period,
+        clock_uncertainty,
+        n_inputs=int(x_rows.shape[1]),
+        n_outputs=int(y_rows.shape[1]),
+        n_test_events=int(x_rows.shape[0]),
     )
     files = project_files(graph, model, settings, x_rows, y_rows)
     return _write_tree(Path(out_dir), files)
@@ -201,7 +216,9 @@ def _write_tree(out: Path, files: dict[str, str]) -> list[Path]:
         parent.mkdir(parents=True, exist_ok=True)
         work = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp.", dir=parent))
     except OSError as e:
-        raise ProjectError(f"cannot write the project into {str(out)!r}: {e.strerror or e}") from None
+        raise ProjectError(
+            f"cannot write the project into {str(out)!r}: {e.strerror or e}"
+        ) from None
     try:
         for rel, text in files.items():
             p = work / rel
@@ -220,7 +237,9 @@ def _write_tree(out: Path, files: dict[str, str]) -> list[Path]:
         else:
             os.rename(work, out)
     except OSError as e:
-        raise ProjectError(f"cannot write the project into {str(out)!r}: {e.strerror or e}") from None
+        raise ProjectError(
+            f"cannot write the project into {str(out)!r}: {e.strerror or e}"
+        ) from None
     finally:
         if work.exists():
             shutil.rmtree(work, ignore_errors=True)

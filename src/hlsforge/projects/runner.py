@@ -42,8 +42,14 @@ class CsimResult:
         return self.summary()
 
 
-def run_csim(project_dir: str | Path, *, fixed_lib: str = "hlsforge", ap_types_path: str | Path | None = None,
-             timeout: float = 600) -> CsimResult:
+def run_csim(
+    project_dir: str | Path,
+    *,
+    fixed_lib: str = "hlsforge",
+    ap_types_path: str | Path | None = None,
+    flags: Sequence[str] = DEFAULT_FLAGS,
+    timeout: float = 600,
+) -> CsimResult:
     """Compile the project's own testbench + firmware with g++ and run it in the project.
 
     ``fixed_lib="ap_types"`` compiles against Xilinx ``ap_fixed.h`` instead of hlsforge's
@@ -55,19 +61,30 @@ def run_csim(project_dir: str | Path, *, fixed_lib: str = "hlsforge", ap_types_p
     firmware = root / "firmware"
     sources = [root / f"{settings.name}_test.cpp", firmware / f"{settings.name}.cpp"]
     incs, defines = include_dirs(fixed_lib, ap_types_path)
-    if fixed_lib == "hlsforge":
-        incs = [firmware]  # the project carries its own copy of the headers
-    else:
-        incs = [incs[0], firmware]
+    # The project carries its own copy of hlsforge's headers and includes them by relative
+    # path (as the vendor tools compile it): only Xilinx's ap_types need an include flag.
+    incs = incs[:1] if fixed_lib == "ap_types" else []
     exe = cpp_toolchain.compile_executable(
-        sources, name=f"{settings.name}_csim", include_dirs=incs, defines=defines,
-        flags=DEFAULT_FLAGS, extra_flags=WARNING_FLAGS,
+        sources,
+        name=f"{settings.name}_csim",
+        include_dirs=incs,
+        defines=defines,
+        flags=tuple(flags),
+        extra_flags=WARNING_FLAGS,
     )
     try:
-        proc = subprocess.run([str(exe), str(root / "tb_data")], cwd=root, capture_output=True, text=True,
-                              timeout=timeout, check=False)
+        proc = subprocess.run(
+            [str(exe), str(root / "tb_data")],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
     except subprocess.TimeoutExpired:
-        raise ProjectError(f"the testbench of {str(root)!r} did not finish within {timeout} s") from None
+        raise ProjectError(
+            f"the testbench of {str(root)!r} did not finish within {timeout} s"
+        ) from None
     output = proc.stdout + proc.stderr
     m = SUMMARY_RE.search(proc.stdout)
     if m is None:
@@ -76,7 +93,9 @@ def run_csim(project_dir: str | Path, *, fixed_lib: str = "hlsforge", ap_types_p
         )
     events, values, mismatches = (int(g) for g in m.groups())
     passed = proc.returncode == 0 and mismatches == 0 and events > 0
-    return CsimResult(passed, mismatches, events, values, proc.returncode, output, exe, root / RESULTS_FILE)
+    return CsimResult(
+        passed, mismatches, events, values, proc.returncode, output, exe, root / RESULTS_FILE
+    )
 
 
 @dataclass(frozen=True)
@@ -88,11 +107,18 @@ class BuildResult:
 def _check_steps(steps: Sequence[str]) -> tuple[str, ...]:
     unknown = [s for s in steps if s not in (*tcl.STEPS, "reset")]
     if unknown:
-        raise ProjectError(f"unknown build step(s) {unknown}; use any of: reset, {', '.join(tcl.STEPS)}")
+        raise ProjectError(
+            f"unknown build step(s) {unknown}; use any of: reset, {', '.join(tcl.STEPS)}"
+        )
     return tuple(steps)
 
 
-def build(project_dir: str | Path, steps: Sequence[str] = ("csim", "synth"), *, timeout: float | None = None) -> BuildResult:
+def build(
+    project_dir: str | Path,
+    steps: Sequence[str] = ("csim", "synth"),
+    *,
+    timeout: float | None = None,
+) -> BuildResult:
     """Run the vendor flow on a project (``build_prj.tcl``, or the unified Vitis flow).
 
     Raises ``ToolNotFoundError`` naming the missing tool when it is not on PATH, and
@@ -107,27 +133,43 @@ def build(project_dir: str | Path, steps: Sequence[str] = ("csim", "synth"), *, 
     if exe is not None:
         args = " ".join(f"{k}={int(k in steps)}" for k in ("reset", *tcl.STEPS))
         commands = [[exe, "-f", tcl.BUILD_TCL, "-tclargs", args]]
-    elif settings.tool == "vitis" and shutil.which(vitis.UNIFIED_COMPILER) and shutil.which(vitis.UNIFIED_RUNNER):
+    elif (
+        settings.tool == "vitis"
+        and shutil.which(vitis.UNIFIED_COMPILER)
+        and shutil.which(vitis.UNIFIED_RUNNER)
+    ):
         commands = vitis.unified_commands(settings, steps)
     else:
-        alt = f" (or {vitis.UNIFIED_COMPILER} and {vitis.UNIFIED_RUNNER} of the unified flow)" if settings.tool == "vitis" else ""
+        alt = (
+            f" (or {vitis.UNIFIED_COMPILER} and {vitis.UNIFIED_RUNNER} of the unified flow)"
+            if settings.tool == "vitis"
+            else ""
+        )
         raise ToolNotFoundError(
             f"{flow.hls_executable}{alt} is not on PATH: install {flow.description} and source its "
             f"settings64.sh, or run `hlsforge csim {root}` for a C simulation with g++"
         )
     if "vsynth" in steps and exe is not None and shutil.which("vivado") is None:
-        raise ToolNotFoundError("vivado is not on PATH: the vsynth step runs Vivado synthesis; source Vivado's settings64.sh")
+        raise ToolNotFoundError(
+            "vivado is not on PATH: the vsynth step runs Vivado synthesis; source Vivado's settings64.sh"
+        )
     log = root / "build.log"
     with open(log, "w") as fh:
         for cmd in commands:
             fh.write("$ " + " ".join(cmd) + "\n")
             fh.flush()
             try:
-                proc = subprocess.run(cmd, cwd=root, stdout=fh, stderr=subprocess.STDOUT, timeout=timeout, check=False)
+                proc = subprocess.run(
+                    cmd, cwd=root, stdout=fh, stderr=subprocess.STDOUT, timeout=timeout, check=False
+                )
             except subprocess.TimeoutExpired:
-                raise ProjectError(f"{cmd[0]} did not finish within {timeout} s; log: {log}") from None
+                raise ProjectError(
+                    f"{cmd[0]} did not finish within {timeout} s; log: {log}"
+                ) from None
             if proc.returncode != 0:
-                raise ProjectError(f"{Path(cmd[0]).name} failed with exit code {proc.returncode}; log: {log}")
+                raise ProjectError(
+                    f"{Path(cmd[0]).name} failed with exit code {proc.returncode}; log: {log}"
+                )
     return BuildResult(tuple(tuple(c) for c in commands), log)
 
 

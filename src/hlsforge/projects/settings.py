@@ -63,15 +63,23 @@ class ProjectSettings:
         return json.dumps({"hlsforge_project": 1, **asdict(self)}, indent=2, sort_keys=True) + "\n"
 
 
-def make_settings(name: str, tool: str, part: str | None, clock_period: float | None,
-                  clock_uncertainty: str | float | None, **sizes: int) -> ProjectSettings:
+def make_settings(
+    name: str,
+    tool: str,
+    part: str | None,
+    clock_period: float | None,
+    clock_uncertainty: str | float | None,
+    **sizes: int,
+) -> ProjectSettings:
     """Validate user-facing project options; errors say what is accepted."""
     tool = (tool or "vitis").lower()
     if tool not in TOOLS:
         raise ProjectError(f"unknown HLS tool {tool!r}; use one of: {', '.join(TOOLS)}")
     part = part or DEFAULT_PART
     if not isinstance(part, str) or not _PART_RE.match(part):
-        raise ProjectError(f"invalid FPGA part {part!r}: expected a part name such as {DEFAULT_PART!r}")
+        raise ProjectError(
+            f"invalid FPGA part {part!r}: expected a part name such as {DEFAULT_PART!r}"
+        )
     period = DEFAULT_CLOCK_PERIOD if clock_period is None else clock_period
     try:
         period = float(period)
@@ -80,13 +88,19 @@ def make_settings(name: str, tool: str, part: str | None, clock_period: float | 
     if not 0 < period < 1e6:
         raise ProjectError(f"clock period must be a positive number of ns, got {clock_period!r}")
     unc = DEFAULT_CLOCK_UNCERTAINTY if clock_uncertainty is None else clock_uncertainty
-    unc_text = f"{float(unc):g}" if isinstance(unc, (int, float)) and not isinstance(unc, bool) else str(unc).strip()
+    unc_text = (
+        f"{float(unc):g}"
+        if isinstance(unc, (int, float)) and not isinstance(unc, bool)
+        else str(unc).strip()
+    )
     if not _UNCERTAINTY_RE.match(unc_text):
         raise ProjectError(
             f"invalid clock uncertainty {clock_uncertainty!r}: use a percentage of the period "
             "('12.5%') or nanoseconds ('0.6' or '0.6ns')"
         )
-    return ProjectSettings(name=name, tool=tool, part=part, clock_period=period, clock_uncertainty=unc_text, **sizes)
+    return ProjectSettings(
+        name=name, tool=tool, part=part, clock_period=period, clock_uncertainty=unc_text, **sizes
+    )
 
 
 def read_settings(project_dir: str | Path) -> ProjectSettings:

@@ -55,7 +55,7 @@ __all__ = [
     "compare_raw",
 ]
 
-FixedLike = Union[FixedType, IntType, str]
+FixedLike = Union[FixedType, IntType, str]  # noqa: UP007 (a runtime alias)
 """A fixed-point target: ``FixedType``, ``IntType`` or a precision string."""
 
 _I64_MIN = -(1 << 63)
@@ -75,9 +75,7 @@ def as_fixed_type(t: FixedLike) -> FixedType:
     if isinstance(parsed, FixedType):
         return parsed
     if isinstance(parsed, IntType):
-        # ap_int's constructors from double and from ap_fixed truncate toward zero (C rules),
-        # unlike ap_fixed<W,W> whose default AP_TRN floors.
-        return FixedType(parsed.width, parsed.width, parsed.signed, Rounding.TRN_ZERO, Overflow.WRAP)
+        return parsed.as_fixed()  # toward zero + wrap, as ap_int converts
     raise PrecisionError(f"expected a fixed-point or integer type, got {t!r}")
 
 
@@ -507,7 +505,10 @@ def _cmp_rule(x: ResultType, y: ResultType) -> tuple[bool, bool, int]:
     mixed = x.signed != y.signed
     small = lw <= 64 and lw < 32 and rw < 32
     unsigned_order = mixed and not small and (rw >= lw if x.signed else lw >= rw)
-    m = max(lw, rw, 32) if lw <= 64 else max(lw, rw)
+    if lw <= 64:
+        m = 64 if lw == rw else max(lw, rw, 32)  # equal widths: 64-bit extended values
+    else:
+        m = max(lw, rw)
     eq_modular = mixed and (rw >= m if x.signed else lw >= m)
     return unsigned_order, eq_modular, m
 
@@ -538,7 +539,7 @@ def compare_raw(op: str, a_raw, a_type: FixedLike | ResultType, b_raw, b_type: F
         mod = 1 << m
         ka, kb = max(y.frac - x.frac, 0), max(x.frac - y.frac, 0)
         modular = np.array(
-            [((int(p) << ka) - (int(q) << kb)) % mod == 0 for p, q in zip(a.ravel(), b.ravel())],
+            [((int(p) << ka) - (int(q) << kb)) % mod == 0 for p, q in zip(a.ravel(), b.ravel(), strict=True)],
             dtype=bool,
         ).reshape(a.shape)
         eq = np.where(a_neg | b_neg, modular, eq)
@@ -552,7 +553,7 @@ def _compare_exact(a: np.ndarray, fa: int, b: np.ndarray, fb: int):
         return lt, gt, eq
     k = fa - fb
     if a.dtype == object or b.dtype == object:
-        pairs = [(int(p), int(q) << k) for p, q in zip(a.ravel(), b.ravel())]
+        pairs = [(int(p), int(q) << k) for p, q in zip(a.ravel(), b.ravel(), strict=True)]
         lt = np.array([p < q for p, q in pairs], bool).reshape(a.shape)
         gt = np.array([p > q for p, q in pairs], bool).reshape(a.shape)
         return lt, gt, ~(lt | gt)

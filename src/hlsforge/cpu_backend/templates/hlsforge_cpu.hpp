@@ -400,18 +400,21 @@ inline void dense(const float* x, const float* w, const float* b, float* y, size
 // =============================================================================== Conv
 //
 // Channels-last 2D convolution (1D is H = 1). Kernel (kh, kw, c_in/groups, c_out) row-major,
-// i.e. a (kh * kw * c_in/groups, c_out) matrix. Strategies:
-//   kIm2col     gather each output position's receptive field into a row (zero padding), then
-//               one matrix product per group: sgemm from blas_min_rows rows on, else the
-//               register-tiled loop;
-//   kPointwise  1x1 kernel, stride 1, no padding, one group: the input already is that matrix;
+// i.e. a (kh * kw * c_in/groups, c_out) matrix per group (a column slice). Strategies:
+//   kGeneral    from blas_min_rows rows (events x output positions) on: im2col (each output
+//               position's receptive field as a row, kernel rows copied as contiguous spans)
+//               and one sgemm per group; below that, or without BLAS, direct tiles: R
+//               neighbouring output positions at a time with register accumulators, reading
+//               the input in place (from a zero-bordered copy of the event if there is padding);
+//   kPointwise  1x1 kernel, stride 1, no padding, one group: the input already is the matrix;
 //   kDepthwise  one input and one output channel per group: a direct loop over taps,
 //               vectorized over channels.
-// C: in_h, in_w, c_in, out_h, out_w, c_out, k_h, k_w, s_h, s_w, d_h, d_w, pad_t, pad_l,
-//    groups, strategy, blas_min_rows, scratch (floats per event for im2col).
+// C: in_h, in_w, c_in, out_h, out_w, c_out, k_h, k_w, s_h, s_w, d_h, d_w, pad_t, pad_l, pad_b,
+//    pad_r, groups, strategy, blas_min_rows, scratch (floats per event: im2col rows or one
+//    padded event, whichever is larger).
 
 namespace conv_strategy {
-constexpr int kIm2col = 1;
+constexpr int kGeneral = 1;
 constexpr int kPointwise = 2;
 constexpr int kDepthwise = 3;
 }  // namespace conv_strategy
@@ -442,46 +445,128 @@ inline void conv2d_depthwise(const float* x, const float* w, const float* b, flo
   }
 }
 
-// Rows of the im2col matrix of group g for n events: row (e, oh, ow) holds the receptive
-// field in (ky, kx, c) order, zeros where it falls into the padding. With one group and no
-// dilation along x, the k_w taps of a kernel row are k_w * c_in contiguous input floats,
-// copied in one go away from the borders.
+// The zero-padded receptive field of output position (oh, ow), group g, in (ky, kx, c) order.
+// With one group and no dilation along x, a kernel row is k_w * c_in contiguous input floats.
+// (Copies are memcpy/memset of compile-time sizes: the equivalent element loops produced wrong
+// results with GCC 12.2 at -O3 -march=native, apparently a vectorizer bug.)
+template <class C>
+inline void gather_patch(const float* xe, float* row, size_t oh, size_t ow, size_t g) {
+  constexpr size_t cig = C::c_in / C::groups;
+  constexpr bool spans = C::groups == 1 && C::d_w == 1;
+  constexpr size_t span = C::k_w * cig;
+  const long iw0 = long(ow * C::s_w) - long(C::pad_l);
+  const bool inner = iw0 >= 0 && iw0 + long((C::k_w - 1) * C::d_w) < long(C::in_w);
+  for (size_t ky = 0; ky < C::k_h; ++ky, row += span) {
+    const long ih = long(oh * C::s_h + ky * C::d_h) - long(C::pad_t);
+    if (ih < 0 || ih >= long(C::in_h)) {
+      std::memset(row, 0, span * sizeof(float));
+      continue;
+    }
+    const float* xr = xe + size_t(ih) * C::in_w * C::c_in + g * cig;
+    if (spans && inner) {
+      std::memcpy(row, xr + size_t(iw0) * C::c_in, span * sizeof(float));
+      continue;
+    }
+    for (size_t kx = 0; kx < C::k_w; ++kx) {
+      const long iw = iw0 + long(kx * C::d_w);
+      if (iw < 0 || iw >= long(C::in_w))
+        std::memset(row + kx * cig, 0, cig * sizeof(float));
+      else
+        std::memcpy(row + kx * cig, xr + size_t(iw) * C::c_in, cig * sizeof(float));
+    }
+  }
+}
+
+// Rows of the im2col matrix of group g for n events.
 template <class C>
 inline void im2col(const float* x, float* cols, size_t n, size_t g) {
-  constexpr size_t cig = C::c_in / C::groups;
+  constexpr size_t kdim = C::k_h * C::k_w * (C::c_in / C::groups);
   constexpr size_t in_event = C::in_h * C::in_w * C::c_in;
-  constexpr bool spans = C::groups == 1 && C::d_w == 1;  // a kernel row is one contiguous span
-  constexpr size_t span = C::k_w * cig;
-  float* __restrict row = cols;
-  for (size_t e = 0; e < n; ++e) {
-    const float* xe = x + e * in_event + g * cig;
-    for (size_t oh = 0; oh < C::out_h; ++oh) {
-      for (size_t ow = 0; ow < C::out_w; ++ow) {
-        const long iw0 = long(ow * C::s_w) - long(C::pad_l);
-        const bool inner = iw0 >= 0 && iw0 + long((C::k_w - 1) * C::d_w) < long(C::in_w);
-        for (size_t ky = 0; ky < C::k_h; ++ky, row += span) {
-          const long ih = long(oh * C::s_h + ky * C::d_h) - long(C::pad_t);
-          if (ih < 0 || ih >= long(C::in_h)) {
-            for (size_t c = 0; c < span; ++c) row[c] = 0.0f;
-            continue;
-          }
-          const float* __restrict xr = xe + size_t(ih) * C::in_w * C::c_in;
-          if (spans && inner) {
-            const float* __restrict xp = xr + size_t(iw0) * C::c_in;
-            for (size_t c = 0; c < span; ++c) row[c] = xp[c];
-            continue;
-          }
-          for (size_t kx = 0; kx < C::k_w; ++kx) {
-            const long iw = iw0 + long(kx * C::d_w);
-            float* __restrict tap = row + kx * cig;
-            if (iw < 0 || iw >= long(C::in_w)) {
-              for (size_t c = 0; c < cig; ++c) tap[c] = 0.0f;
-            } else {
-              const float* __restrict xp = xr + size_t(iw) * C::c_in;
-              for (size_t c = 0; c < cig; ++c) tap[c] = xp[c];
-            }
-          }
+  float* row = cols;
+  for (size_t e = 0; e < n; ++e)
+    for (size_t oh = 0; oh < C::out_h; ++oh)
+      for (size_t ow = 0; ow < C::out_w; ++ow, row += kdim) gather_patch<C>(x + e * in_event, row, oh, ow, g);
+}
+
+// R neighbouring output positions, output columns [0, NC) of the slice at w/b/y: x0 points at
+// the first position's receptive field in an input of width IW (all taps inside it).
+template <class C, size_t IW, size_t R, size_t NC>
+inline void conv_tile(const float* __restrict x0, const float* __restrict w, const float* __restrict b,
+                      float* __restrict y) {
+  constexpr size_t cig = C::c_in / C::groups;
+  constexpr size_t VT = (NC + kLanes - 1) / kLanes;
+  vfloat acc[R][VT];
+  for (size_t r = 0; r < R; ++r)
+    for (size_t v = 0; v < VT; ++v) acc[r][v] = vfloat{};
+  for (size_t ky = 0; ky < C::k_h; ++ky) {
+    for (size_t kx = 0; kx < C::k_w; ++kx) {
+      const float* xt = x0 + (ky * C::d_h * IW + kx * C::d_w) * C::c_in;
+      const float* wt = w + (ky * C::k_w + kx) * cig * C::c_out;
+      for (size_t ci = 0; ci < cig; ++ci) {
+        const float* wr = wt + ci * C::c_out;
+        for (size_t r = 0; r < R; ++r) {
+          const float xv = xt[r * C::s_w * C::c_in + ci];
+          for (size_t v = 0; v < VT; ++v) acc[r][v] += xv * *reinterpret_cast<const vfloat*>(wr + kLanes * v);
         }
+      }
+    }
+  }
+  for (size_t r = 0; r < R; ++r) {
+    for (size_t v = 0; v < VT; ++v) {
+      const vfloat s = acc[r][v] + *reinterpret_cast<const vfloat*>(b + kLanes * v);
+      if (kLanes * (v + 1) <= NC) {
+        *reinterpret_cast<vfloat*>(y + r * C::c_out + kLanes * v) = s;
+      } else {
+        for (size_t l = 0; l < NC - kLanes * v; ++l) y[r * C::c_out + kLanes * v + l] = s[l];
+      }
+    }
+  }
+}
+
+// R neighbouring positions, all output columns of a group's slice (w, b, y offset), in tiles.
+template <class C, size_t IW, size_t R>
+inline void conv_positions(const float* x0, const float* w, const float* b, float* y) {
+  constexpr size_t cog = C::c_out / C::groups;
+  constexpr size_t total = (cog + kLanes - 1) / kLanes;
+  constexpr size_t max_vt = R == 1 ? 13 : (8 / R);
+  constexpr size_t tiles = (total + max_vt - 1) / max_vt;
+  constexpr size_t TW = ((total + tiles - 1) / tiles) * kLanes;
+  constexpr size_t full = cog / TW, rem = cog % TW;
+  for (size_t t = 0; t < full; ++t) conv_tile<C, IW, R, TW>(x0, w + t * TW, b + t * TW, y + t * TW);
+  if constexpr (rem != 0) conv_tile<C, IW, R, rem>(x0, w + full * TW, b + full * TW, y + full * TW);
+}
+
+// Direct convolution: an event with padding is first copied into a zero-bordered buffer
+// (`scratch`, (in_h + pad_t + pad_b) * (in_w + pad_l + pad_r) * c_in floats), so that every
+// output position reads its receptive field in place, R positions per register tile.
+template <class C>
+inline void conv2d_direct(const float* x, const float* w, const float* b, float* y, size_t n, float* scratch) {
+  constexpr size_t cig = C::c_in / C::groups, cog = C::c_out / C::groups;
+  constexpr size_t VTT = (cog + kLanes - 1) / kLanes;
+  constexpr size_t R = VTT == 1 ? 8 : (VTT == 2 ? 4 : (VTT <= 4 ? 2 : 1));  // positions per tile
+  constexpr size_t in_event = C::in_h * C::in_w * C::c_in;
+  constexpr size_t out_event = C::out_h * C::out_w * C::c_out;
+  constexpr bool padded = C::pad_t || C::pad_b || C::pad_l || C::pad_r;
+  constexpr size_t HP = C::in_h + C::pad_t + C::pad_b, WP = C::in_w + C::pad_l + C::pad_r;
+  if constexpr (padded) std::memset(scratch, 0, HP * WP * C::c_in * sizeof(float));  // borders stay 0
+  for (size_t e = 0; e < n; ++e) {
+    const float* xe = x + e * in_event;
+    if constexpr (padded) {
+      for (size_t h = 0; h < C::in_h; ++h)
+        std::memcpy(scratch + ((h + C::pad_t) * WP + C::pad_l) * C::c_in, xe + h * C::in_w * C::c_in,
+                    C::in_w * C::c_in * sizeof(float));
+      xe = scratch;
+    }
+    float* ye = y + e * out_event;
+    for (size_t g = 0; g < C::groups; ++g) {
+      for (size_t oh = 0; oh < C::out_h; ++oh) {
+        const float* xrow = xe + oh * C::s_h * WP * C::c_in + g * cig;
+        float* yrow = ye + oh * C::out_w * C::c_out + g * cog;
+        size_t ow = 0;
+        for (; ow + R <= C::out_w; ow += R)
+          conv_positions<C, WP, R>(xrow + ow * C::s_w * C::c_in, w + g * cog, b + g * cog, yrow + ow * C::c_out);
+        for (; ow < C::out_w; ++ow)
+          conv_positions<C, WP, 1>(xrow + ow * C::s_w * C::c_in, w + g * cog, b + g * cog, yrow + ow * C::c_out);
       }
     }
   }
@@ -489,8 +574,8 @@ inline void im2col(const float* x, float* cols, size_t n, size_t g) {
 
 template <class C>
 inline void conv2d(const float* x, const float* w, const float* b, float* y, size_t n, float* scratch) {
-  constexpr size_t cig = C::c_in / C::groups, cog = C::c_out / C::groups;
-  constexpr size_t kdim = C::k_h * C::k_w * cig;
+  constexpr size_t cog = C::c_out / C::groups;
+  constexpr size_t kdim = C::k_h * C::k_w * (C::c_in / C::groups);
   const size_t rows = n * C::out_h * C::out_w;
   if constexpr (C::strategy == conv_strategy::kDepthwise) {
     (void)scratch;
@@ -502,14 +587,13 @@ inline void conv2d(const float* x, const float* w, const float* b, float* y, siz
       sgemm_bias(rows, C::c_out, C::c_in, x, C::c_in, w, C::c_out, b, y, C::c_out);
     else
       gemm_loop<C::c_in, C::c_out, C::c_in, C::c_out, C::c_out>(x, w, b, y, rows);
-  } else {
+  } else if (kHaveBlas && C::blas_min_rows && rows >= C::blas_min_rows) {
     for (size_t g = 0; g < C::groups; ++g) {
       im2col<C>(x, scratch, n, g);
-      if (kHaveBlas && C::blas_min_rows && rows >= C::blas_min_rows)
-        sgemm_bias(rows, cog, kdim, scratch, kdim, w + g * cog, C::c_out, b + g * cog, y + g * cog, C::c_out);
-      else
-        gemm_loop<kdim, cog, kdim, C::c_out, C::c_out>(scratch, w + g * cog, b + g * cog, y + g * cog, rows);
+      sgemm_bias(rows, cog, kdim, scratch, kdim, w + g * cog, C::c_out, b + g * cog, y + g * cog, C::c_out);
     }
+  } else {
+    conv2d_direct<C>(x, w, b, y, n, scratch);
   }
 }
 

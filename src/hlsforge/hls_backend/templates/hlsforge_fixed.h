@@ -40,8 +40,8 @@ class int_base;
 
 namespace detail {
 
-typedef __int128 i128;
-typedef unsigned __int128 u128;
+__extension__ typedef __int128 i128;  // __extension__: quiet under -pedantic
+__extension__ typedef unsigned __int128 u128;
 
 template <bool B, class T, class F>
 struct cond { typedef T type; };
@@ -97,16 +97,19 @@ inline T shl(T x, int k) {
 // The one conversion routine (NUMERICS.md §2).
 // Input: the exact integer v = (neg ? bits - 2^NB : bits) scaled by 2^d in units of the
 // destination LSB (d > 0: v*2^d, d < 0: v/2^-d rounded). Output: destination raw value.
-// d is usually a compile-time constant (the compiler folds the branches); it is a run-time
-// value only for conversions from floating point.
-template <int DW, bool DS, ap_q_mode Q, ap_o_mode O, class U>
-inline typename storage<DW, DS>::type convert_bits(U bits, bool neg, int d) {
+// SB ("signed bits"): the value fits in NB-bit two's complement, so the sign is the top bit
+// and shifts can be arithmetic (branch-free); only a full-width unsigned source needs the
+// separate neg flag. d is usually a compile-time constant (the compiler folds the branches);
+// it is a run-time value only for conversions from floating point.
+template <int DW, bool DS, ap_q_mode Q, ap_o_mode O, bool SB, class U>
+inline typename storage<DW, DS>::type convert_bits(U bits, bool neg_flag, int d) {
   typedef typename storage<DW, DS>::type R;
   typedef typename signed_of<U>::type SU;
   const int NB = int(sizeof(U) * 8);
   const U ALL = ~U(0);
   const U DMAX = DS ? (U(1) << (DW - 1)) - 1 : (DW == NB ? ALL : (U(1) << (DW % NB)) - 1);
   const SU DMIN = DS ? SU(ALL << (DW - 1)) : SU(0);  // -2^(DW-1) for signed
+  const bool neg = SB ? SU(bits) < 0 : neg_flag;
   U r;
   bool hi, lo;
   if (d >= 0) {  // exact: only overflow can act
@@ -118,7 +121,7 @@ inline typename storage<DW, DS>::type convert_bits(U bits, bool neg, int d) {
     } else {
       hi = !neg && bits > (DMAX >> d);
       if (DS && d <= DW - 1)
-        lo = neg && SU(bits) < SU(ALL << (DW - 1 - d));  // v*2^d < -2^(DW-1)
+        lo = SU(bits) < SU(ALL << (DW - 1 - d)) && neg;  // v*2^d < -2^(DW-1)
       else
         lo = neg;
     }
@@ -127,6 +130,8 @@ inline typename storage<DW, DS>::type convert_bits(U bits, bool neg, int d) {
     U fl;
     if (n >= NB)
       fl = neg ? ALL : U(0);
+    else if (SB)
+      fl = U(SU(bits) >> n);  // arithmetic shift = floor
     else
       fl = neg ? U(~(U(~bits) >> n)) : U(bits >> n);
     if (Q != AP_TRN) {
@@ -148,7 +153,7 @@ inline typename storage<DW, DS>::type convert_bits(U bits, bool neg, int d) {
     }
     r = fl;
     if (O == AP_WRAP) goto wrap;
-    const bool rneg = neg && r != 0;
+    const bool rneg = SB ? SU(r) < 0 : neg && r != 0;
     hi = !rneg && r > DMAX;
     lo = rneg && (!DS || SU(r) < DMIN);
   }
@@ -163,9 +168,11 @@ inline typename storage<DW, DS>::type convert_bits(U bits, bool neg, int d) {
   return R(r);
 wrap:
   if (DW < NB) {
-    const U m = (U(1) << (DW % NB)) - 1;  // DW % NB keeps the shift defined when DW == NB
-    r &= m;
-    if (DS && ((r >> (DW - 1)) & 1)) r |= ~m;
+    const int k = (NB - DW) % NB;  // keeps the shifts defined when DW == NB
+    if (DS)
+      r = U(SU(U(r << k)) >> k);  // sign-extend the low DW bits
+    else
+      r &= ALL >> k;
   }
   return R(r);
 }
@@ -174,7 +181,8 @@ wrap:
 template <int DW, int DI, bool DS, ap_q_mode Q, ap_o_mode O, int SW, int SI, bool SS, class T>
 inline typename storage<DW, DS>::type convert_fixed(T raw) {
   typedef typename container<SW, DW>::type U;
-  return convert_bits<DW, DS, Q, O, U>(U(raw), SS && raw < 0, (DW - DI) - (SW - SI));
+  const bool SB = SS || SW < int(sizeof(U) * 8);
+  return convert_bits<DW, DS, Q, O, SB, U>(U(raw), SS && raw < 0, (DW - DI) - (SW - SI));
 }
 
 // Convert a double (exactly: x = M * 2^e with a 53-bit integer M) into <DW, DI, DS, Q, O>.
@@ -196,7 +204,7 @@ inline typename storage<DW, DS>::type convert_double(double x) {
     e = E - 1075;
   }
   const U mag = U(m);
-  return convert_bits<DW, DS, Q, O, U>(neg ? U(U(0) - mag) : mag, neg, e + (DW - DI));
+  return convert_bits<DW, DS, Q, O, true, U>(neg ? U(U(0) - mag) : mag, neg, e + (DW - DI));
 }
 
 // Convert a native integer into <DW, DI, DS, Q, O>.
@@ -204,7 +212,8 @@ template <int DW, int DI, bool DS, ap_q_mode Q, ap_o_mode O, class T>
 inline typename storage<DW, DS>::type convert_native(T x) {
   typedef typename container<64, DW>::type U;
   const bool neg = x < T(0);
-  return convert_bits<DW, DS, Q, O, U>(U(x), neg && T(-1) < T(0), DW - DI);
+  const bool SB = T(-1) < T(0) || sizeof(T) < sizeof(U);
+  return convert_bits<DW, DS, Q, O, SB, U>(U(x), neg, DW - DI);
 }
 
 // Exact compare of two integers of any signedness (<= 128 bits): -1, 0, 1.
@@ -297,11 +306,18 @@ class fixed_base {
     return r;
   }
 
+  // A value from a raw integer already in range (no wrapping; used by exact arithmetic).
+  static fixed_base from_raw_exact(storage_t raw) {
+    fixed_base r;
+    r.V = raw;
+    return r;
+  }
+
   // ---- raw access
   storage_t raw() const { return V; }
   void set_raw(storage_t raw) {
     typedef typename detail::container<W, W>::type U;
-    V = detail::convert_bits<W, S, AP_TRN, AP_WRAP, U>(U(raw), false, 0);
+    V = detail::convert_bits<W, S, AP_TRN, AP_WRAP, false, U>(U(raw), false, 0);
   }
   // Bits hi..lo of the raw value, as an unsigned integer (ap_fixed's range(hi, lo) value).
   int_base<W, false> range(int hi, int lo) const;
@@ -345,7 +361,7 @@ class fixed_base {
   fixed_base operator+() const { return *this; }
   fixed_base<W + 1, I + 1, true> operator-() const {
     typedef fixed_base<W + 1, I + 1, true> R;
-    return R::from_raw(typename R::storage_t(0) - typename R::storage_t(V));
+    return R::from_raw_exact(typename R::storage_t(0) - typename R::storage_t(V));
   }
 
  private:
@@ -424,7 +440,7 @@ template <HLSFORGE_FX_T1, HLSFORGE_FX_T2>
 inline typename HLSFORGE_RT::mult operator*(HLSFORGE_FX_A, HLSFORGE_FX_B) {
   typedef typename HLSFORGE_RT::mult R;
   typedef typename R::storage_t T;
-  return R::from_raw(T(T(a.raw()) * T(b.raw())));
+  return R::from_raw_exact(T(T(a.raw()) * T(b.raw())));
 }
 
 template <HLSFORGE_FX_T1, HLSFORGE_FX_T2>
@@ -434,7 +450,7 @@ inline typename HLSFORGE_RT::plus operator+(HLSFORGE_FX_A, HLSFORGE_FX_B) {
   typedef typename detail::container<R::width, R::width>::type U;
   const T x = detail::shl<T, U>(T(a.raw()), HLSFORGE_RT::F - HLSFORGE_RT::F1);
   const T y = detail::shl<T, U>(T(b.raw()), HLSFORGE_RT::F - HLSFORGE_RT::F2);
-  return R::from_raw(T(x + y));
+  return R::from_raw_exact(T(x + y));
 }
 
 template <HLSFORGE_FX_T1, HLSFORGE_FX_T2>
@@ -444,7 +460,7 @@ inline typename HLSFORGE_RT::minus operator-(HLSFORGE_FX_A, HLSFORGE_FX_B) {
   typedef typename detail::container<R::width, R::width>::type U;
   const T x = detail::shl<T, U>(T(a.raw()), HLSFORGE_RT::F - HLSFORGE_RT::F1);
   const T y = detail::shl<T, U>(T(b.raw()), HLSFORGE_RT::F - HLSFORGE_RT::F2);
-  return R::from_raw(T(U(x) - U(y)));
+  return R::from_raw_exact(T(U(x) - U(y)));
 }
 
 // Exact three-way comparison of the values (-1, 0, 1).
@@ -461,7 +477,8 @@ constexpr int imax(int a, int b) { return a > b ? a : b; }
 // operand keeps its width; the coarser one grows, the left one by one extra bit), then compare
 // the integers with ap_private's "gcc rules": when exactly one side is signed and the wider
 // side (>= 32 bits) is unsigned, a negative value compares as larger than every unsigned one,
-// and == holds modulo 2^M. Everywhere else the comparison is exact.
+// and == holds modulo 2^M (M: 64 for equal widths <= 64, else the wider width, at least 32
+// when the left side is <= 64 bits). Everywhere else the comparison is exact.
 template <int W1, int I1, bool S1, int W2, int I2, bool S2>
 struct cmp_rule {
   enum {
@@ -472,7 +489,7 @@ struct cmp_rule {
     MIXED = S1 != S2,
     SMALL = LW <= 64 && LW < 32 && RW < 32,
     UNSIGNED_ORDER = MIXED && !SMALL && (S1 ? RW >= LW : LW >= RW),
-    EQ_M = LW <= 64 ? imax(imax(LW, RW), 32) : imax(LW, RW),
+    EQ_M = LW <= 64 ? (LW == RW ? 64 : imax(imax(LW, RW), 32)) : imax(LW, RW),
     EQ_MODULAR = MIXED && (S1 ? RW >= EQ_M : LW >= EQ_M) && EQ_M <= 128
   };
 };

@@ -10,7 +10,7 @@
 #ifndef HLSFORGE_KERNELS_COMMON_H
 #define HLSFORGE_KERNELS_COMMON_H
 
-#include "hlsforge_types.h"
+#include "../hlsforge_types.h"
 
 namespace hlsforge {
 

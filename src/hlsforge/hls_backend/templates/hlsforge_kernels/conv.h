@@ -58,7 +58,7 @@ KernelY:
 // C simulation only (see fast.h): the same loop on raw integers; taps in the padding and
 // zero inputs leave the accumulators unchanged and are skipped.
 template <class plan, class acc_int, typename CONFIG_T>
-void conv_fast_accumulate(const typename plan::sint *x, const typename plan::sint *wts, acc_int *acc,
+HLSFORGE_CLONES void conv_fast_accumulate(const typename plan::sint *x, const typename plan::sint *wts, acc_int *acc,
                           unsigned oy, unsigned ox, unsigned g) {
     const unsigned cig = CONFIG_T::n_chan / CONFIG_T::groups;
     const unsigned f0 = g * CONFIG_T::n_out;

@@ -109,28 +109,19 @@ void dense_fast(const data_T data[CONFIG_T::n_rows * CONFIG_T::n_in],
     typedef typename plan::sint sint;
     typedef typename plan::uacc uacc;
     static const fast::raw_params<CONFIG_T, sint, CONFIG_T::n_in * CONFIG_T::n_out, CONFIG_T::n_out> p(weights, biases);
+    sint x[CONFIG_T::n_in];
     for (unsigned r = 0; r < CONFIG_T::n_rows; r++) {
-        const data_T *x = data + r * CONFIG_T::n_in;
+        for (unsigned i = 0; i < CONFIG_T::n_in; i++) x[i] = sint(raw_bits(data[r * CONFIG_T::n_in + i]));
         res_T *y = res + r * CONFIG_T::n_out;
         if (plan::modular) {
             uacc acc[CONFIG_T::n_out];
             for (unsigned j = 0; j < CONFIG_T::n_out; j++) acc[j] = uacc(p.b[j]);
-            for (unsigned i = 0; i < CONFIG_T::n_in; i++) {
-                const sint xi = sint(raw_bits(x[i]));
-                if (xi == 0) continue;
-                const sint *w = p.w + i * CONFIG_T::n_out;
-                for (unsigned j = 0; j < CONFIG_T::n_out; j++) acc[j] += plan::term(xi, w[j]);
-            }
+            fast::accumulate_modular<plan, CONFIG_T::n_in, CONFIG_T::n_out>(acc, x, p.w);
             for (unsigned j = 0; j < CONFIG_T::n_out; j++) y[j] = (res_T)plan::finish(fast::i64(acc[j]));
         } else {
             fast::i64 acc[CONFIG_T::n_out];
             for (unsigned j = 0; j < CONFIG_T::n_out; j++) acc[j] = p.b[j];
-            for (unsigned i = 0; i < CONFIG_T::n_in; i++) {
-                const fast::i64 xi = fast::i64(raw_bits(x[i]));
-                if (xi == 0) continue;
-                const sint *w = p.w + i * CONFIG_T::n_out;
-                for (unsigned j = 0; j < CONFIG_T::n_out; j++) acc[j] = plan::step(acc[j], xi * fast::i64(w[j]));
-            }
+            fast::accumulate_steps<plan, CONFIG_T::n_in, CONFIG_T::n_out>(acc, x, p.w);
             for (unsigned j = 0; j < CONFIG_T::n_out; j++) y[j] = (res_T)plan::finish(acc[j]);
         }
     }

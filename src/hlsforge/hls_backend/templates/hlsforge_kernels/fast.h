@@ -21,6 +21,14 @@
 
 #ifdef HLSFORGE_FAST_CSIM
 
+// The MAC loops are compiled twice, for AVX2 and for the baseline ISA; the loader picks the
+// one the CPU supports, so a cached library stays valid on any x86-64 machine.
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(HLSFORGE_NO_CLONES)
+#define HLSFORGE_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define HLSFORGE_CLONES
+#endif
+
 namespace hlsforge {
 namespace fast {
 
@@ -127,6 +135,28 @@ struct mac_plan {
         return from_raw_bits<acc_T>(typename fixed_traits<acc_T>::raw_t(overflow<M::width, M::is_signed, AP_WRAP>(acc)));
     }
 };
+
+// acc[j] (+)= x[i] * w[i][j] over the non-zero inputs, i in order, for one row.
+template <class plan, unsigned N_IN, unsigned N_OUT>
+HLSFORGE_CLONES void accumulate_modular(typename plan::uacc *acc, const typename plan::sint *x,
+                                        const typename plan::sint *w) {
+    for (unsigned i = 0; i < N_IN; i++) {
+        const typename plan::sint xi = x[i];
+        if (xi == 0) continue;
+        const typename plan::sint *wr = w + i * N_OUT;
+        for (unsigned j = 0; j < N_OUT; j++) acc[j] += plan::term(xi, wr[j]);
+    }
+}
+
+template <class plan, unsigned N_IN, unsigned N_OUT>
+HLSFORGE_CLONES void accumulate_steps(i64 *acc, const typename plan::sint *x, const typename plan::sint *w) {
+    for (unsigned i = 0; i < N_IN; i++) {
+        const i64 xi = i64(x[i]);
+        if (xi == 0) continue;
+        const typename plan::sint *wr = w + i * N_OUT;
+        for (unsigned j = 0; j < N_OUT; j++) acc[j] = plan::step(acc[j], xi * i64(wr[j]));
+    }
+}
 
 // The raw codes of the weights and the accumulator's initial values (cast_accum(bias)),
 // computed once per layer.

@@ -281,7 +281,7 @@ def test_build_runs_the_tool_on_path(vitis_project, tmp_path, monkeypatch):
         build(out)
 
 
-def test_testbench_reads_only_its_files(vitis_project):
+def test_testbench_inputs_are_one_event_per_line(vitis_project):
     """Inputs in the tb file are the float inputs, one event per line, internal layout."""
     out, _ = vitis_project
     rows = np.loadtxt(out / "tb_data/tb_input_features.dat")

@@ -129,7 +129,7 @@ def _sz(names: str, step: object) -> list[tuple[str, str, object]]:
 
 def _dense(s: DenseStep, cfg: Writer, body: Writer) -> None:
     _cfg(cfg, s.cfg, [*_sz("n_in n_out blas_min_rows", s), ("bool", "use_gemv", "true" if s.use_gemv else "false")])
-    body.line(f"hlsforge_cpu::dense<{s.cfg}>({s.x}, {s.w}, {s.b}, {s.y}, {_rows(s.rows)});")
+    body.line(f"hlsforge_cpu::dense<{s.cfg}>({s.x}, {s.w}, {s.b}, {s.y}, {_rows(s.rows)}{_epilogue(s.activation)});")
 
 
 def _conv(s: ConvStep, cfg: Writer, body: Writer) -> None:
@@ -139,7 +139,7 @@ def _conv(s: ConvStep, cfg: Writer, body: Writer) -> None:
     fields += [("std::size_t", "blas_min_rows", s.blas_min_rows), ("std::size_t", "scratch", s.scratch),
                ("int", "strategy", f"hlsforge_cpu::conv_strategy::{strategy}")]
     _cfg(cfg, s.cfg, fields)
-    body.line(f"hlsforge_cpu::conv2d<{s.cfg}>({s.x}, {s.w}, {s.b}, {s.y}, n, scratch);")
+    body.line(f"hlsforge_cpu::conv2d<{s.cfg}>({s.x}, {s.w}, {s.b}, {s.y}, n, scratch{_epilogue(s.activation)});")
 
 
 def _pool(s: PoolStep, cfg: Writer, body: Writer) -> None:
@@ -165,6 +165,11 @@ def _functor(fn: Activation | QuantizeFn) -> str:
         return (f"hlsforge_cpu::Quantize{{{fn.width}, {fn.frac}, {flag}, hlsforge_cpu::rounding::{fn.rounding}, "
                 f"hlsforge_cpu::overflow::{fn.overflow}{quirk}}}")
     return f"hlsforge_cpu::{fn.functor}{{{', '.join(f32(p) for p in fn.params)}}}"
+
+
+def _epilogue(fn: Activation | None) -> str:
+    """The extra argument of a Dense/Conv call that fuses an activation ('' for none)."""
+    return "" if fn is None else ", " + _functor(fn)
 
 
 def _map(s: MapStep, cfg: Writer, body: Writer) -> None:
@@ -239,6 +244,8 @@ def _step_comment(s: Step, plan: ModelPlan) -> str:
         what = f"{o.op} {comment_text(o.source_name)}"
         if o.source_op and o.source_op != o.op:
             what += f" ({comment_text(o.source_op)})"
+        if o.fused_op:
+            what += f" + {o.fused_op} {comment_text(o.fused_source_name)}"
         if s.decls:
             d = s.decls[0]
             what += f" -> {comment_text(d.value)} {_shape(d.shape)}"

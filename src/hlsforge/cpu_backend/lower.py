@@ -53,22 +53,24 @@ class Tuning:
     such cost but no cache blocking, so small products stay loops and large ones go to BLAS.
     """
 
-    dense_loop_max_macs: int = 512
-    """Products (Dense ``n_in * n_out``, or per-group ``k_h * k_w * c_in/g * c_out/g`` of a
-    convolution) with at most this many multiply-adds per row always run as the
-    register-tiled loop."""
-    mid_max_macs: int = 4096
-    """Products up to this size use sgemm only from ``mid_blas_min_rows`` rows on ..."""
-    mid_blas_min_rows: int = 128
+    dense_loop_max_macs: int = 16384
+    """Dense layers (and 1x1 convolutions) with ``n_in * n_out`` at most this always run as
+    the register-tiled loop (blocks of six rows share every weight load; it matches sgemm up
+    to about 128 x 128 and has no call overhead) ..."""
     dense_blas_min_rows: int = 32
-    """... larger ones from this many rows (events x leading dims, or events x output
-    positions for a convolution)."""
+    """... larger ones use sgemm from this many rows (events x leading dims) on."""
+    conv_direct_max_macs: int = 4096
+    """Convolutions with at most this many multiply-adds per output position and group run
+    as direct register tiles at every batch (no im2col copy); larger ones use im2col + sgemm
+    from ``dense_blas_min_rows`` rows (events x output positions) on."""
     gemv_min_macs: int = 1 << 22
     """Single-row products at least this large use sgemv (the loop is as fast below)."""
+    fuse_activations: bool = True
+    """Run an activation that alone consumes a Dense/Conv output in that layer's epilogue."""
     workspace_floats: int = 1 << 20
     """Target size (floats) of the default workspace: its batch capacity is this over the
     per-event arena, clamped to [1, max_chunk]."""
-    max_chunk: int = 512
+    max_chunk: int = 1024
 
 
 DEFAULT_TUNING = Tuning()
@@ -78,12 +80,15 @@ DEFAULT_TUNING = Tuning()
 
 @dataclass(frozen=True)
 class Origin:
-    """The node a step comes from, for the comment above its call."""
+    """The node a step comes from, for the comment above its call (and the activation fused
+    into it, if any)."""
 
     node: str
     source_name: str
     source_op: str
     op: str
+    fused_op: str = ""
+    fused_source_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -145,6 +150,7 @@ class DenseStep(Step):
     n_out: int
     blas_min_rows: int  # 0: never sgemm
     use_gemv: bool
+    activation: Activation | None = None  # fused into the epilogue
 
 
 @dataclass(frozen=True)
@@ -179,6 +185,7 @@ class ConvStep(Step):
     strategy: str  # "general" | "pointwise" | "depthwise"
     blas_min_rows: int
     scratch: int  # floats per event (im2col columns)
+    activation: Activation | None = None  # fused into the epilogue
 
 
 @dataclass(frozen=True)
@@ -459,17 +466,50 @@ class _Planner:
             if g.input_perm.get(name):
                 self.tasks.append(_Task("in_perm", writes=[name], index=i))
         self.node_reads: dict[str, list[str]] = {}
+        self.fusions = self._find_fusions() if self.tuning.fuse_activations else {}
+        fused_away = {act.name for act in self.fusions.values()}
         for node in g.nodes:
+            if node.name in fused_away:
+                continue
             reads = []
             for i, v in enumerate(node.inputs):
                 if self._is_weight_role(node, i):
                     continue
                 reads.append(self._activation(v))
             self.node_reads[node.name] = reads
-            self.tasks.append(_Task("node", node=node, reads=reads, writes=list(node.outputs)))
+            act = self.fusions.get(node.name)
+            writes = list(act.outputs) if act is not None else list(node.outputs)
+            self.tasks.append(_Task("node", node=node, reads=reads, writes=writes))
         self.out_source: dict[int, str] = {}
         for i, name in enumerate(g.outputs):
             self.out_source[i] = self._activation(name)
+
+    def _find_fusions(self) -> dict[str, Node]:
+        """Dense/Conv nodes whose output feeds exactly one vectorized activation (and nothing
+        else, not even a graph output): the activation runs in the producer's epilogue."""
+        g = self.g
+        users: dict[str, list[Node]] = {}
+        for node in g.nodes:
+            for v in node.inputs:
+                users.setdefault(v, []).append(node)
+        out: dict[str, Node] = {}
+        for node in g.nodes:
+            if node.op not in FUSING_OPS:
+                continue
+            v = node.outputs[0]
+            consumers = users.get(v, [])
+            if v in g.outputs or len(consumers) != 1:
+                continue
+            act = consumers[0]
+            if act.op not in ACTIVATIONS or act.inputs != [v]:
+                continue
+            # The epilogue works on a row's output vectors: a transcendental function on a row
+            # narrower than a vector would waste most lanes, where the separate pass does not.
+            groups = node.attrs.groups if isinstance(node.attrs, ConvAttrs) else 1
+            if act.op in _TRANSCENDENTAL and self.shapes[v][-1] // groups < 8:
+                continue
+            out[node.name] = act
+        return out
 
     # ---------------------------------------------------------------- phase 2: storage
 
@@ -640,8 +680,21 @@ class _Planner:
         return self.shapes[node.inputs[i]]
 
     def out(self, node: Node) -> tuple[TensorDecl, str]:
-        d = self.declare(node.outputs[0])
+        act = self.fusions.get(node.name)
+        d = self.declare(act.outputs[0] if act is not None else node.outputs[0])
         return d, d.ident
+
+    def fused(self, node: Node) -> Activation | None:
+        """The activation fused into this node's epilogue, if any."""
+        act = self.fusions.get(node.name)
+        return ACTIVATIONS[act.op](act) if act is not None else None
+
+    def origin_fused(self, node: Node) -> Origin:
+        o = self.origin(node)
+        act = self.fusions.get(node.name)
+        if act is None:
+            return o
+        return Origin(o.node, o.source_name, o.source_op, o.op, act.op.value, act.source_name)
 
 
 Rule = Callable[[_Planner, Node], Step]
@@ -656,17 +709,15 @@ def _dense(p: _Planner, node: Node) -> Step:
     t = p.tuning
     macs = n_in * n_out
     return DenseStep(
-        p.origin(node), (d,), p.namer.ident("cfg", node.name), p.x(node), p.weight(node.inputs[1]),
+        p.origin_fused(node), (d,), p.namer.ident("cfg", node.name), p.x(node), p.weight(node.inputs[1]),
         p.weight(node.inputs[2]), y, math.prod(xs[:-1]), n_in, n_out, _blas_min_rows(t, macs),
-        macs >= t.gemv_min_macs,
+        macs >= t.gemv_min_macs, p.fused(node),
     )
 
 
 def _blas_min_rows(t: Tuning, macs: int) -> int:
     """Rows from which a product of ``macs`` multiply-adds per row goes to sgemm (0: never)."""
-    if macs <= t.dense_loop_max_macs:
-        return 0
-    return t.mid_blas_min_rows if macs <= t.mid_max_macs else t.dense_blas_min_rows
+    return 0 if macs <= t.dense_loop_max_macs else t.dense_blas_min_rows
 
 
 def _conv(p: _Planner, node: Node) -> Step:
@@ -684,11 +735,12 @@ def _conv(p: _Planner, node: Node) -> Step:
     cig, cog = geo.c_in // geo.groups, geo.c_out // geo.groups
     kdim = geo.k_h * geo.k_w * cig
     t = p.tuning
-    blas_rows = _blas_min_rows(t, kdim * cog)
+    blas_rows = 0 if kdim * cog <= t.conv_direct_max_macs else t.dense_blas_min_rows
     if cig == 1 and cog == 1:
         strategy, scratch = "depthwise", 0
     elif geo.k_h == geo.k_w == geo.s_h == geo.s_w == 1 and geo.groups == 1 and not any(v for pr in a.pads for v in pr):
         strategy, scratch = "pointwise", 0
+        blas_rows = _blas_min_rows(t, kdim * cog)  # a plain matrix product, like Dense
     else:
         # im2col rows when sgemm may be used; a zero-bordered copy of one event for the direct tiles
         im2col = geo.out_h * geo.out_w * kdim if blas_rows else 0
@@ -696,8 +748,8 @@ def _conv(p: _Planner, node: Node) -> Step:
         has_pad = geo.pad_t or geo.pad_l or geo.pad_b or geo.pad_r
         strategy, scratch = "general", max(im2col, padded if has_pad else 0)
     return ConvStep(
-        p.origin(node), (d,), p.namer.ident("cfg", node.name), p.x(node), p.weight(node.inputs[1]),
-        p.weight(node.inputs[2]), y, geo, strategy, blas_rows, scratch,
+        p.origin_fused(node), (d,), p.namer.ident("cfg", node.name), p.x(node), p.weight(node.inputs[1]),
+        p.weight(node.inputs[2]), y, geo, strategy, blas_rows, scratch, p.fused(node),
     )
 
 
@@ -821,6 +873,22 @@ def _pad(p: _Planner, node: Node) -> Step:
                    begin, math.prod(xs), math.prod(ys))
 
 
+ACTIVATIONS: dict[Op, Callable[[Node], Activation]] = {
+    Op.RELU: lambda n: Activation("Relu"),
+    Op.LEAKY_RELU: lambda n: Activation("LeakyRelu", (n.attrs.alpha,)),
+    Op.CLIP: _clip_fn,
+    Op.SIGMOID: lambda n: Activation("Sigmoid"),
+    Op.HARD_SIGMOID: lambda n: Activation("HardSigmoid", (n.attrs.alpha, n.attrs.beta)),
+    Op.TANH: lambda n: Activation("Tanh"),
+    Op.ELU: lambda n: Activation("Elu", (n.attrs.alpha,)),
+    Op.SELU: lambda n: Activation("Selu", (n.attrs.alpha, n.attrs.gamma)),
+}
+"""Elementwise functions with a vectorized kernel: they can also run fused into the epilogue
+of a Dense or Conv that feeds only them (``_Planner.fusions``)."""
+
+FUSING_OPS = (Op.DENSE, Op.CONV1D, Op.CONV2D)
+_TRANSCENDENTAL = (Op.SIGMOID, Op.TANH, Op.ELU, Op.SELU)
+
 RULES: dict[Op, Rule] = {
     Op.DENSE: _dense,
     Op.CONV1D: _conv,
@@ -832,15 +900,8 @@ RULES: dict[Op, Rule] = {
     Op.GLOBAL_MAXPOOL: _global_pool("max"),
     Op.GLOBAL_AVGPOOL: _global_pool("avg"),
     Op.BATCHNORM: _batchnorm,
-    Op.RELU: _map(lambda n: Activation("Relu")),
-    Op.LEAKY_RELU: _map(lambda n: Activation("LeakyRelu", (n.attrs.alpha,))),
-    Op.CLIP: _map(_clip_fn),
-    Op.SIGMOID: _map(lambda n: Activation("Sigmoid")),
-    Op.HARD_SIGMOID: _map(lambda n: Activation("HardSigmoid", (n.attrs.alpha, n.attrs.beta))),
-    Op.TANH: _map(lambda n: Activation("Tanh")),
+    **{op: _map(make) for op, make in ACTIVATIONS.items()},
     Op.SOFTMAX: _softmax,
-    Op.ELU: _map(lambda n: Activation("Elu", (n.attrs.alpha,))),
-    Op.SELU: _map(lambda n: Activation("Selu", (n.attrs.alpha, n.attrs.gamma))),
     Op.SOFTPLUS: _map(lambda n: Activation("Softplus")),
     Op.ADD: _binary,
     Op.SUB: _binary,

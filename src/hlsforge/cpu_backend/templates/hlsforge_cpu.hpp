@@ -27,6 +27,7 @@
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #ifndef HLSFORGE_CPU_NO_BLAS
@@ -278,413 +279,6 @@ inline void load_weight_file(const std::string& file, const char* model, const T
   }
 }
 
-// =============================================================================== BLAS
-
-#ifndef HLSFORGE_CPU_NO_BLAS
-inline constexpr bool kHaveBlas = true;
-
-// y[M x N] (row stride ldy) = bias (broadcast over rows) + x[M x K] (ldx) * w[K x N] (ldw).
-inline void sgemm_bias(size_t M, size_t N, size_t K, const float* x, size_t ldx, const float* w, size_t ldw,
-                       const float* bias, float* y, size_t ldy) {
-  for (size_t m = 0; m < M; ++m) std::memcpy(y + m * ldy, bias, N * sizeof(float));
-  HLSFORGE_CBLAS(cblas_sgemm)(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(M), int(N), int(K), 1.0f, x, int(ldx),
-                              w, int(ldw), 1.0f, y, int(ldy));
-}
-
-// y[N] = bias + x[K] * w[K x N] (a single row).
-inline void sgemv_bias(size_t N, size_t K, const float* x, const float* w, const float* bias, float* y) {
-  std::memcpy(y, bias, N * sizeof(float));
-  HLSFORGE_CBLAS(cblas_sgemv)(CblasRowMajor, CblasTrans, int(K), int(N), 1.0f, w, int(N), x, 1, 1.0f, y, 1);
-}
-#else
-inline constexpr bool kHaveBlas = false;
-inline void sgemm_bias(size_t, size_t, size_t, const float*, size_t, const float*, size_t, const float*, float*,
-                       size_t) {}
-inline void sgemv_bias(size_t, size_t, const float*, const float*, const float*, float*) {}
-#endif
-
-// =============================================================================== Dense
-//
-// The loop kernel computes R rows at a time (R = 4 shares every weight load between four
-// rows) in column tiles whose accumulators stay in registers; P independent partial sums over
-// the input index hide the latency of the multiply-adds when a tile is narrow. XS, WS, YS are
-// the row strides of x, w and y (they differ from NI/NO when a grouped convolution uses a
-// column slice of its weight matrix).
-//
-// A row of w is read in whole vectors, so reads may run up to kLanes - 1 floats past the last
-// column of the last row: weight buffers carry kWeightSlack floats of padding at their end for
-// this. Lanes past the last column are never stored.
-
-inline constexpr size_t kWeightSlack = 16;
-
-template <size_t NI, size_t XS, size_t WS, size_t YS, size_t R, size_t NC>
-inline void gemm_tile(const float* __restrict x, const float* __restrict w, const float* __restrict b,
-                      float* __restrict y) {
-  constexpr size_t VT = (NC + kLanes - 1) / kLanes;  // vectors per row of the tile
-  constexpr size_t P0 = 8 / (R * VT);  // about 8 accumulators keep the multiply-adds busy
-  constexpr size_t P = P0 < 1 ? 1 : (P0 > 4 ? 4 : P0);
-  vfloat acc[P][R][VT];
-  for (size_t p = 0; p < P; ++p)
-    for (size_t r = 0; r < R; ++r)
-      for (size_t v = 0; v < VT; ++v) acc[p][r][v] = vfloat{};
-  size_t i = 0;
-  for (; i + P <= NI; i += P) {
-    for (size_t p = 0; p < P; ++p) {
-      const float* wr = w + (i + p) * WS;
-      for (size_t r = 0; r < R; ++r) {
-        const float xv = x[r * XS + i + p];
-        for (size_t v = 0; v < VT; ++v) acc[p][r][v] += xv * *reinterpret_cast<const vfloat*>(wr + kLanes * v);
-      }
-    }
-  }
-  if constexpr (NI % P != 0) {
-    for (; i < NI; ++i) {
-      const float* wr = w + i * WS;
-      for (size_t r = 0; r < R; ++r) {
-        const float xv = x[r * XS + i];
-        for (size_t v = 0; v < VT; ++v) acc[0][r][v] += xv * *reinterpret_cast<const vfloat*>(wr + kLanes * v);
-      }
-    }
-  }
-  for (size_t r = 0; r < R; ++r) {
-    for (size_t v = 0; v < VT; ++v) {
-      vfloat s = acc[0][r][v];
-      for (size_t p = 1; p < P; ++p) s += acc[p][r][v];
-      s += *reinterpret_cast<const vfloat*>(b + kLanes * v);
-      if (kLanes * (v + 1) <= NC) {
-        *reinterpret_cast<vfloat*>(y + r * YS + kLanes * v) = s;
-      } else {
-        for (size_t l = 0; l < NC - kLanes * v; ++l) y[r * YS + kLanes * v + l] = s[l];
-      }
-    }
-  }
-}
-
-// R rows of y[., 0:NO] = b + x[., 0:NI] * w[0:NI, 0:NO], tiled over columns.
-template <size_t NI, size_t NO, size_t XS, size_t WS, size_t YS, size_t R>
-inline void gemm_rows(const float* x, const float* w, const float* b, float* y) {
-  // Tile width: a single row keeps up to 13 vectors of accumulators in registers (16 exist),
-  // in tiles of balanced width; four rows keep 2 vectors each.
-  constexpr size_t total = (NO + kLanes - 1) / kLanes;  // vectors per output row
-  constexpr size_t max_vt = R == 1 ? 13 : 2;
-  constexpr size_t tiles = (total + max_vt - 1) / max_vt;
-  constexpr size_t TW = ((total + tiles - 1) / tiles) * kLanes;
-  constexpr size_t full = NO / TW, rem = NO % TW;
-  for (size_t t = 0; t < full; ++t) gemm_tile<NI, XS, WS, YS, R, TW>(x, w + t * TW, b + t * TW, y + t * TW);
-  if constexpr (rem != 0) gemm_tile<NI, XS, WS, YS, R, rem>(x, w + full * TW, b + full * TW, y + full * TW);
-}
-
-// `rows` rows of y = b + x * w with compile-time sizes: blocks of four rows, then single rows.
-template <size_t NI, size_t NO, size_t XS, size_t WS, size_t YS>
-inline void gemm_loop(const float* x, const float* w, const float* b, float* y, size_t rows) {
-  size_t r = 0;
-  for (; r + 4 <= rows; r += 4) gemm_rows<NI, NO, XS, WS, YS, 4>(x + r * XS, w, b, y + r * YS);
-  for (; r < rows; ++r) gemm_rows<NI, NO, XS, WS, YS, 1>(x + r * XS, w, b, y + r * YS);
-}
-
-// C: n_in, n_out, blas_min_rows (rows from which sgemm is used; 0 = never), use_gemv (single
-// rows go to sgemv). Weights are (n_in, n_out) row-major, as in the IR.
-template <class C>
-inline void dense(const float* x, const float* w, const float* b, float* y, size_t rows) {
-  if (kHaveBlas && C::blas_min_rows && rows >= C::blas_min_rows) {
-    sgemm_bias(rows, C::n_out, C::n_in, x, C::n_in, w, C::n_out, b, y, C::n_out);
-    return;
-  }
-  if (kHaveBlas && C::use_gemv && rows == 1) {
-    sgemv_bias(C::n_out, C::n_in, x, w, b, y);
-    return;
-  }
-  gemm_loop<C::n_in, C::n_out, C::n_in, C::n_out, C::n_out>(x, w, b, y, rows);
-}
-
-// =============================================================================== Conv
-//
-// Channels-last 2D convolution (1D is H = 1). Kernel (kh, kw, c_in/groups, c_out) row-major,
-// i.e. a (kh * kw * c_in/groups, c_out) matrix per group (a column slice). Strategies:
-//   kGeneral    from blas_min_rows rows (events x output positions) on: im2col (each output
-//               position's receptive field as a row, kernel rows copied as contiguous spans)
-//               and one sgemm per group; below that, or without BLAS, direct tiles: R
-//               neighbouring output positions at a time with register accumulators, reading
-//               the input in place (from a zero-bordered copy of the event if there is padding);
-//   kPointwise  1x1 kernel, stride 1, no padding, one group: the input already is the matrix;
-//   kDepthwise  one input and one output channel per group: a direct loop over taps,
-//               vectorized over channels.
-// C: in_h, in_w, c_in, out_h, out_w, c_out, k_h, k_w, s_h, s_w, d_h, d_w, pad_t, pad_l, pad_b,
-//    pad_r, groups, strategy, blas_min_rows, scratch (floats per event: im2col rows or one
-//    padded event, whichever is larger).
-
-namespace conv_strategy {
-constexpr int kGeneral = 1;
-constexpr int kPointwise = 2;
-constexpr int kDepthwise = 3;
-}  // namespace conv_strategy
-
-template <class C>
-inline void conv2d_depthwise(const float* x, const float* w, const float* b, float* y, size_t n) {
-  constexpr size_t in_event = C::in_h * C::in_w * C::c_in;
-  constexpr size_t out_event = C::out_h * C::out_w * C::c_out;
-  for (size_t e = 0; e < n; ++e) {
-    const float* xe = x + e * in_event;
-    for (size_t oh = 0; oh < C::out_h; ++oh) {
-      for (size_t ow = 0; ow < C::out_w; ++ow) {
-        float* __restrict acc = y + e * out_event + (oh * C::out_w + ow) * C::c_out;
-        for (size_t c = 0; c < C::c_out; ++c) acc[c] = b[c];
-        for (size_t ky = 0; ky < C::k_h; ++ky) {
-          const long ih = long(oh * C::s_h + ky * C::d_h) - long(C::pad_t);
-          if (ih < 0 || ih >= long(C::in_h)) continue;
-          for (size_t kx = 0; kx < C::k_w; ++kx) {
-            const long iw = long(ow * C::s_w + kx * C::d_w) - long(C::pad_l);
-            if (iw < 0 || iw >= long(C::in_w)) continue;
-            const float* __restrict xp = xe + (size_t(ih) * C::in_w + size_t(iw)) * C::c_in;
-            const float* __restrict wt = w + (ky * C::k_w + kx) * C::c_out;
-            for (size_t c = 0; c < C::c_out; ++c) acc[c] += xp[c] * wt[c];
-          }
-        }
-      }
-    }
-  }
-}
-
-// The zero-padded receptive field of output position (oh, ow), group g, in (ky, kx, c) order.
-// With one group and no dilation along x, a kernel row is k_w * c_in contiguous input floats.
-// (Copies are memcpy/memset of compile-time sizes: the equivalent element loops produced wrong
-// results with GCC 12.2 at -O3 -march=native, apparently a vectorizer bug.)
-template <class C>
-inline void gather_patch(const float* xe, float* row, size_t oh, size_t ow, size_t g) {
-  constexpr size_t cig = C::c_in / C::groups;
-  constexpr bool spans = C::groups == 1 && C::d_w == 1;
-  constexpr size_t span = C::k_w * cig;
-  const long iw0 = long(ow * C::s_w) - long(C::pad_l);
-  const bool inner = iw0 >= 0 && iw0 + long((C::k_w - 1) * C::d_w) < long(C::in_w);
-  for (size_t ky = 0; ky < C::k_h; ++ky, row += span) {
-    const long ih = long(oh * C::s_h + ky * C::d_h) - long(C::pad_t);
-    if (ih < 0 || ih >= long(C::in_h)) {
-      std::memset(row, 0, span * sizeof(float));
-      continue;
-    }
-    const float* xr = xe + size_t(ih) * C::in_w * C::c_in + g * cig;
-    if (spans && inner) {
-      std::memcpy(row, xr + size_t(iw0) * C::c_in, span * sizeof(float));
-      continue;
-    }
-    for (size_t kx = 0; kx < C::k_w; ++kx) {
-      const long iw = iw0 + long(kx * C::d_w);
-      if (iw < 0 || iw >= long(C::in_w))
-        std::memset(row + kx * cig, 0, cig * sizeof(float));
-      else
-        std::memcpy(row + kx * cig, xr + size_t(iw) * C::c_in, cig * sizeof(float));
-    }
-  }
-}
-
-// Rows of the im2col matrix of group g for n events.
-template <class C>
-inline void im2col(const float* x, float* cols, size_t n, size_t g) {
-  constexpr size_t kdim = C::k_h * C::k_w * (C::c_in / C::groups);
-  constexpr size_t in_event = C::in_h * C::in_w * C::c_in;
-  float* row = cols;
-  for (size_t e = 0; e < n; ++e)
-    for (size_t oh = 0; oh < C::out_h; ++oh)
-      for (size_t ow = 0; ow < C::out_w; ++ow, row += kdim) gather_patch<C>(x + e * in_event, row, oh, ow, g);
-}
-
-// R neighbouring output positions, output columns [0, NC) of the slice at w/b/y: x0 points at
-// the first position's receptive field in an input of width IW (all taps inside it).
-template <class C, size_t IW, size_t R, size_t NC>
-inline void conv_tile(const float* __restrict x0, const float* __restrict w, const float* __restrict b,
-                      float* __restrict y) {
-  constexpr size_t cig = C::c_in / C::groups;
-  constexpr size_t VT = (NC + kLanes - 1) / kLanes;
-  vfloat acc[R][VT];
-  for (size_t r = 0; r < R; ++r)
-    for (size_t v = 0; v < VT; ++v) acc[r][v] = vfloat{};
-  for (size_t ky = 0; ky < C::k_h; ++ky) {
-    for (size_t kx = 0; kx < C::k_w; ++kx) {
-      const float* xt = x0 + (ky * C::d_h * IW + kx * C::d_w) * C::c_in;
-      const float* wt = w + (ky * C::k_w + kx) * cig * C::c_out;
-      for (size_t ci = 0; ci < cig; ++ci) {
-        const float* wr = wt + ci * C::c_out;
-        for (size_t r = 0; r < R; ++r) {
-          const float xv = xt[r * C::s_w * C::c_in + ci];
-          for (size_t v = 0; v < VT; ++v) acc[r][v] += xv * *reinterpret_cast<const vfloat*>(wr + kLanes * v);
-        }
-      }
-    }
-  }
-  for (size_t r = 0; r < R; ++r) {
-    for (size_t v = 0; v < VT; ++v) {
-      const vfloat s = acc[r][v] + *reinterpret_cast<const vfloat*>(b + kLanes * v);
-      if (kLanes * (v + 1) <= NC) {
-        *reinterpret_cast<vfloat*>(y + r * C::c_out + kLanes * v) = s;
-      } else {
-        for (size_t l = 0; l < NC - kLanes * v; ++l) y[r * C::c_out + kLanes * v + l] = s[l];
-      }
-    }
-  }
-}
-
-// R neighbouring positions, all output columns of a group's slice (w, b, y offset), in tiles.
-template <class C, size_t IW, size_t R>
-inline void conv_positions(const float* x0, const float* w, const float* b, float* y) {
-  constexpr size_t cog = C::c_out / C::groups;
-  constexpr size_t total = (cog + kLanes - 1) / kLanes;
-  constexpr size_t max_vt = R == 1 ? 13 : (8 / R);
-  constexpr size_t tiles = (total + max_vt - 1) / max_vt;
-  constexpr size_t TW = ((total + tiles - 1) / tiles) * kLanes;
-  constexpr size_t full = cog / TW, rem = cog % TW;
-  for (size_t t = 0; t < full; ++t) conv_tile<C, IW, R, TW>(x0, w + t * TW, b + t * TW, y + t * TW);
-  if constexpr (rem != 0) conv_tile<C, IW, R, rem>(x0, w + full * TW, b + full * TW, y + full * TW);
-}
-
-// Direct convolution: an event with padding is first copied into a zero-bordered buffer
-// (`scratch`, (in_h + pad_t + pad_b) * (in_w + pad_l + pad_r) * c_in floats), so that every
-// output position reads its receptive field in place, R positions per register tile.
-template <class C>
-inline void conv2d_direct(const float* x, const float* w, const float* b, float* y, size_t n, float* scratch) {
-  constexpr size_t cig = C::c_in / C::groups, cog = C::c_out / C::groups;
-  constexpr size_t VTT = (cog + kLanes - 1) / kLanes;
-  constexpr size_t R = VTT == 1 ? 8 : (VTT == 2 ? 4 : (VTT <= 4 ? 2 : 1));  // positions per tile
-  constexpr size_t in_event = C::in_h * C::in_w * C::c_in;
-  constexpr size_t out_event = C::out_h * C::out_w * C::c_out;
-  constexpr bool padded = C::pad_t || C::pad_b || C::pad_l || C::pad_r;
-  constexpr size_t HP = C::in_h + C::pad_t + C::pad_b, WP = C::in_w + C::pad_l + C::pad_r;
-  if constexpr (padded) std::memset(scratch, 0, HP * WP * C::c_in * sizeof(float));  // borders stay 0
-  for (size_t e = 0; e < n; ++e) {
-    const float* xe = x + e * in_event;
-    if constexpr (padded) {
-      for (size_t h = 0; h < C::in_h; ++h)
-        std::memcpy(scratch + ((h + C::pad_t) * WP + C::pad_l) * C::c_in, xe + h * C::in_w * C::c_in,
-                    C::in_w * C::c_in * sizeof(float));
-      xe = scratch;
-    }
-    float* ye = y + e * out_event;
-    for (size_t g = 0; g < C::groups; ++g) {
-      for (size_t oh = 0; oh < C::out_h; ++oh) {
-        const float* xrow = xe + oh * C::s_h * WP * C::c_in + g * cig;
-        float* yrow = ye + oh * C::out_w * C::c_out + g * cog;
-        size_t ow = 0;
-        for (; ow + R <= C::out_w; ow += R)
-          conv_positions<C, WP, R>(xrow + ow * C::s_w * C::c_in, w + g * cog, b + g * cog, yrow + ow * C::c_out);
-        for (; ow < C::out_w; ++ow)
-          conv_positions<C, WP, 1>(xrow + ow * C::s_w * C::c_in, w + g * cog, b + g * cog, yrow + ow * C::c_out);
-      }
-    }
-  }
-}
-
-template <class C>
-inline void conv2d(const float* x, const float* w, const float* b, float* y, size_t n, float* scratch) {
-  constexpr size_t cog = C::c_out / C::groups;
-  constexpr size_t kdim = C::k_h * C::k_w * (C::c_in / C::groups);
-  const size_t rows = n * C::out_h * C::out_w;
-  if constexpr (C::strategy == conv_strategy::kDepthwise) {
-    (void)scratch;
-    (void)rows;
-    conv2d_depthwise<C>(x, w, b, y, n);
-  } else if constexpr (C::strategy == conv_strategy::kPointwise) {
-    (void)scratch;
-    if (kHaveBlas && C::blas_min_rows && rows >= C::blas_min_rows)
-      sgemm_bias(rows, C::c_out, C::c_in, x, C::c_in, w, C::c_out, b, y, C::c_out);
-    else
-      gemm_loop<C::c_in, C::c_out, C::c_in, C::c_out, C::c_out>(x, w, b, y, rows);
-  } else if (kHaveBlas && C::blas_min_rows && rows >= C::blas_min_rows) {
-    for (size_t g = 0; g < C::groups; ++g) {
-      im2col<C>(x, scratch, n, g);
-      sgemm_bias(rows, cog, kdim, scratch, kdim, w + g * cog, C::c_out, b + g * cog, y + g * cog, C::c_out);
-    }
-  } else {
-    conv2d_direct<C>(x, w, b, y, n, scratch);
-  }
-}
-
-// =============================================================================== pooling
-//
-// C: in_h, in_w, c, out_h, out_w, k_h, k_w, s_h, s_w, pad_t, pad_l, pad_b, pad_r,
-//    count_include_pad (avg only: divide by the taps inside the explicitly padded input).
-
-template <class C>
-inline void maxpool2d(const float* x, float* y, size_t n) {
-  constexpr size_t in_event = C::in_h * C::in_w * C::c;
-  constexpr size_t out_event = C::out_h * C::out_w * C::c;
-  for (size_t e = 0; e < n; ++e) {
-    const float* xe = x + e * in_event;
-    for (size_t oh = 0; oh < C::out_h; ++oh) {
-      for (size_t ow = 0; ow < C::out_w; ++ow) {
-        float* __restrict out = y + e * out_event + (oh * C::out_w + ow) * C::c;
-        for (size_t c = 0; c < C::c; ++c) out[c] = -std::numeric_limits<float>::infinity();
-        for (size_t ky = 0; ky < C::k_h; ++ky) {
-          const long ih = long(oh * C::s_h + ky) - long(C::pad_t);
-          if (ih < 0 || ih >= long(C::in_h)) continue;
-          for (size_t kx = 0; kx < C::k_w; ++kx) {
-            const long iw = long(ow * C::s_w + kx) - long(C::pad_l);
-            if (iw < 0 || iw >= long(C::in_w)) continue;
-            const float* __restrict xp = xe + (size_t(ih) * C::in_w + size_t(iw)) * C::c;
-            for (size_t c = 0; c < C::c; ++c) out[c] = xp[c] > out[c] ? xp[c] : out[c];
-          }
-        }
-      }
-    }
-  }
-}
-
-template <class C>
-inline void avgpool2d(const float* x, float* y, size_t n) {
-  constexpr size_t in_event = C::in_h * C::in_w * C::c;
-  constexpr size_t out_event = C::out_h * C::out_w * C::c;
-  for (size_t e = 0; e < n; ++e) {
-    const float* xe = x + e * in_event;
-    for (size_t oh = 0; oh < C::out_h; ++oh) {
-      for (size_t ow = 0; ow < C::out_w; ++ow) {
-        float* __restrict out = y + e * out_event + (oh * C::out_w + ow) * C::c;
-        for (size_t c = 0; c < C::c; ++c) out[c] = 0.0f;
-        size_t count = 0;
-        for (size_t ky = 0; ky < C::k_h; ++ky) {
-          const long ih = long(oh * C::s_h + ky) - long(C::pad_t);
-          const bool row_in_pad = ih >= -long(C::pad_t) && ih < long(C::in_h + C::pad_b);
-          for (size_t kx = 0; kx < C::k_w; ++kx) {
-            const long iw = long(ow * C::s_w + kx) - long(C::pad_l);
-            const bool inside = ih >= 0 && ih < long(C::in_h) && iw >= 0 && iw < long(C::in_w);
-            if (C::count_include_pad) {
-              count += (row_in_pad && iw >= -long(C::pad_l) && iw < long(C::in_w + C::pad_r)) ? 1 : 0;
-            } else {
-              count += inside ? 1 : 0;
-            }
-            if (!inside) continue;
-            const float* __restrict xp = xe + (size_t(ih) * C::in_w + size_t(iw)) * C::c;
-            for (size_t c = 0; c < C::c; ++c) out[c] += xp[c];
-          }
-        }
-        const float inv = count ? 1.0f / float(count) : 0.0f;
-        for (size_t c = 0; c < C::c; ++c) out[c] *= inv;
-      }
-    }
-  }
-}
-
-// Global pooling over `S` spatial positions of `CH` channels, per event.
-template <size_t S, size_t CH>
-inline void global_maxpool(const float* x, float* y, size_t n) {
-  for (size_t e = 0; e < n; ++e) {
-    const float* xe = x + e * S * CH;
-    float* __restrict out = y + e * CH;
-    for (size_t c = 0; c < CH; ++c) out[c] = xe[c];
-    for (size_t s = 1; s < S; ++s)
-      for (size_t c = 0; c < CH; ++c) out[c] = xe[s * CH + c] > out[c] ? xe[s * CH + c] : out[c];
-  }
-}
-
-template <size_t S, size_t CH>
-inline void global_avgpool(const float* x, float* y, size_t n) {
-  for (size_t e = 0; e < n; ++e) {
-    const float* xe = x + e * S * CH;
-    float* __restrict out = y + e * CH;
-    for (size_t c = 0; c < CH; ++c) out[c] = 0.0f;
-    for (size_t s = 0; s < S; ++s)
-      for (size_t c = 0; c < CH; ++c) out[c] += xe[s * CH + c];
-    for (size_t c = 0; c < CH; ++c) out[c] /= float(S);
-  }
-}
-
 // =============================================================================== elementwise
 //
 // Transcendental functions are computed by hlsforge's own float approximations, written so
@@ -791,6 +385,11 @@ inline void map(const float* x, float* y, size_t count, F f) {
   }
 }
 
+// No function: the default epilogue of the matrix kernels.
+struct Identity {
+  static constexpr bool vector = true;
+  vfloat vec(vfloat v) const { return v; }
+};
 struct Relu {
   static constexpr bool vector = true;
   vfloat vec(vfloat v) const { return HLSFORGE_CPU_SELECT(v < 0.0f, vfloat{}, v); }  // NaN stays NaN
@@ -847,6 +446,449 @@ struct Softplus {  // log(1 + e^v) without overflow (libm: rare in inference mod
     return v > 0.0f ? v + std::log1p(std::exp(-v)) : std::log1p(std::exp(v));
   }
 };
+
+// =============================================================================== BLAS
+
+// Rows of y (row stride ldy): y[m][j] = f(y[m][j] + bias[j]), j < N.
+template <class F>
+inline void bias_act_rows(float* y, size_t ldy, size_t rows, size_t N, const float* bias, F f) {
+  for (size_t m = 0; m < rows; ++m) {
+    float* yr = y + m * ldy;
+    size_t j = 0;
+    for (; j + kLanes <= N; j += kLanes) detail::vstore(yr + j, f.vec(detail::vload(yr + j) + detail::vload(bias + j)));
+    if (j < N) {
+      vfloat t{};
+      for (size_t l = 0; l < N - j; ++l) t[l] = yr[j + l] + bias[j + l];
+      t = f.vec(t);
+      for (size_t l = 0; l < N - j; ++l) yr[j + l] = t[l];
+    }
+  }
+}
+
+#ifndef HLSFORGE_CPU_NO_BLAS
+inline constexpr bool kHaveBlas = true;
+
+// y[M x N] (row stride ldy) = f(bias (broadcast over rows) + x[M x K] (ldx) * w[K x N] (ldw)).
+template <class F>
+inline void sgemm_bias(size_t M, size_t N, size_t K, const float* x, size_t ldx, const float* w, size_t ldw,
+                       const float* bias, float* y, size_t ldy, F f) {
+  HLSFORGE_CBLAS(cblas_sgemm)(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(M), int(N), int(K), 1.0f, x, int(ldx),
+                              w, int(ldw), 0.0f, y, int(ldy));
+  bias_act_rows(y, ldy, M, N, bias, f);
+}
+
+// y[N] = f(bias + x[K] * w[K x N]) (a single row).
+template <class F>
+inline void sgemv_bias(size_t N, size_t K, const float* x, const float* w, const float* bias, float* y, F f) {
+  HLSFORGE_CBLAS(cblas_sgemv)(CblasRowMajor, CblasTrans, int(K), int(N), 1.0f, w, int(N), x, 1, 0.0f, y, 1);
+  bias_act_rows(y, N, 1, N, bias, f);
+}
+#else
+inline constexpr bool kHaveBlas = false;
+template <class F>
+inline void sgemm_bias(size_t, size_t, size_t, const float*, size_t, const float*, size_t, const float*, float*,
+                       size_t, F) {}
+template <class F>
+inline void sgemv_bias(size_t, size_t, const float*, const float*, const float*, float*, F) {}
+#endif
+
+// =============================================================================== Dense
+//
+// The loop kernel computes R rows at a time (R = 6 shares every weight load between six
+// rows) in column tiles whose accumulators stay in registers; P independent partial sums over
+// the input index hide the latency of the multiply-adds when a tile is narrow. XS, WS, YS are
+// the row strides of x, w and y (they differ from NI/NO when a grouped convolution uses a
+// column slice of its weight matrix).
+//
+// A row of w is read in whole vectors, so reads may run up to kLanes - 1 floats past the last
+// column of the last row: weight buffers carry kWeightSlack floats of padding at their end for
+// this. Lanes past the last column are never stored.
+
+inline constexpr size_t kWeightSlack = 16;
+
+template <size_t NI, size_t XS, size_t WS, size_t YS, size_t R, size_t NC, class F>
+inline void gemm_tile(const float* __restrict x, const float* __restrict w, const float* __restrict b,
+                      float* __restrict y, F f) {
+  constexpr size_t VT = (NC + kLanes - 1) / kLanes;  // vectors per row of the tile
+  constexpr size_t P0 = 8 / (R * VT);  // about 8 accumulators keep the multiply-adds busy
+  constexpr size_t P = P0 < 1 ? 1 : (P0 > 4 ? 4 : P0);
+  vfloat acc[P][R][VT];
+  for (size_t p = 0; p < P; ++p)
+    for (size_t r = 0; r < R; ++r)
+      for (size_t v = 0; v < VT; ++v) acc[p][r][v] = vfloat{};
+  size_t i = 0;
+  for (; i + P <= NI; i += P) {
+    for (size_t p = 0; p < P; ++p) {
+      const float* wr = w + (i + p) * WS;
+      for (size_t r = 0; r < R; ++r) {
+        const float xv = x[r * XS + i + p];
+        for (size_t v = 0; v < VT; ++v) acc[p][r][v] += xv * *reinterpret_cast<const vfloat*>(wr + kLanes * v);
+      }
+    }
+  }
+  if constexpr (NI % P != 0) {
+    for (; i < NI; ++i) {
+      const float* wr = w + i * WS;
+      for (size_t r = 0; r < R; ++r) {
+        const float xv = x[r * XS + i];
+        for (size_t v = 0; v < VT; ++v) acc[0][r][v] += xv * *reinterpret_cast<const vfloat*>(wr + kLanes * v);
+      }
+    }
+  }
+  for (size_t r = 0; r < R; ++r) {
+    for (size_t v = 0; v < VT; ++v) {
+      vfloat s = acc[0][r][v];
+      for (size_t p = 1; p < P; ++p) s += acc[p][r][v];
+      s = f.vec(s + *reinterpret_cast<const vfloat*>(b + kLanes * v));
+      if (kLanes * (v + 1) <= NC) {
+        *reinterpret_cast<vfloat*>(y + r * YS + kLanes * v) = s;
+      } else {
+        for (size_t l = 0; l < NC - kLanes * v; ++l) y[r * YS + kLanes * v + l] = s[l];
+      }
+    }
+  }
+}
+
+// R rows of y[., 0:NO] = b + x[., 0:NI] * w[0:NI, 0:NO], tiled over columns.
+template <size_t NI, size_t NO, size_t XS, size_t WS, size_t YS, size_t R, class F>
+inline void gemm_rows(const float* x, const float* w, const float* b, float* y, F f) {
+  // Tile width: a single row keeps up to 13 vectors of accumulators in registers (16 exist),
+  // in tiles of balanced width; a block of six rows keeps 2 vectors each (12 accumulators).
+  constexpr size_t total = (NO + kLanes - 1) / kLanes;  // vectors per output row
+  constexpr size_t max_vt = R == 1 ? 13 : 2;
+  constexpr size_t tiles = (total + max_vt - 1) / max_vt;
+  constexpr size_t TW = ((total + tiles - 1) / tiles) * kLanes;
+  constexpr size_t full = NO / TW, rem = NO % TW;
+  for (size_t t = 0; t < full; ++t) gemm_tile<NI, XS, WS, YS, R, TW>(x, w + t * TW, b + t * TW, y + t * TW, f);
+  if constexpr (rem != 0) gemm_tile<NI, XS, WS, YS, R, rem>(x, w + full * TW, b + full * TW, y + full * TW, f);
+}
+
+// `rows` rows of y = b + x * w with compile-time sizes: blocks of six rows, then single rows.
+template <size_t NI, size_t NO, size_t XS, size_t WS, size_t YS, class F>
+inline void gemm_loop(const float* x, const float* w, const float* b, float* y, size_t rows, F f) {
+  size_t r = 0;
+  for (; r + 6 <= rows; r += 6) gemm_rows<NI, NO, XS, WS, YS, 6>(x + r * XS, w, b, y + r * YS, f);
+  for (; r < rows; ++r) gemm_rows<NI, NO, XS, WS, YS, 1>(x + r * XS, w, b, y + r * YS, f);
+}
+
+// y = f(x * w + b) over `rows` rows. C: n_in, n_out, blas_min_rows (rows from which sgemm is
+// used; 0 = never), use_gemv (single rows go to sgemv). Weights are (n_in, n_out) row-major,
+// as in the IR. f is a fused elementwise activation (Identity for none).
+template <class C, class F = Identity>
+inline void dense(const float* x, const float* w, const float* b, float* y, size_t rows, F f = F{}) {
+  if (kHaveBlas && C::blas_min_rows && rows >= C::blas_min_rows) {
+    sgemm_bias(rows, C::n_out, C::n_in, x, C::n_in, w, C::n_out, b, y, C::n_out, f);
+    return;
+  }
+  if (kHaveBlas && C::use_gemv && rows == 1) {
+    sgemv_bias(C::n_out, C::n_in, x, w, b, y, f);
+    return;
+  }
+  gemm_loop<C::n_in, C::n_out, C::n_in, C::n_out, C::n_out>(x, w, b, y, rows, f);
+}
+
+// =============================================================================== Conv
+//
+// Channels-last 2D convolution (1D is H = 1). Kernel (kh, kw, c_in/groups, c_out) row-major,
+// i.e. a (kh * kw * c_in/groups, c_out) matrix per group (a column slice). Strategies:
+//   kGeneral    from blas_min_rows rows (events x output positions) on: im2col (each output
+//               position's receptive field as a row, kernel rows copied as contiguous spans)
+//               and one sgemm per group; below that, or without BLAS, direct tiles: R
+//               neighbouring output positions at a time with register accumulators, reading
+//               the input in place (from a zero-bordered copy of the event if there is padding);
+//   kPointwise  1x1 kernel, stride 1, no padding, one group: the input already is the matrix;
+//   kDepthwise  one input and one output channel per group: a direct loop over taps,
+//               vectorized over channels.
+// C: in_h, in_w, c_in, out_h, out_w, c_out, k_h, k_w, s_h, s_w, d_h, d_w, pad_t, pad_l, pad_b,
+//    pad_r, groups, strategy, blas_min_rows, scratch (floats per event: im2col rows or one
+//    padded event, whichever is larger).
+
+namespace conv_strategy {
+constexpr int kGeneral = 1;
+constexpr int kPointwise = 2;
+constexpr int kDepthwise = 3;
+}  // namespace conv_strategy
+
+template <class C>
+inline void conv2d_depthwise(const float* x, const float* w, const float* b, float* y, size_t n) {
+  constexpr size_t in_event = C::in_h * C::in_w * C::c_in;
+  constexpr size_t out_event = C::out_h * C::out_w * C::c_out;
+  for (size_t e = 0; e < n; ++e) {
+    const float* xe = x + e * in_event;
+    for (size_t oh = 0; oh < C::out_h; ++oh) {
+      for (size_t ow = 0; ow < C::out_w; ++ow) {
+        float* __restrict acc = y + e * out_event + (oh * C::out_w + ow) * C::c_out;
+        for (size_t c = 0; c < C::c_out; ++c) acc[c] = b[c];
+        for (size_t ky = 0; ky < C::k_h; ++ky) {
+          const long ih = long(oh * C::s_h + ky * C::d_h) - long(C::pad_t);
+          if (ih < 0 || ih >= long(C::in_h)) continue;
+          for (size_t kx = 0; kx < C::k_w; ++kx) {
+            const long iw = long(ow * C::s_w + kx * C::d_w) - long(C::pad_l);
+            if (iw < 0 || iw >= long(C::in_w)) continue;
+            const float* __restrict xp = xe + (size_t(ih) * C::in_w + size_t(iw)) * C::c_in;
+            const float* __restrict wt = w + (ky * C::k_w + kx) * C::c_out;
+            for (size_t c = 0; c < C::c_out; ++c) acc[c] += xp[c] * wt[c];
+          }
+        }
+      }
+    }
+  }
+}
+
+// The zero-padded receptive field of output position (oh, ow), group g, in (ky, kx, c) order.
+// With one group and no dilation along x, a kernel row is k_w * c_in contiguous input floats.
+// (Copies are memcpy/memset of compile-time sizes: the equivalent element loops produced wrong
+// results with GCC 12.2 at -O3 -march=native, apparently a vectorizer bug.)
+template <class C>
+inline void gather_patch(const float* xe, float* row, size_t oh, size_t ow, size_t g) {
+  constexpr size_t cig = C::c_in / C::groups;
+  constexpr bool spans = C::groups == 1 && C::d_w == 1;
+  constexpr size_t span = C::k_w * cig;
+  const long iw0 = long(ow * C::s_w) - long(C::pad_l);
+  const bool inner = iw0 >= 0 && iw0 + long((C::k_w - 1) * C::d_w) < long(C::in_w);
+  for (size_t ky = 0; ky < C::k_h; ++ky, row += span) {
+    const long ih = long(oh * C::s_h + ky * C::d_h) - long(C::pad_t);
+    if (ih < 0 || ih >= long(C::in_h)) {
+      std::memset(row, 0, span * sizeof(float));
+      continue;
+    }
+    const float* xr = xe + size_t(ih) * C::in_w * C::c_in + g * cig;
+    if (spans && inner) {
+      std::memcpy(row, xr + size_t(iw0) * C::c_in, span * sizeof(float));
+      continue;
+    }
+    for (size_t kx = 0; kx < C::k_w; ++kx) {
+      const long iw = iw0 + long(kx * C::d_w);
+      if (iw < 0 || iw >= long(C::in_w))
+        std::memset(row + kx * cig, 0, cig * sizeof(float));
+      else
+        std::memcpy(row + kx * cig, xr + size_t(iw) * C::c_in, cig * sizeof(float));
+    }
+  }
+}
+
+// Rows of the im2col matrix of group g for n events.
+template <class C>
+inline void im2col(const float* x, float* cols, size_t n, size_t g) {
+  constexpr size_t kdim = C::k_h * C::k_w * (C::c_in / C::groups);
+  constexpr size_t in_event = C::in_h * C::in_w * C::c_in;
+  float* row = cols;
+  for (size_t e = 0; e < n; ++e)
+    for (size_t oh = 0; oh < C::out_h; ++oh)
+      for (size_t ow = 0; ow < C::out_w; ++ow, row += kdim) gather_patch<C>(x + e * in_event, row, oh, ow, g);
+}
+
+// Offsets (floats) of the receptive field's elements in (ky, kx, c) order from its first one,
+// in an input of width IW: the direct tiles walk it as one flat loop, like a matrix row.
+template <class C, size_t IW>
+struct ConvOffsets {
+  static constexpr size_t cig = C::c_in / C::groups;
+  static constexpr size_t kdim = C::k_h * C::k_w * cig;
+  static constexpr std::array<size_t, kdim> make() {
+    std::array<size_t, kdim> o{};
+    size_t i = 0;
+    for (size_t ky = 0; ky < C::k_h; ++ky)
+      for (size_t kx = 0; kx < C::k_w; ++kx)
+        for (size_t c = 0; c < cig; ++c) o[i++] = (ky * C::d_h * IW + kx * C::d_w) * C::c_in + c;
+    return o;
+  }
+  static constexpr std::array<size_t, kdim> value = make();
+};
+
+// R neighbouring output positions, output columns [0, NC) of the slice at w/b/y: x0 points at
+// the first position's receptive field in an input of width IW (all taps inside it).
+template <class C, size_t IW, size_t R, size_t NC, class F>
+inline void conv_tile(const float* __restrict x0, const float* __restrict w, const float* __restrict b,
+                      float* __restrict y, F f) {
+  using Off = ConvOffsets<C, IW>;
+  constexpr size_t VT = (NC + kLanes - 1) / kLanes;
+  constexpr size_t step = C::s_w * C::c_in;  // between neighbouring positions
+  vfloat acc[R][VT];
+  for (size_t r = 0; r < R; ++r)
+    for (size_t v = 0; v < VT; ++v) acc[r][v] = vfloat{};
+  for (size_t i = 0; i < Off::kdim; ++i) {
+    const float* xi = x0 + Off::value[i];
+    const float* wr = w + i * C::c_out;
+    for (size_t r = 0; r < R; ++r) {
+      const float xv = xi[r * step];
+      for (size_t v = 0; v < VT; ++v) acc[r][v] += xv * *reinterpret_cast<const vfloat*>(wr + kLanes * v);
+    }
+  }
+  for (size_t r = 0; r < R; ++r) {
+    for (size_t v = 0; v < VT; ++v) {
+      const vfloat s = f.vec(acc[r][v] + *reinterpret_cast<const vfloat*>(b + kLanes * v));
+      if (kLanes * (v + 1) <= NC) {
+        *reinterpret_cast<vfloat*>(y + r * C::c_out + kLanes * v) = s;
+      } else {
+        for (size_t l = 0; l < NC - kLanes * v; ++l) y[r * C::c_out + kLanes * v + l] = s[l];
+      }
+    }
+  }
+}
+
+// R neighbouring positions, all output columns of a group's slice (w, b, y offset), in tiles.
+template <class C, size_t IW, size_t R, class F>
+inline void conv_positions(const float* x0, const float* w, const float* b, float* y, F f) {
+  constexpr size_t cog = C::c_out / C::groups;
+  constexpr size_t total = (cog + kLanes - 1) / kLanes;
+  constexpr size_t max_vt = R == 1 ? 13 : (8 / R);
+  constexpr size_t tiles = (total + max_vt - 1) / max_vt;
+  constexpr size_t TW = ((total + tiles - 1) / tiles) * kLanes;
+  constexpr size_t full = cog / TW, rem = cog % TW;
+  for (size_t t = 0; t < full; ++t) conv_tile<C, IW, R, TW>(x0, w + t * TW, b + t * TW, y + t * TW, f);
+  if constexpr (rem != 0) conv_tile<C, IW, R, rem>(x0, w + full * TW, b + full * TW, y + full * TW, f);
+}
+
+// Direct convolution: an event with padding is first copied into a zero-bordered buffer
+// (`scratch`, (in_h + pad_t + pad_b) * (in_w + pad_l + pad_r) * c_in floats), so that every
+// output position reads its receptive field in place, R positions per register tile.
+template <class C, class F>
+inline void conv2d_direct(const float* x, const float* w, const float* b, float* y, size_t n, float* scratch, F f) {
+  constexpr size_t cig = C::c_in / C::groups, cog = C::c_out / C::groups;
+  constexpr size_t VTT = (cog + kLanes - 1) / kLanes;
+  constexpr size_t R = VTT == 1 ? 8 : (VTT == 2 ? 4 : (VTT <= 4 ? 2 : 1));  // positions per tile
+  constexpr size_t in_event = C::in_h * C::in_w * C::c_in;
+  constexpr size_t out_event = C::out_h * C::out_w * C::c_out;
+  constexpr bool padded = C::pad_t || C::pad_b || C::pad_l || C::pad_r;
+  constexpr size_t HP = C::in_h + C::pad_t + C::pad_b, WP = C::in_w + C::pad_l + C::pad_r;
+  if constexpr (padded) std::memset(scratch, 0, HP * WP * C::c_in * sizeof(float));  // borders stay 0
+  for (size_t e = 0; e < n; ++e) {
+    const float* xe = x + e * in_event;
+    if constexpr (padded) {
+      for (size_t h = 0; h < C::in_h; ++h)
+        std::memcpy(scratch + ((h + C::pad_t) * WP + C::pad_l) * C::c_in, xe + h * C::in_w * C::c_in,
+                    C::in_w * C::c_in * sizeof(float));
+      xe = scratch;
+    }
+    float* ye = y + e * out_event;
+    for (size_t g = 0; g < C::groups; ++g) {
+      for (size_t oh = 0; oh < C::out_h; ++oh) {
+        const float* xrow = xe + oh * C::s_h * WP * C::c_in + g * cig;
+        float* yrow = ye + oh * C::out_w * C::c_out + g * cog;
+        size_t ow = 0;
+        for (; ow + R <= C::out_w; ow += R)
+          conv_positions<C, WP, R>(xrow + ow * C::s_w * C::c_in, w + g * cog, b + g * cog, yrow + ow * C::c_out, f);
+        for (; ow < C::out_w; ++ow)
+          conv_positions<C, WP, 1>(xrow + ow * C::s_w * C::c_in, w + g * cog, b + g * cog, yrow + ow * C::c_out, f);
+      }
+    }
+  }
+}
+
+// y = f(conv(x) + b); f is a fused elementwise activation (Identity for none).
+template <class C, class F = Identity>
+inline void conv2d(const float* x, const float* w, const float* b, float* y, size_t n, float* scratch, F f = F{}) {
+  constexpr size_t cog = C::c_out / C::groups;
+  constexpr size_t kdim = C::k_h * C::k_w * (C::c_in / C::groups);
+  const size_t rows = n * C::out_h * C::out_w;
+  if constexpr (C::strategy == conv_strategy::kDepthwise) {
+    (void)scratch;
+    (void)rows;
+    conv2d_depthwise<C>(x, w, b, y, n);
+    if constexpr (!std::is_same_v<F, Identity>) map(y, y, rows * C::c_out, f);
+  } else if constexpr (C::strategy == conv_strategy::kPointwise) {
+    (void)scratch;
+    if (kHaveBlas && C::blas_min_rows && rows >= C::blas_min_rows)
+      sgemm_bias(rows, C::c_out, C::c_in, x, C::c_in, w, C::c_out, b, y, C::c_out, f);
+    else
+      gemm_loop<C::c_in, C::c_out, C::c_in, C::c_out, C::c_out>(x, w, b, y, rows, f);
+  } else if (kHaveBlas && C::blas_min_rows && rows >= C::blas_min_rows) {
+    for (size_t g = 0; g < C::groups; ++g) {
+      im2col<C>(x, scratch, n, g);
+      sgemm_bias(rows, cog, kdim, scratch, kdim, w + g * cog, C::c_out, b + g * cog, y + g * cog, C::c_out, f);
+    }
+  } else {
+    conv2d_direct<C>(x, w, b, y, n, scratch, f);
+  }
+}
+
+// =============================================================================== pooling
+//
+// C: in_h, in_w, c, out_h, out_w, k_h, k_w, s_h, s_w, pad_t, pad_l, pad_b, pad_r,
+//    count_include_pad (avg only: divide by the taps inside the explicitly padded input).
+
+template <class C>
+inline void maxpool2d(const float* x, float* y, size_t n) {
+  constexpr size_t in_event = C::in_h * C::in_w * C::c;
+  constexpr size_t out_event = C::out_h * C::out_w * C::c;
+  for (size_t e = 0; e < n; ++e) {
+    const float* xe = x + e * in_event;
+    for (size_t oh = 0; oh < C::out_h; ++oh) {
+      for (size_t ow = 0; ow < C::out_w; ++ow) {
+        float* __restrict out = y + e * out_event + (oh * C::out_w + ow) * C::c;
+        for (size_t c = 0; c < C::c; ++c) out[c] = -std::numeric_limits<float>::infinity();
+        for (size_t ky = 0; ky < C::k_h; ++ky) {
+          const long ih = long(oh * C::s_h + ky) - long(C::pad_t);
+          if (ih < 0 || ih >= long(C::in_h)) continue;
+          for (size_t kx = 0; kx < C::k_w; ++kx) {
+            const long iw = long(ow * C::s_w + kx) - long(C::pad_l);
+            if (iw < 0 || iw >= long(C::in_w)) continue;
+            const float* __restrict xp = xe + (size_t(ih) * C::in_w + size_t(iw)) * C::c;
+            for (size_t c = 0; c < C::c; ++c) out[c] = xp[c] > out[c] ? xp[c] : out[c];
+          }
+        }
+      }
+    }
+  }
+}
+
+template <class C>
+inline void avgpool2d(const float* x, float* y, size_t n) {
+  constexpr size_t in_event = C::in_h * C::in_w * C::c;
+  constexpr size_t out_event = C::out_h * C::out_w * C::c;
+  for (size_t e = 0; e < n; ++e) {
+    const float* xe = x + e * in_event;
+    for (size_t oh = 0; oh < C::out_h; ++oh) {
+      for (size_t ow = 0; ow < C::out_w; ++ow) {
+        float* __restrict out = y + e * out_event + (oh * C::out_w + ow) * C::c;
+        for (size_t c = 0; c < C::c; ++c) out[c] = 0.0f;
+        size_t count = 0;
+        for (size_t ky = 0; ky < C::k_h; ++ky) {
+          const long ih = long(oh * C::s_h + ky) - long(C::pad_t);
+          const bool row_in_pad = ih >= -long(C::pad_t) && ih < long(C::in_h + C::pad_b);
+          for (size_t kx = 0; kx < C::k_w; ++kx) {
+            const long iw = long(ow * C::s_w + kx) - long(C::pad_l);
+            const bool inside = ih >= 0 && ih < long(C::in_h) && iw >= 0 && iw < long(C::in_w);
+            if (C::count_include_pad) {
+              count += (row_in_pad && iw >= -long(C::pad_l) && iw < long(C::in_w + C::pad_r)) ? 1 : 0;
+            } else {
+              count += inside ? 1 : 0;
+            }
+            if (!inside) continue;
+            const float* __restrict xp = xe + (size_t(ih) * C::in_w + size_t(iw)) * C::c;
+            for (size_t c = 0; c < C::c; ++c) out[c] += xp[c];
+          }
+        }
+        const float inv = count ? 1.0f / float(count) : 0.0f;
+        for (size_t c = 0; c < C::c; ++c) out[c] *= inv;
+      }
+    }
+  }
+}
+
+// Global pooling over `S` spatial positions of `CH` channels, per event.
+template <size_t S, size_t CH>
+inline void global_maxpool(const float* x, float* y, size_t n) {
+  for (size_t e = 0; e < n; ++e) {
+    const float* xe = x + e * S * CH;
+    float* __restrict out = y + e * CH;
+    for (size_t c = 0; c < CH; ++c) out[c] = xe[c];
+    for (size_t s = 1; s < S; ++s)
+      for (size_t c = 0; c < CH; ++c) out[c] = xe[s * CH + c] > out[c] ? xe[s * CH + c] : out[c];
+  }
+}
+
+template <size_t S, size_t CH>
+inline void global_avgpool(const float* x, float* y, size_t n) {
+  for (size_t e = 0; e < n; ++e) {
+    const float* xe = x + e * S * CH;
+    float* __restrict out = y + e * CH;
+    for (size_t c = 0; c < CH; ++c) out[c] = 0.0f;
+    for (size_t s = 0; s < S; ++s)
+      for (size_t c = 0; c < CH; ++c) out[c] += xe[s * CH + c];
+    for (size_t c = 0; c < CH; ++c) out[c] /= float(S);
+  }
+}
 
 // Quantize: the float value of casting v into fixed<width, width - frac, signed, Q, O>
 // (ap_fixed semantics, docs/numerics.md section 2). Computed exactly in double: a float32

@@ -120,7 +120,10 @@ def set_blas_threads(cfg: BlasConfig, threads: int) -> bool:
 
 @lru_cache(maxsize=8)
 def _load(path: str) -> ctypes.CDLL:
-    return ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)
+    # RTLD_LOCAL on purpose: OpenBLAS builds export unprefixed internals (blas_memory_alloc,
+    # ...). Made global, they would capture numpy's own OpenBLAS's lazily bound calls and
+    # crash it. Generated libraries find this BLAS through their own DT_NEEDED + rpath.
+    return ctypes.CDLL(path, mode=ctypes.RTLD_LOCAL)
 
 
 def cflags(cfg: BlasConfig) -> list[str]:

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from .. import cpp_toolchain
-from ..errors import HlsforgeError, InputError, ModelFormatError
+from ..errors import HlsforgeError, ModelFormatError
 from ..ir.graph import Graph
 from .blas import BlasConfig, find_blas, set_blas_threads
 from .emit import KERNEL_HEADER, capi_prefix, kernel_header_text, render_capi, render_header
@@ -211,28 +211,8 @@ class CpuModel:
 
 
 def _prepare(graph: Graph, x: Any) -> dict[str, np.ndarray]:
-    """Like ``Graph.prepare_inputs`` but letting NaN/inf through (they propagate)."""
-    if isinstance(x, dict):
-        unknown = set(x) - set(graph.inputs)
-        if unknown:
-            raise InputError(f"unknown input(s) {sorted(unknown)}; the model takes {graph.inputs}")
-        missing = [n for n in graph.inputs if n not in x]
-        if missing:
-            raise InputError(f"missing input(s) {missing}")
-        items = {n: x[n] for n in graph.inputs}
-    elif isinstance(x, (list, tuple)) and len(graph.inputs) > 1:
-        if len(x) != len(graph.inputs):
-            raise InputError(f"the model takes {len(graph.inputs)} inputs {graph.inputs}, got {len(x)}")
-        items = dict(zip(graph.inputs, x, strict=True))
-    else:
-        if len(graph.inputs) != 1:
-            raise InputError(f"the model takes {len(graph.inputs)} inputs {graph.inputs}: pass a dict")
-        items = {graph.inputs[0]: x}
-    arrays = {n: graph.check_batch(n, a, allow_nan=True) for n, a in items.items()}
-    batches = {a.shape[0] for a in arrays.values()}
-    if len(batches) > 1:
-        raise InputError(f"inputs have different batch sizes {sorted(batches)}")
-    return arrays
+    """``Graph.prepare_inputs`` letting NaN/inf through: in float they propagate."""
+    return graph.prepare_inputs(x, allow_nan=True, allow_inf=True)
 
 
 # --------------------------------------------------------------------------------- compiling

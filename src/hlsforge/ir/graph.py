@@ -225,8 +225,12 @@ class Graph:
             return y
         return np.ascontiguousarray(np.transpose(y, (0,) + tuple(p + 1 for p in perm)))
 
-    def check_batch(self, name: str, x: Any, *, allow_nan: bool = False) -> np.ndarray:
-        """Validate one input batch (user layout) and return it as a float array."""
+    def check_batch(self, name: str, x: Any, *, allow_nan: bool = False, allow_inf: bool = False) -> np.ndarray:
+        """Validate one input batch (user layout) and return it as a numeric array.
+
+        NaN and ±inf are errors unless allowed: the float CPU backend lets both propagate,
+        the emulator lets ±inf saturate (NUMERICS.md §2) but has no NaN.
+        """
         want = self.user_shape(name)
         arr = np.asarray(x)
         if arr.dtype.kind not in "fiub":
@@ -237,12 +241,16 @@ class Graph:
             raise InputError(
                 f"input {name!r} must have shape (batch, {', '.join(map(str, want))}), got {arr.shape}"
             )
-        if not allow_nan and arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
-            raise InputError(f"input {name!r} contains NaN or infinite values")
+        if arr.dtype.kind == "f":
+            if not allow_nan and np.isnan(arr).any():
+                raise InputError(f"input {name!r} contains NaN values")
+            if not allow_inf and np.isinf(arr).any():
+                raise InputError(f"input {name!r} contains infinite values")
         return arr
 
-    def prepare_inputs(self, x: Any) -> dict[str, np.ndarray]:
-        """Accept an array (single-input model), list or dict; return checked user-layout arrays."""
+    def prepare_inputs(self, x: Any, *, allow_nan: bool = False, allow_inf: bool = False) -> dict[str, np.ndarray]:
+        """Accept an array (single-input model), list or dict; return checked user-layout arrays
+        (every consumer of the IR takes inputs through here, so all accept the same forms)."""
         if isinstance(x, dict):
             unknown = set(x) - set(self.inputs)
             if unknown:
@@ -259,7 +267,7 @@ class Graph:
             if len(self.inputs) != 1:
                 raise InputError(f"the model takes {len(self.inputs)} inputs {self.inputs}: pass a dict")
             items = {self.inputs[0]: x}
-        arrays = {n: self.check_batch(n, a) for n, a in items.items()}
+        arrays = {n: self.check_batch(n, a, allow_nan=allow_nan, allow_inf=allow_inf) for n, a in items.items()}
         batches = {a.shape[0] for a in arrays.values()}
         if len(batches) > 1:
             raise InputError(f"inputs have different batch sizes {sorted(batches)}")

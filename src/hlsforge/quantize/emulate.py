@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import GraphError, InputError, PrecisionError, UnsupportedOpError
+from ..errors import GraphError, PrecisionError, UnsupportedOpError
 from ..ir.graph import Graph, Node
 from ..ir.ops import ConvAttrs, Op, PoolAttrs
 from ..ir.types import FixedType, Overflow, TensorType
@@ -465,31 +465,9 @@ that it covers ``ir.ops.FINAL_OPS``."""
 
 
 def _prepare_inputs(graph: Graph, x: Any) -> dict[str, np.ndarray]:
-    """Like ``Graph.prepare_inputs`` but lets ±inf through (they saturate under SAT types,
-    NUMERICS.md §5); NaN is an ``InputError``."""
-    if isinstance(x, dict):
-        unknown = set(x) - set(graph.inputs)
-        if unknown:
-            raise InputError(f"unknown input(s) {sorted(unknown)}; the model takes {graph.inputs}")
-        missing = [n for n in graph.inputs if n not in x]
-        if missing:
-            raise InputError(f"missing input(s) {missing}")
-        items = {n: x[n] for n in graph.inputs}
-    elif isinstance(x, (list, tuple)) and len(graph.inputs) > 1:
-        if len(x) != len(graph.inputs):
-            raise InputError(f"the model takes {len(graph.inputs)} inputs {graph.inputs}, got {len(x)}")
-        items = dict(zip(graph.inputs, x, strict=True))
-    else:
-        if len(graph.inputs) != 1:
-            raise InputError(f"the model takes {len(graph.inputs)} inputs {graph.inputs}: pass a dict")
-        items = {graph.inputs[0]: x}
-    arrays = {n: graph.check_batch(n, a, allow_nan=True) for n, a in items.items()}
-    for n, a in arrays.items():
-        if a.dtype.kind == "f" and np.isnan(a).any():
-            raise InputError(f"input {n!r} contains NaN values; the fixed-point model has no NaN")
-    if len({a.shape[0] for a in arrays.values()}) > 1:
-        raise InputError(f"inputs have different batch sizes {sorted({a.shape[0] for a in arrays.values()})}")
-    return arrays
+    """``Graph.prepare_inputs`` letting ±inf through (they saturate under SAT types,
+    NUMERICS.md §2); NaN is an ``InputError``: the fixed-point model has no NaN."""
+    return graph.prepare_inputs(x, allow_inf=True)
 
 
 def _check_graph(graph: Graph) -> None:

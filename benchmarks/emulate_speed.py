@@ -32,6 +32,7 @@ from hlsforge.quantize import configure, emulate  # noqa: E402
 
 CONFIGS = {
     "ap_fixed<16,6>, accum auto": {"model": {"default": "ap_fixed<16,6>", "accum": "auto"}},
+    "ap_fixed<8,3>, accum auto": {"model": {"default": "ap_fixed<8,3>", "accum": "auto"}},
     "ap_fixed<8,3>, default accum (<8,3>)": {"model": {"default": "ap_fixed<8,3>"}},
     "ap_fixed<16,6> everywhere (hls4ml default)": None,
     "ap_fixed<8,3>, accum ap_fixed<16,6>": {"model": {"default": "ap_fixed<8,3>", "accum": "ap_fixed<16,6>"}},

@@ -41,3 +41,41 @@ def test_bad_model_files_exit_2_with_a_message(tmp_path, capsys, content):
     assert main(["inspect", str(path)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "m.onnx" in err and "Traceback" not in err
+
+
+def test_convert_cpu_writes_header_weights_and_kernels(tmp_path, capsys):
+    out = tmp_path / "cpu"
+    assert main(["convert", str(EXAMPLE), "--backend", "cpu", "-o", str(out), "--name", "jet"]) == 0
+    names = {p.name for p in out.iterdir()}
+    assert {"jet.hpp", "jet.weights", "hlsforge_cpu.hpp"} <= names
+
+
+def test_convert_hls_then_csim_passes_and_a_corrupted_expectation_fails(tmp_path, capsys):
+    config = tmp_path / "cfg.yml"
+    config.write_text("model:\n  default: ap_fixed<12,5>\n  accum: auto\nlayers:\n  fc2:\n    ReuseFactor: 4\n    Strategy: Resource\n")
+    out = tmp_path / "prj"
+    args = ["convert", str(EXAMPLE), "--backend", "hls", "--config", str(config), "--precision", "ap_fixed<14,6>",
+            "--part", "xcvu9p-flga2104-2-e", "--clock", "4", "-o", str(out)]
+    assert main(args) == 0
+    assert "xcvu9p-flga2104-2-e" in (out / "project.tcl").read_text()
+    types = (out / "firmware" / "jet_tagger_mlp_types.h").read_text()
+    assert "typedef ap_fixed<14,6> fc1_result_t;" in types  # --precision wins over the file's default
+    assert "ap_fixed<12,5>" not in types
+    params = (out / "firmware" / "jet_tagger_mlp_parameters.h").read_text()
+    assert "reuse_factor = 4" in params  # the file's per-layer setting survives
+    assert main(["csim", str(out)]) == 0
+    assert "PASSED" in capsys.readouterr().out
+    expected = out / "tb_data" / "tb_output_predictions.dat"
+    rows = expected.read_text().splitlines()
+    rows[0] = " ".join("12345" for _ in rows[0].split())
+    expected.write_text("\n".join(rows) + "\n")
+    assert main(["csim", str(out)]) == 1
+    assert "FAILED" in capsys.readouterr().out
+
+
+def test_invalid_reuse_factor_lists_the_valid_ones(tmp_path, capsys):
+    args = ["convert", str(EXAMPLE), "--backend", "hls", "--reuse-factor", "7", "-o", str(tmp_path / "p")]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "ReuseFactor" in err and "valid" in err.lower()
+    assert not (tmp_path / "p").exists()

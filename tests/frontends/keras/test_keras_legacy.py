@@ -295,3 +295,21 @@ def test_not_a_keras_json(tmp_path: Path) -> None:
         hlsforge.load(tmp_path / "m.json", weights=tmp_path / "none.h5")
     with pytest.raises(ModelFormatError, match="to_json"):
         load_keras(tmp_path / "m.json", weights=tmp_path / "none.h5")
+
+
+def test_cli_inspect_and_convert_accept_keras_files(mlp: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from hlsforge.cli import main
+
+    d = mlp["dir"]
+    assert main(["inspect", str(d / "model.json"), "--weights", str(d / "model_weights.h5")]) == 0
+    assert "dense_1" in capsys.readouterr().out
+    assert main(["inspect", str(d / "model.h5"), "--json"]) == 0
+    assert '"HardSigmoid"' in capsys.readouterr().out
+    assert main(["convert", str(d / "model.h5"), "--backend", "cpu", "-o", str(tmp_path / "cpu")]) == 0
+    assert main(["convert", str(d / "model.json"), "--weights", str(d / "model_weights.h5"), "--backend", "hls",
+                 "-o", str(tmp_path / "hls")]) == 0
+    assert (tmp_path / "hls" / "build_prj.tcl").exists()
+    live = keras.Sequential([keras.Input((4,)), L.Dense(3, activation="tanh")])
+    live.save(tmp_path / "m.keras")
+    assert main(["inspect", str(tmp_path / "m.keras")]) == 0
+    assert "Tanh" in capsys.readouterr().out

@@ -79,3 +79,13 @@ def test_invalid_reuse_factor_lists_the_valid_ones(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "ReuseFactor" in err and "valid" in err.lower()
     assert not (tmp_path / "p").exists()
+
+
+@pytest.mark.parametrize("backend", ["cpu", "hls"])
+def test_unwritable_output_is_a_clear_error_and_writes_nothing(tmp_path, capsys, backend):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("in the way")
+    assert main(["convert", str(EXAMPLE), "--backend", backend, "-o", str(blocker / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "a_file" in err and "Traceback" not in err
+    assert blocker.read_text() == "in the way"

@@ -229,6 +229,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except HlsforgeError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except OSError as e:  # a file the user named could not be read or written
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
 

@@ -64,5 +64,9 @@ class CompileError(HlsforgeError):
         super().__init__("\n".join(parts))
 
 
+class OutputError(HlsforgeError):
+    """An output directory or file cannot be written (permissions, a file in the way, ...)."""
+
+
 class ToolNotFoundError(HlsforgeError):
     """A required external tool (vendor HLS tool, compiler) is not on PATH."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ..errors import OutputError
 from ..ir.graph import Graph
 from .blas import BlasConfig, find_blas, set_blas_threads
 from .emit import KERNEL_HEADER, kernel_header_text, render_header
@@ -47,15 +48,22 @@ def generate(graph: Graph, name: str | None = None, *, embed_weights: bool = Fal
 
 def write(graph: Graph, out_dir: str | os.PathLike[str], name: str | None = None, *,
           embed_weights: bool = False) -> list[Path]:
-    """Write the generated files into ``out_dir`` (created); returns their paths."""
+    """Write the generated files into ``out_dir`` (created); returns their paths.
+
+    Everything is generated in memory first and each file lands whole (written beside its
+    final name, then renamed), so a failure never leaves a half-written header or weight file.
+    """
+    files = generate(graph, name, embed_weights=embed_weights)
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     paths = []
-    for fname, content in generate(graph, name, embed_weights=embed_weights).items():
-        path = out / fname
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            path.write_text(content)
-        paths.append(path)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for fname, content in files.items():
+            path = out / fname
+            tmp = path.with_name(f".{fname}.tmp")
+            tmp.write_bytes(content if isinstance(content, bytes) else content.encode())
+            os.replace(tmp, path)
+            paths.append(path)
+    except OSError as e:
+        raise OutputError(f"cannot write the CPU backend's files into {str(out)!r}: {e.strerror or e}") from None
     return paths

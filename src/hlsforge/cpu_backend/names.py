@@ -8,38 +8,18 @@ whose every byte outside a small safe set is an octal escape) and ``comment_text
 
 from __future__ import annotations
 
-import re
-
-CPP_KEYWORDS = frozenset(
-    """alignas alignof and and_eq asm auto bitand bitor bool break case catch char char8_t char16_t
-    char32_t class compl concept const consteval constexpr constinit const_cast continue co_await
-    co_return co_yield decltype default delete do double dynamic_cast else enum explicit export
-    extern false float for friend goto if inline int long mutable namespace new noexcept not
-    not_eq nullptr operator or or_eq private protected public register reinterpret_cast requires
-    return short signed sizeof static static_assert static_cast struct switch template this
-    thread_local throw true try typedef typeid typename union unsigned using virtual void volatile
-    wchar_t while xor xor_eq final override import module""".split()
-)
+from ..cpp_names import CPP_KEYWORDS
+from ..cpp_names import sanitize as _sanitize
 
 # Names a model namespace must not take: they would shadow what the generated code uses.
 RESERVED_NAMESPACES = frozenset({"std", "hlsforge_cpu", "detail", "main"})
 
-_MAX_IDENT = 48
 _SAFE_LITERAL = set(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 _-.,:;/+=()[]{}<>#@!%&*^|~'$")
 
 
 def sanitize(name: str, *, fallback: str = "v") -> str:
-    """A valid C++ identifier derived from ``name`` (not yet unique, not prefixed).
-
-    Runs of characters outside ``[A-Za-z0-9]`` become one ``_`` (so no ``__``, which C++
-    reserves), leading/trailing ``_`` are dropped, a leading digit gets a letter in front.
-    """
-    text = re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_")[:_MAX_IDENT].strip("_")
-    if not text:
-        text = fallback
-    if text[0].isdigit():
-        text = f"{fallback}_{text}"
-    return text
+    """The shared identifier rule (``hlsforge.cpp_names.sanitize``) with this backend's fallback."""
+    return _sanitize(name, fallback=fallback)
 
 
 def namespace_name(name: str) -> str:

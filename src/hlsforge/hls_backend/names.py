@@ -8,36 +8,17 @@ name already handed out in the same scope.
 
 from __future__ import annotations
 
-import re
+from ..cpp_names import CPP_KEYWORDS
+from ..cpp_names import sanitize as _sanitize
 
-CPP_KEYWORDS = frozenset(
-    """
-    alignas alignof and and_eq asm auto bitand bitor bool break case catch char char8_t char16_t
-    char32_t class compl concept const consteval constexpr constinit const_cast continue co_await
-    co_return co_yield decltype default delete do double dynamic_cast else enum explicit export
-    extern false float for friend goto if inline int long mutable namespace new noexcept not
-    not_eq nullptr operator or or_eq private protected public register reinterpret_cast requires
-    return short signed sizeof static static_assert static_cast struct switch template this
-    thread_local throw true try typedef typeid typename union unsigned using virtual void
-    volatile wchar_t while xor xor_eq main std hls hlsforge ap_fixed ap_ufixed ap_int ap_uint
-    """.split()
-)
-
-_BAD = re.compile(r"[^A-Za-z0-9_]+")
-_UNDERSCORES = re.compile(r"_{2,}")
-MAX_LEN = 48
+# Besides the language's keywords, names the generated code and its headers already use.
+RESERVED = CPP_KEYWORDS | frozenset("main std hls hlsforge ap_fixed ap_ufixed ap_int ap_uint".split())
 
 
 def sanitize(name: str, *, fallback: str = "x") -> str:
-    """A valid C++ identifier derived from ``name`` (not yet made unique)."""
-    s = _BAD.sub("_", str(name))
-    s = _UNDERSCORES.sub("_", s).strip("_")
-    if not s:
-        s = fallback
-    if s[0].isdigit():
-        s = f"{fallback}_{s}"
-    s = s[:MAX_LEN].rstrip("_")
-    if s.lower() in CPP_KEYWORDS:
+    """A valid C++ identifier derived from ``name`` (not yet made unique), never a reserved word."""
+    s = _sanitize(name, fallback=fallback)
+    if s.lower() in RESERVED:
         s = f"{s}_v"
     return s
 

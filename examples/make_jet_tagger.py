@@ -35,7 +35,7 @@ def train(x: np.ndarray, y: np.ndarray, rng: np.random.Generator, epochs: int = 
     sizes = (N_FEATURES, *HIDDEN, N_CLASSES)
     params = [
         (rng.normal(0, np.sqrt(2.0 / a), size=(a, b)).astype(np.float32), np.zeros(b, np.float32))
-        for a, b in zip(sizes[:-1], sizes[1:])
+        for a, b in zip(sizes[:-1], sizes[1:], strict=False)
     ]
     velocity = [(np.zeros_like(w), np.zeros_like(b)) for w, b in params]
     onehot = np.eye(N_CLASSES, dtype=np.float32)[y]

@@ -7,10 +7,9 @@ op and the consumer that lacks it.
 import importlib
 
 import pytest
+from op_zoo import covered_ops
 
 from hlsforge.ir.ops import CATALOGUE, FINAL_OPS
-
-from op_zoo import covered_ops
 
 CONSUMERS = {
     "float reference": "hlsforge.reference",

@@ -52,7 +52,7 @@ def _check_against_onnxruntime(graph: Any, model_path: Path, n_events: int) -> d
     ours_list = [ours] if not isinstance(ours, dict) else [ours[o.name] for o in sess.get_outputs()]
     worst = 0.0
     ok = True
-    for a, b in zip(ours_list, ort_out):
+    for a, b in zip(ours_list, ort_out, strict=False):
         diff = np.abs(np.asarray(a, np.float64) - b)
         worst = max(worst, float(diff.max()))
         ok = ok and bool(np.allclose(a, b, rtol=1e-5, atol=1e-6))

@@ -6,13 +6,12 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from op_zoo import CASES, random_inputs
 
 from hlsforge import reference
 from hlsforge.errors import ModelFormatError
 from hlsforge.ir import FixedType, Graph, Overflow, QuantizeAttrs, Rounding
 from hlsforge.ir.serialize import graph_from_dict, graph_to_dict, load, save
-
-from op_zoo import CASES, random_inputs
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

@@ -68,9 +68,9 @@ class CrossCheckReport:
         ]
         widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(head)]
         lines = [f"cross-check on {self.events} events"]
-        lines.append("  ".join(h.ljust(w) for h, w in zip(head, widths)))
+        lines.append("  ".join(h.ljust(w) for h, w in zip(head, widths, strict=False)))
         lines.append("  ".join("-" * w for w in widths))
-        lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows]
+        lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) for r in rows]
         over_in = {k: v for k, v in self.input_overflows.items() if v}
         if over_in:
             lines.append(f"inputs outside the input type's range: {over_in}")
@@ -178,13 +178,13 @@ def _as_list(y: Any) -> list[np.ndarray]:
 
 
 def _exact_verdict(a: Any, b: Any) -> str:
-    mismatches = sum(int(np.count_nonzero(p != q)) for p, q in zip(_as_list(a), _as_list(b)))
+    mismatches = sum(int(np.count_nonzero(p != q)) for p, q in zip(_as_list(a), _as_list(b), strict=False))
     total = sum(p.size for p in _as_list(a))
     return f"exact ({total} values)" if mismatches == 0 else f"DIFFERS in {mismatches} of {total} values"
 
 
 def _close_verdict(a: Any, b: Any, rtol: float = 1e-5, atol: float = 1e-5) -> str:
-    pairs = list(zip(_as_list(a), _as_list(b)))
+    pairs = list(zip(_as_list(a), _as_list(b), strict=False))
     worst = max(float(np.max(np.abs(p.astype(np.float64) - q))) for p, q in pairs)
     ok = all(np.allclose(p, q, rtol=rtol, atol=atol) for p, q in pairs)
     return f"agrees (max |Δ| {worst:.3g})" if ok else f"DIFFERS (max |Δ| {worst:.3g})"

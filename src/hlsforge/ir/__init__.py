@@ -1,8 +1,9 @@
 """hlsforge's common intermediate representation."""
 
 from .graph import Graph, Node, Value
-from .ops import CATALOGUE, FINAL_OPS, Op, OpSpec, spec
 from .ops import (
+    CATALOGUE,
+    FINAL_OPS,
     AlphaAttrs,
     AxisAttrs,
     ClipAttrs,
@@ -10,6 +11,8 @@ from .ops import (
     GlobalPoolAttrs,
     HardSigmoidAttrs,
     NoAttrs,
+    Op,
+    OpSpec,
     PadAttrs,
     PoolAttrs,
     QuantizeAttrs,
@@ -17,9 +20,19 @@ from .ops import (
     SeluAttrs,
     SoftmaxAttrs,
     TransposeAttrs,
+    spec,
 )
 from .records import ir_record
-from .types import FLOAT32, FixedType, FloatType, IntType, Overflow, Rounding, TensorType, parse_type
+from .types import (
+    FLOAT32,
+    FixedType,
+    FloatType,
+    IntType,
+    Overflow,
+    Rounding,
+    TensorType,
+    parse_type,
+)
 
 __all__ = [
     "Graph", "Node", "Value", "Op", "OpSpec", "CATALOGUE", "FINAL_OPS", "spec", "ir_record",

@@ -137,7 +137,7 @@ class Graph:
         shapes = self.infer_shapes(node)
         if outputs is None:
             outputs = [self.unique_name(node_name if len(shapes) == 1 else f"{node_name}_{i}") for i in range(len(shapes))]
-        for out, shp in zip(outputs, shapes):
+        for out, shp in zip(outputs, shapes, strict=False):
             self.add_value(Value(out, shp))
         node.outputs = list(outputs)
         if index is None:
@@ -157,7 +157,7 @@ class Graph:
         if missing:
             raise GraphError(f"{node.describe()}: unknown input value(s) {missing}")
         vals = [self.values[i] for i in node.inputs]
-        for role, v in zip(s.inputs, vals):
+        for role, v in zip(s.inputs, vals, strict=False):
             if role in s.constants and not v.is_constant:
                 raise GraphError(f"{node.describe()}: input {role!r} ({v.name!r}) must be a constant")
         try:
@@ -262,7 +262,7 @@ class Graph:
         elif isinstance(x, (list, tuple)) and len(self.inputs) > 1:
             if len(x) != len(self.inputs):
                 raise InputError(f"the model takes {len(self.inputs)} inputs {self.inputs}, got {len(x)}")
-            items = dict(zip(self.inputs, x))
+            items = dict(zip(self.inputs, x, strict=False))
         else:
             if len(self.inputs) != 1:
                 raise InputError(f"the model takes {len(self.inputs)} inputs {self.inputs}: pass a dict")
@@ -311,7 +311,7 @@ class Graph:
             shapes = self.infer_shapes(node)
             if len(shapes) != len(node.outputs):
                 raise GraphError(f"{node.describe()}: expected {len(shapes)} outputs, has {len(node.outputs)}")
-            for out, shp in zip(node.outputs, shapes):
+            for out, shp in zip(node.outputs, shapes, strict=False):
                 if out in produced or out in self.inputs or (out in self.values and self.values[out].is_constant):
                     raise GraphError(f"{node.describe()}: output {out!r} is defined twice")
                 if out not in self.values:

@@ -395,7 +395,7 @@ def _infer_pad(attrs: PadAttrs, shapes: Sequence[Shape], consts: Sequence[Any]) 
     (x,) = shapes
     if len(attrs.pads) != len(x) or any(p < 0 for pair in attrs.pads for p in pair):
         raise ShapeError(f"Pad needs a non-negative (begin, end) pair per axis of {x}, got {attrs.pads}")
-    return [tuple(d + b + e for d, (b, e) in zip(x, attrs.pads))]
+    return [tuple(d + b + e for d, (b, e) in zip(x, attrs.pads, strict=False))]
 
 
 def _infer_softmax(attrs: SoftmaxAttrs, shapes: Sequence[Shape], consts: Sequence[Any]) -> list[Shape]:

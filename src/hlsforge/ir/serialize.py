@@ -210,7 +210,7 @@ def save(graph: Graph, path: str | os.PathLike[str]) -> Path:
     json_path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=json_path.parent) as tmp:
         tmp_npz = Path(tmp) / "w.npz"
-        np.savez(tmp_npz, **arrays)
+        np.savez(tmp_npz, **arrays)  # type: ignore[arg-type]
         tmp_json = Path(tmp) / "g.json"
         tmp_json.write_text(text)
         os.replace(tmp_npz, npz_path)

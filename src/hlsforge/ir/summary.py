@@ -65,7 +65,7 @@ def summary_text(graph: Graph) -> str:
     widths = [max(len(h), *(len(t[c]) for t in table)) if table else len(h) for c, h in enumerate(header)]
 
     def line(cells: list[str]) -> str:
-        return "  ".join(c.ljust(w) if i < 5 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+        return "  ".join(c.ljust(w) if i < 5 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=False)))
 
     ins = ", ".join(f"{n}{tuple(graph.user_shape(n))}" for n in graph.inputs)
     outs = ", ".join(f"{n}{tuple(graph.user_shape(n))}" for n in graph.outputs)

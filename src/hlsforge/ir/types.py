@@ -8,10 +8,10 @@ The semantics of fixed-point types are those of Xilinx ``ap_fixed`` (see docs/nu
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from fractions import Fraction
-from typing import Callable, Union
 
 from ..errors import PrecisionError
 
@@ -141,7 +141,7 @@ class IntType:
         return f"{'ap_int' if self.signed else 'ap_uint'}<{self.width}>"
 
 
-TensorType = Union[FloatType, FixedType, IntType]
+TensorType = FloatType | FixedType | IntType
 
 FLOAT32 = FloatType(32)
 

@@ -299,22 +299,23 @@ def _reuse(layer: _Layer, n_in: int, n_out: int) -> tuple[HlsOptions, int]:
 # ----------------------------------------------------------------------------- op rules
 
 
-def _dense(layer: _Layer) -> _Parts:
-    x, kernel, bias = layer.value(0), layer.value(1), layer.value(2)
-    n_in, n_out = kernel.shape
-    n_rows = x.size // n_in
+def _multiply_layer(
+    layer: _Layer, *, n_in: int, n_out: int, shape_fields: list[Any], kernel_desc: str, bias_desc: str,
+    config: str, function: str, header: str,
+) -> _Parts:
+    """Dense and Conv differ only in their shape fields: both get typed weights and bias, an
+    accumulator, and the strategy/reuse fields, and call ``function(in, out, w, b)``."""
+    kernel, bias = layer.value(1), layer.value(2)
     opts, limit = _reuse(layer, n_in, n_out)
     accum = layer.typedef("accum", layer.precision("accum"))
     wt = layer.typedef("weight", kernel.type)
     bt = layer.typedef("bias", bias.type)
-    w = layer.constant_array("w", kernel, wt, f"kernel {kernel.name!r} ({n_in}, {n_out})")
-    b = layer.constant_array("b", bias, bt, f"bias {bias.name!r} ({n_out},)")
+    w = layer.constant_array("w", kernel, wt, kernel_desc)
+    b = layer.constant_array("b", bias, bt, bias_desc)
     cfg = layer.config(
-        "hlsforge::dense_config",
+        config,
         [
-            _u("n_rows", n_rows),
-            _u("n_in", n_in),
-            _u("n_out", n_out),
+            *shape_fields,
             _u("reuse_factor", opts.reuse_factor),
             ("unsigned", "strategy", f"hlsforge::{opts.strategy}"),
             _u("multiplier_limit", limit),
@@ -322,16 +323,21 @@ def _dense(layer: _Layer) -> _Parts:
         [("accum_t", accum), ("weight_t", wt), ("bias_t", bt)],
     )
     call = Call(
-        "hlsforge::dense",
+        function,
         (layer.input(0).type_name, layer.out.type_name, cfg.name),
         (layer.input(0).array, layer.out.array, w, b),
     )
-    return _Parts(
-        "hlsforge_kernels/dense.h",
-        [call],
-        configs=[cfg],
-        reuse_factor=opts.reuse_factor,
-        strategy=opts.strategy,
+    return _Parts(header, [call], configs=[cfg], reuse_factor=opts.reuse_factor, strategy=opts.strategy)
+
+
+def _dense(layer: _Layer) -> _Parts:
+    x, kernel, bias = layer.value(0), layer.value(1), layer.value(2)
+    n_in, n_out = kernel.shape
+    return _multiply_layer(
+        layer, n_in=n_in, n_out=n_out,
+        shape_fields=[_u("n_rows", x.size // n_in), _u("n_in", n_in), _u("n_out", n_out)],
+        kernel_desc=f"kernel {kernel.name!r} ({n_in}, {n_out})", bias_desc=f"bias {bias.name!r} ({n_out},)",
+        config="hlsforge::dense_config", function="hlsforge::dense", header="hlsforge_kernels/dense.h",
     )
 
 
@@ -354,49 +360,16 @@ def _conv(layer: _Layer) -> _Parts:
     g = a.groups
     n_in = kh * kw * (c_in // g)
     n_out = c_out // g
-    opts, limit = _reuse(layer, n_in, n_out)
-    accum = layer.typedef("accum", layer.precision("accum"))
-    wt = layer.typedef("weight", kernel.type)
-    bt = layer.typedef("bias", bias.type)
-    w = layer.constant_array("w", kernel, wt, f"kernel {kernel.name!r} {tuple(kernel.shape)}")
-    b = layer.constant_array("b", bias, bt, f"bias {bias.name!r} ({c_out},)")
-    cfg = layer.config(
-        "hlsforge::conv_config",
-        [
-            _u("in_h", in_h),
-            _u("in_w", in_w),
-            _u("n_chan", c_in),
-            _u("out_h", out_h),
-            _u("out_w", out_w),
-            _u("n_filt", c_out),
-            _u("kern_h", kh),
-            _u("kern_w", kw),
-            _u("stride_h", sh),
-            _u("stride_w", sw),
-            _u("dil_h", dh),
-            _u("dil_w", dw),
-            _u("pad_top", pt),
-            _u("pad_left", pl),
-            _u("groups", g),
-            _u("n_in", n_in),
-            _u("n_out", n_out),
-            _u("reuse_factor", opts.reuse_factor),
-            ("unsigned", "strategy", f"hlsforge::{opts.strategy}"),
-            _u("multiplier_limit", limit),
-        ],
-        [("accum_t", accum), ("weight_t", wt), ("bias_t", bt)],
-    )
-    call = Call(
-        "hlsforge::conv",
-        (layer.input(0).type_name, layer.out.type_name, cfg.name),
-        (layer.input(0).array, layer.out.array, w, b),
-    )
-    return _Parts(
-        "hlsforge_kernels/conv.h",
-        [call],
-        configs=[cfg],
-        reuse_factor=opts.reuse_factor,
-        strategy=opts.strategy,
+    shape_fields = [
+        _u("in_h", in_h), _u("in_w", in_w), _u("n_chan", c_in), _u("out_h", out_h), _u("out_w", out_w),
+        _u("n_filt", c_out), _u("kern_h", kh), _u("kern_w", kw), _u("stride_h", sh), _u("stride_w", sw),
+        _u("dil_h", dh), _u("dil_w", dw), _u("pad_top", pt), _u("pad_left", pl), _u("groups", g),
+        _u("n_in", n_in), _u("n_out", n_out),
+    ]
+    return _multiply_layer(
+        layer, n_in=n_in, n_out=n_out, shape_fields=shape_fields,
+        kernel_desc=f"kernel {kernel.name!r} {tuple(kernel.shape)}", bias_desc=f"bias {bias.name!r} ({c_out},)",
+        config="hlsforge::conv_config", function="hlsforge::conv", header="hlsforge_kernels/conv.h",
     )
 
 

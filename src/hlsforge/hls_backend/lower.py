@@ -463,36 +463,38 @@ def _avgpool(layer: _Layer) -> _Parts:
     return _Parts("hlsforge_kernels/pool.h", [call], configs=[cfg])
 
 
+def _activation(
+    layer: _Layer, function: str, *, fields: Sequence[Any] = (), types: Sequence[tuple[str, str]] = (),
+    args: Sequence[str] = (), header: str = "hlsforge_kernels/activation.h",
+) -> _Parts:
+    """An elementwise layer: an ``activation_config`` (``n_in`` plus ``fields``, typedefs
+    ``types``) and one call ``function(in, out, *args)``."""
+    cfg = layer.config("hlsforge::activation_config", [_u("n_in", layer.value(0).size), *fields], list(types))
+    call = Call(
+        function,
+        (layer.input(0).type_name, layer.out.type_name, cfg.name),
+        (layer.input(0).array, layer.out.array, *args),
+    )
+    return _Parts(header, [call], configs=[cfg])
+
+
 def _batchnorm(layer: _Layer) -> _Parts:
     x, scale, bias = layer.value(0), layer.value(1), layer.value(2)
     st = layer.typedef("scale", scale.type)
     bt = layer.typedef("bias", bias.type)
     s = layer.constant_array("scale", scale, st, f"scale {scale.name!r}")
     b = layer.constant_array("bias", bias, bt, f"bias {bias.name!r}")
-    cfg = layer.config(
-        "hlsforge::activation_config",
-        [_u("n_in", x.size), _u("n_chan", x.shape[-1]), _u("multiplier_limit", x.size)],
-        [("scale_t", st), ("bias_t", bt)],
+    return _activation(
+        layer, "hlsforge::batchnorm", fields=[_u("n_chan", x.shape[-1]), _u("multiplier_limit", x.size)],
+        types=[("scale_t", st), ("bias_t", bt)], args=[s, b],
     )
-    call = Call(
-        "hlsforge::batchnorm",
-        (layer.input(0).type_name, layer.out.type_name, cfg.name),
-        (layer.input(0).array, layer.out.array, s, b),
-    )
-    return _Parts("hlsforge_kernels/activation.h", [call], configs=[cfg])
 
 
 def _elementwise(
     kernel: str, header: str = "hlsforge_kernels/activation.h"
 ) -> Callable[[_Layer], _Parts]:
     def rule(layer: _Layer) -> _Parts:
-        cfg = layer.config("hlsforge::activation_config", [_u("n_in", layer.value(0).size)])
-        call = Call(
-            kernel,
-            (layer.input(0).type_name, layer.out.type_name, cfg.name),
-            (layer.input(0).array, layer.out.array),
-        )
-        return _Parts(header, [call], configs=[cfg])
+        return _activation(layer, kernel, header=header)
 
     return rule
 
@@ -502,15 +504,7 @@ def _leaky_relu(layer: _Layer) -> _Parts:
     param = layer.precision("param")
     pt = layer.typedef("param", param)
     alpha = layer.scalar("alpha", a.alpha, param, pt, "negative slope")
-    cfg = layer.config(
-        "hlsforge::activation_config", [_u("n_in", layer.value(0).size)], [("param_t", pt)]
-    )
-    call = Call(
-        "hlsforge::leaky_relu",
-        (layer.input(0).type_name, layer.out.type_name, cfg.name),
-        (layer.input(0).array, layer.out.array, alpha),
-    )
-    return _Parts("hlsforge_kernels/activation.h", [call], configs=[cfg])
+    return _activation(layer, "hlsforge::leaky_relu", types=[("param_t", pt)], args=[alpha])
 
 
 def _clip(layer: _Layer) -> _Parts:
@@ -531,21 +525,8 @@ def _clip(layer: _Layer) -> _Parts:
         pt,
         "upper bound" if a.max is not None else "unused",
     )
-    cfg = layer.config(
-        "hlsforge::activation_config",
-        [
-            _u("n_in", layer.value(0).size),
-            ("bool", "has_min", int(a.min is not None)),
-            ("bool", "has_max", int(a.max is not None)),
-        ],
-        [("param_t", pt)],
-    )
-    call = Call(
-        "hlsforge::clip",
-        (layer.input(0).type_name, layer.out.type_name, cfg.name),
-        (layer.input(0).array, layer.out.array, lo, hi),
-    )
-    return _Parts("hlsforge_kernels/activation.h", [call], configs=[cfg])
+    flags = [("bool", "has_min", int(a.min is not None)), ("bool", "has_max", int(a.max is not None))]
+    return _activation(layer, "hlsforge::clip", fields=flags, types=[("param_t", pt)], args=[lo, hi])
 
 
 def _hard_sigmoid(layer: _Layer) -> _Parts:
@@ -554,15 +535,7 @@ def _hard_sigmoid(layer: _Layer) -> _Parts:
     pt = layer.typedef("param", param)
     slope = layer.scalar("slope", a.alpha, param, pt, "slope (alpha)")
     shift = layer.scalar("shift", a.beta, param, pt, "shift (beta)")
-    cfg = layer.config(
-        "hlsforge::activation_config", [_u("n_in", layer.value(0).size)], [("param_t", pt)]
-    )
-    call = Call(
-        "hlsforge::hard_sigmoid",
-        (layer.input(0).type_name, layer.out.type_name, cfg.name),
-        (layer.input(0).array, layer.out.array, slope, shift),
-    )
-    return _Parts("hlsforge_kernels/activation.h", [call], configs=[cfg])
+    return _activation(layer, "hlsforge::hard_sigmoid", types=[("param_t", pt)], args=[slope, shift])
 
 
 def _table_members(
@@ -602,15 +575,7 @@ def _elu(layer: _Layer) -> _Parts:
     if "table" not in layer.node.options:  # unsigned input: only the x >= 0 branch exists
         return _elementwise("hlsforge::cast")(layer)
     ints, tt, arr = _table_members(layer, "table", "table", "table")
-    cfg = layer.config(
-        "hlsforge::activation_config", [_u("n_in", layer.value(0).size), *ints], [("table_t", tt)]
-    )
-    call = Call(
-        "hlsforge::elu",
-        (layer.input(0).type_name, layer.out.type_name, cfg.name),
-        (layer.input(0).array, layer.out.array, arr),
-    )
-    return _Parts("hlsforge_kernels/activation.h", [call], configs=[cfg])
+    return _activation(layer, "hlsforge::elu", fields=ints, types=[("table_t", tt)], args=[arr])
 
 
 def _selu(layer: _Layer) -> _Parts:
@@ -619,40 +584,16 @@ def _selu(layer: _Layer) -> _Parts:
     pt = layer.typedef("param", param)
     gamma = layer.scalar("gamma", a.gamma, param, pt, "scale of the positive branch")
     if "table" not in layer.node.options:  # unsigned input: only the x >= 0 branch exists
-        cfg = layer.config(
-            "hlsforge::activation_config", [_u("n_in", layer.value(0).size)], [("param_t", pt)]
-        )
-        call = Call(
-            "hlsforge::scale",
-            (layer.input(0).type_name, layer.out.type_name, cfg.name),
-            (layer.input(0).array, layer.out.array, gamma),
-        )
-        return _Parts("hlsforge_kernels/activation.h", [call], configs=[cfg])
+        return _activation(layer, "hlsforge::scale", types=[("param_t", pt)], args=[gamma])
     ints, tt, arr = _table_members(layer, "table", "table", "table")
-    cfg = layer.config(
-        "hlsforge::activation_config",
-        [_u("n_in", layer.value(0).size), *ints],
-        [("table_t", tt), ("param_t", pt)],
+    return _activation(
+        layer, "hlsforge::selu", fields=ints, types=[("table_t", tt), ("param_t", pt)], args=[arr, gamma]
     )
-    call = Call(
-        "hlsforge::selu",
-        (layer.input(0).type_name, layer.out.type_name, cfg.name),
-        (layer.input(0).array, layer.out.array, arr, gamma),
-    )
-    return _Parts("hlsforge_kernels/activation.h", [call], configs=[cfg])
 
 
 def _table_activation(layer: _Layer) -> _Parts:
     ints, tt, arr = _table_members(layer, "table", "table", "table")
-    cfg = layer.config(
-        "hlsforge::activation_config", [_u("n_in", layer.value(0).size), *ints], [("table_t", tt)]
-    )
-    call = Call(
-        "hlsforge::table_lookup",
-        (layer.input(0).type_name, layer.out.type_name, cfg.name),
-        (layer.input(0).array, layer.out.array, arr),
-    )
-    return _Parts("hlsforge_kernels/activation.h", [call], configs=[cfg])
+    return _activation(layer, "hlsforge::table_lookup", fields=ints, types=[("table_t", tt)], args=[arr])
 
 
 def _softmax(layer: _Layer) -> _Parts:

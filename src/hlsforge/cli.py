@@ -219,6 +219,10 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("project")
     b.add_argument("--steps", nargs="+", default=["csim", "synth"], help="csim synth cosim export vsynth")
     b.set_defaults(func=cmd_build)
+
+    from .cli_commands import register_all
+
+    register_all(sub)
     return p
 
 

@@ -47,6 +47,14 @@ benchmark MLP ~2.5x faster for ~10% more compile time (benchmarks/csim_vs_hls4ml
 the -O1/-O2/-O3 comparison). Tests that only check bits use -O0 (fastest to compile)."""
 WARNING_FLAGS: tuple[str, ...] = ("-Wno-unknown-pragmas",)
 """The HLS pragmas mean nothing to g++; everything else stays visible."""
+ISOLATION_FLAGS: tuple[str, ...] = ("-fvisibility=hidden", "-fvisibility-inlines-hidden")
+"""Every C-sim library exports only its ``extern "C"`` bridge (``HLSFORGE_CSIM_EXPORT``).
+Without this, two libraries of different models that share a name (Keras calls almost every
+model ``model_1``) share their C++ symbols once loaded into one process: the top function,
+the weight arrays and the kernels' function-local tables (GCC makes those process-wide unique
+symbols), so the second model silently ran the first model's code."""
+ISOLATION_LINK_FLAGS: tuple[str, ...] = ("-Wl,-Bsymbolic",)
+"""Calls inside a library bind to that library's own definitions, never to another's."""
 
 _P_DOUBLE = ctypes.POINTER(ctypes.c_double)
 
@@ -155,7 +163,8 @@ def build_library(
         include_dirs=incs,
         defines=defines,
         flags=tuple(flags),
-        extra_flags=WARNING_FLAGS,
+        extra_flags=(*WARNING_FLAGS, *ISOLATION_FLAGS),
+        link_flags=ISOLATION_LINK_FLAGS,
     )
 
 
@@ -169,7 +178,7 @@ def _load(path: Path) -> ctypes.CDLL:
     key = str(path)
     lib = _LOADED.get(key)
     if lib is None:
-        lib = ctypes.CDLL(key)
+        lib = ctypes.CDLL(key, mode=os.RTLD_LOCAL)  # never into the global symbol scope
         _LOADED[key] = lib
     return lib
 

@@ -70,3 +70,7 @@ class OutputError(HlsforgeError):
 
 class ToolNotFoundError(HlsforgeError):
     """A required external tool (vendor HLS tool, compiler) is not on PATH."""
+
+
+class ModelClosedError(HlsforgeError):
+    """A compiled model was used after ``close()`` (its native memory is freed)."""

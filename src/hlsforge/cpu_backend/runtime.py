@@ -17,6 +17,7 @@ import ctypes
 import hashlib
 import os
 import platform
+import threading
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -25,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from .. import cpp_toolchain
-from ..errors import HlsforgeError, ModelFormatError
+from ..errors import HlsforgeError, ModelClosedError, ModelFormatError
 from ..ir.graph import Graph
 from .blas import BlasConfig, find_blas, set_blas_threads
 from .emit import KERNEL_HEADER, capi_prefix, kernel_header_text, render_capi, render_header
@@ -91,6 +92,12 @@ class CpuModel:
     order); the result is an array, or a dict keyed by output name for several outputs.
     Arrays are in the source model's layout. Unlike the reference, NaN and infinity are not
     refused: they propagate as IEEE arithmetic says. ``predict`` is thread-safe.
+
+    ``close()`` frees the native session. It is safe against concurrent ``predict`` calls:
+    calls already running finish first (close waits for them), later ones raise
+    ``ModelClosedError``. Calls that release the GIL hold the session through an in-flight
+    count taken under a lock; small batches keep the GIL for the whole native call, which
+    reads the session from a slot that close() clears first, so they need no lock.
     """
 
     def __init__(self, graph: Graph, plan: ModelPlan, library: Path, weights: Path, lib: ctypes.CDLL,
@@ -128,7 +135,9 @@ class CpuModel:
                 fn.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_size_t]
                 fn.restype = ctypes.c_int
         self._create = create
-        self._session: int | None = self._new_session(weights)
+        self._init_guard()
+        self._session = self._new_session(weights)
+        self._slot.value = self._session
         self._in_shapes = [tuple(r.user_shape) for r in plan.inputs]
         self._out_shapes = [tuple(r.user_shape) for r in plan.outputs]
         self._in_shape0 = self._in_shapes[0] if self._in_shapes else ()
@@ -137,6 +146,33 @@ class CpuModel:
         inner = np.empty(self._in_shape0, dtype=_F32).strides if plan.inputs else ()
         self._in_strides = inner  # a C-contiguous event
         self._in_strides_b = (4 * (self.plan.inputs[0].size if plan.inputs else 0), *inner)  # a C-contiguous batch
+
+    def _init_guard(self) -> None:
+        """The lock, in-flight count and condition that make close() wait for running calls."""
+        self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._inflight = 0
+        self._session: int | None = None
+        self._slot = ctypes.c_void_p(None)  # the session as the lean entry point reads it
+        self._slot_addr = ctypes.addressof(self._slot)
+
+    def _acquire(self) -> int:
+        """The session handle for one call, counted as in flight; ``ModelClosedError`` if closed."""
+        with self._lock:
+            session = self._session
+            if session is None:
+                raise ModelClosedError(
+                    f"model {self.plan.model_name!r} is closed: its native session was freed by close(); "
+                    "compile it again (cached, cheap) instead of closing it while still in use"
+                )
+            self._inflight += 1
+            return session
+
+    def _release(self) -> None:
+        with self._lock:
+            self._inflight -= 1
+            if self._inflight == 0:
+                self._idle.notify_all()
 
     def _new_session(self, weights: Path) -> int:
         err = ctypes.create_string_buffer(4096)
@@ -151,9 +187,10 @@ class CpuModel:
         if the file is missing, truncated, corrupted or made for another model."""
         clone = object.__new__(CpuModel)
         clone.__dict__.update(self.__dict__)
-        clone._session = None
+        clone._init_guard()  # its own session, lock and in-flight count
         clone.weights_path = Path(weights)
         clone._session = clone._new_session(Path(weights))
+        clone._slot.value = clone._session
         return clone
 
     @property
@@ -172,8 +209,19 @@ class CpuModel:
                 n = 0  # not a C-contiguous batch: the general path copies it
             if n:
                 out = np.empty(self._out_shape1 if n == 1 else (n, *self._out_shape0), dtype=_F32)
-                fn = self._fast_gil if n <= GIL_FREE_BATCH else self._fast
-                if fn(self._session, id(x), id(out), n, self._offset):
+                if n <= GIL_FREE_BATCH:
+                    # The call holds the GIL from start to end and reads the session from its
+                    # slot itself, so close() (which needs the GIL) runs wholly before or after.
+                    rc = self._fast_gil(self._slot_addr, id(x), id(out), n, self._offset)
+                else:
+                    self._acquire()  # counted in flight: close() waits for this call
+                    try:
+                        rc = self._fast(self._slot_addr, id(x), id(out), n, self._offset)
+                    finally:
+                        self._release()
+                if rc == 2:
+                    self._acquire()  # raises ModelClosedError
+                if rc:
                     raise HlsforgeError(f"model {self.plan.model_name!r}: native inference failed (out of memory?)")
                 return out
         return self._predict_general(x)
@@ -189,16 +237,34 @@ class CpuModel:
             in_ptrs = (ctypes.c_void_p * max(1, len(ins)))(*[a.ctypes.data for a in ins])
             out_ptrs = (ctypes.c_void_p * len(outs))(*[a.ctypes.data for a in outs])
             err = ctypes.create_string_buffer(1024)
-            if self._infer(self._session, in_ptrs, out_ptrs, n, err, len(err)):
+            session = self._acquire()
+            try:
+                rc = self._infer(session, in_ptrs, out_ptrs, n, err, len(err))
+            finally:
+                self._release()
+            if rc:
                 raise HlsforgeError(f"model {self.plan.model_name!r}: {err.value.decode(errors='replace')}")
+        else:
+            self._acquire()  # an empty batch on a closed model is still an error
+            self._release()
         named = {r.name: a for r, a in zip(self.plan.outputs, outs, strict=True)}
         return next(iter(named.values())) if len(named) == 1 else named  # as reference.run
 
     def close(self) -> None:
-        """Free the native session (also done when the object is garbage-collected)."""
-        if self._session is not None:
-            self._destroy(self._session)
-            self._session = None
+        """Free the native session (also done when the object is garbage-collected).
+
+        Waits for calls already running on other threads; any later ``predict`` raises
+        ``ModelClosedError``. Closing twice is harmless."""
+        lock = self.__dict__.get("_idle")
+        if lock is None:  # __init__ failed before the guard existed
+            return
+        with lock:
+            session, self._session = self._session, None
+            self._slot.value = None
+            while self._inflight:
+                lock.wait()
+        if session is not None:
+            self._destroy(session)
 
     def __del__(self) -> None:
         try:

@@ -6,44 +6,12 @@ signal), not as a crashed test run."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import textwrap
-from pathlib import Path
-
-SRC = str(Path(__file__).resolve().parents[2] / "src")
-
-PRELUDE = """
-import threading
-import numpy as np
-from hlsforge import cpu_backend, reference
-from hlsforge.errors import HlsforgeError, ModelClosedError
-from hlsforge.ir import Graph, Op
-
-def graph(n_in=16, width=64):
-    rng = np.random.default_rng(0)
-    g = Graph("closing")
-    g.add_input("x", (n_in,))
-    g.add_constant("k", rng.normal(size=(n_in, width)).astype(np.float32))
-    g.add_constant("b", rng.normal(size=(width,)).astype(np.float32))
-    d = g.add_node(Op.DENSE, ["x", "k", "b"], source_name="fc")
-    g.outputs = [g.add_node(Op.RELU, d.outputs, source_name="act").outputs[0]]
-    return g.validate()
-"""
-
-
-def run_script(body: str, timeout: float = 240) -> str:
-    env = dict(os.environ, PYTHONPATH=SRC + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    proc = subprocess.run([sys.executable, "-c", PRELUDE + textwrap.dedent(body)], env=env,
-                          capture_output=True, text=True, timeout=timeout)
-    assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
-    return proc.stdout
+from subproc import run_script
 
 
 def test_predict_after_close_raises_on_every_path():
     out = run_script("""
-        g = graph()
+        g = graph(name="hardening")
         m = cpu_backend.compile(g)
         x = np.random.default_rng(1).normal(size=(200, 16)).astype(np.float32)
         m.predict(x)
@@ -76,8 +44,8 @@ def test_predict_after_close_raises_on_every_path():
 
 def test_close_while_other_threads_predict():
     out = run_script("""
-        g = graph(64, 256)
-        x = np.random.default_rng(2).normal(size=(2000, 64)).astype(np.float32)
+        g = graph(name="hardening")
+        x = np.random.default_rng(2).normal(size=(2000, 16)).astype(np.float32)
         want = reference.run(g, x)
         for trial in range(5):
             m = cpu_backend.compile(g)

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from .. import cpp_toolchain
-from ..errors import HlsforgeError, ModelClosedError, ModelFormatError
+from ..errors import CompileError, HlsforgeError, ModelClosedError, ModelFormatError, OutputError
 from ..ir.graph import Graph
 from .blas import BlasConfig, find_blas, set_blas_threads
 from .emit import KERNEL_HEADER, capi_prefix, kernel_header_text, render_capi, render_header
@@ -100,6 +100,8 @@ class CpuModel:
     reads the session from a slot that close() clears first, so they need no lock.
     """
 
+    _session: int | None
+
     def __init__(self, graph: Graph, plan: ModelPlan, library: Path, weights: Path, lib: ctypes.CDLL,
                  blas: BlasConfig) -> None:
         self.graph = graph
@@ -152,7 +154,7 @@ class CpuModel:
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
         self._inflight = 0
-        self._session: int | None = None
+        self._session = None
         self._slot = ctypes.c_void_p(None)  # the session as the lean entry point reads it
         self._slot_addr = ctypes.addressof(self._slot)
 
@@ -305,9 +307,20 @@ def _unique_names(graphs: Sequence[Graph], names: Sequence[str | None] | None) -
 
 def _weights_file(plan: ModelPlan, graph: Graph, root: Path) -> Path:
     data = weights_bytes([(w.name, graph.constant(w.name)) for w in plan.weights])
-    path = root / "cpu_weights" / f"{hashlib.sha256(data).hexdigest()[:24]}.weights"
-    if not path.is_file():
-        write_atomic(path, data)
+    digest = hashlib.sha256(data).hexdigest()
+    parent = cpp_toolchain.ensure_cache_dir(root / "cpu_weights", "the weight cache")
+    path = parent / f"{digest[:24]}.weights"
+    try:
+        # The name is the content's hash: a file whose bytes no longer hash to it (truncated,
+        # overwritten) is written again. The check is memoized on path, size and mtime.
+        intact = path.stat().st_size == len(data) and cpp_toolchain.file_digest(path).hex() == digest
+    except OSError:
+        intact = False
+    if not intact:
+        try:
+            write_atomic(path, data)
+        except OSError as e:
+            raise OutputError(f"cannot write the weight file {str(path)!r}: {e.strerror or e}") from None
     return path
 
 
@@ -373,9 +386,17 @@ def compile(
 
 @lru_cache(maxsize=64)
 def _open(path: str) -> ctypes.CDLL:
-    return ctypes.CDLL(path)
+    try:
+        return ctypes.CDLL(path, mode=os.RTLD_LOCAL)  # never into the global symbol scope
+    except OSError as e:
+        raise CompileError(f"cannot load the compiled model library {path}: {e}",
+                           source_dir=str(Path(path).parent)) from None
 
 
 @lru_cache(maxsize=64)
 def _open_pydll(path: str) -> ctypes.PyDLL:
-    return ctypes.PyDLL(path)
+    try:
+        return ctypes.PyDLL(path, mode=os.RTLD_LOCAL)
+    except OSError as e:
+        raise CompileError(f"cannot load the compiled model library {path}: {e}",
+                           source_dir=str(Path(path).parent)) from None

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from .. import cpp_toolchain
-from ..errors import ToolNotFoundError
+from ..errors import CompileError, ToolNotFoundError
 from ..ir.graph import Graph
 from . import emit
 from .lower import lower
@@ -124,18 +124,24 @@ def _source_tree(models: Sequence[HlsModel]) -> tuple[Path, list[Path]]:
     h = hashlib.sha256(b"hlsforge-csim-1\0")
     for rel in sorted(files):
         h.update(rel.encode() + b"\0" + files[rel].encode() + b"\0")
-    root = cpp_toolchain.cache_dir() / "csim" / h.hexdigest()[:24]
-    if not (root / ".complete").is_file():
-        root.parent.mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(prefix=root.name + ".tmp.", dir=root.parent))
+    parent = cpp_toolchain.ensure_cache_dir(cpp_toolchain.cache_dir() / "csim", "the C-sim source cache")
+    root = parent / h.hexdigest()[:24]
+    encoded = {rel: text.encode() for rel, text in files.items()}
+    if not _tree_intact(root, encoded):
+        work = Path(tempfile.mkdtemp(prefix=root.name + ".tmp.", dir=parent))
         try:
-            for rel, text in files.items():
+            for rel, data in encoded.items():
                 p = work / rel
                 p.parent.mkdir(parents=True, exist_ok=True)
-                p.write_text(text)
+                p.write_bytes(data)
             (work / ".complete").write_text("")
-            if root.exists():
-                shutil.rmtree(root, ignore_errors=True)
+            if root.exists():  # damaged: move it aside (a build may still read it), then drop it
+                graveyard = Path(tempfile.mkdtemp(prefix=root.name + ".old.", dir=parent))
+                try:
+                    os.rename(root, graveyard / "d")
+                except OSError:
+                    pass
+                shutil.rmtree(graveyard, ignore_errors=True)
             try:
                 os.rename(work, root)
             except OSError:
@@ -144,6 +150,21 @@ def _source_tree(models: Sequence[HlsModel]) -> tuple[Path, list[Path]]:
             if work.exists():
                 shutil.rmtree(work, ignore_errors=True)
     return root, [root / b for b in bridges]
+
+
+def _tree_intact(root: Path, files: dict[str, bytes]) -> bool:
+    """True when ``root`` is complete and every file holds exactly the expected bytes (a
+    damaged cached source would otherwise fail to compile, or compile into something else)."""
+    if not (root / ".complete").is_file():
+        return False
+    try:
+        for rel, data in files.items():
+            p = root / rel
+            if p.stat().st_size != len(data) or p.read_bytes() != data:
+                return False
+    except OSError:
+        return False
+    return True
 
 
 def build_library(
@@ -178,7 +199,11 @@ def _load(path: Path) -> ctypes.CDLL:
     key = str(path)
     lib = _LOADED.get(key)
     if lib is None:
-        lib = ctypes.CDLL(key, mode=os.RTLD_LOCAL)  # never into the global symbol scope
+        try:
+            lib = ctypes.CDLL(key, mode=os.RTLD_LOCAL)  # never into the global symbol scope
+        except OSError as e:
+            raise CompileError(f"cannot load the compiled C simulation {key}: {e}",
+                               source_dir=str(path.parent)) from None
         _LOADED[key] = lib
     return lib
 

@@ -232,7 +232,8 @@ class CpuModel:
 
     def _predict_general(self, x: Any) -> Any:
         arrays = _prepare(self.graph, x)
-        ins = [np.ascontiguousarray(arrays[r.name], dtype=np.float32) for r in self.plan.inputs]
+        with np.errstate(over="ignore"):  # beyond the float32 range rounds to ±inf (the rule)
+            ins = [np.ascontiguousarray(arrays[r.name], dtype=np.float32) for r in self.plan.inputs]
         n = ins[0].shape[0] if ins else 0
         outs = [np.empty((n, *s), dtype=np.float32) for s in self._out_shapes]
         if n:
@@ -279,8 +280,8 @@ class CpuModel:
 
 
 def _prepare(graph: Graph, x: Any) -> dict[str, np.ndarray]:
-    """``Graph.prepare_inputs`` letting NaN/inf through: in float they propagate."""
-    return graph.prepare_inputs(x, allow_nan=True, allow_inf=True)
+    """The float engines' rule (docs/numerics.md, "Special input values"): NaN/inf propagate."""
+    return graph.prepare_inputs(x, engine="float")
 
 
 # --------------------------------------------------------------------------------- compiling

@@ -231,7 +231,8 @@ class CsimModel:
         self._trace = getattr(self._lib, emit.bridge_symbol(self.model, "trace"))
 
     def _inputs(self, x: Any) -> tuple[list[np.ndarray], int]:
-        arrays = self.graph.prepare_inputs(x)
+        # the emulator's rule for special values (docs/numerics.md, "Special input values")
+        arrays = self.graph.prepare_inputs(x, engine="fixed")
         ins = [
             np.ascontiguousarray(
                 self.graph.to_internal(p.value, arrays[p.value]), dtype=np.float64

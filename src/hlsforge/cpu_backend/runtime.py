@@ -90,8 +90,9 @@ class CpuModel:
     ``x`` follows :func:`hlsforge.reference.run`: an array for a one-input model (one event
     without the batch axis is accepted), else a dict keyed by input name (or a list in input
     order); the result is an array, or a dict keyed by output name for several outputs.
-    Arrays are in the source model's layout. Unlike the reference, NaN and infinity are not
-    refused: they propagate as IEEE arithmetic says. ``predict`` is thread-safe.
+    Arrays are in the source model's layout. As in the reference, NaN and infinity are not
+    refused: they propagate as IEEE arithmetic says (docs/numerics.md §9). ``predict`` is
+    thread-safe.
 
     ``close()`` frees the native session. It is safe against concurrent ``predict`` calls:
     calls already running finish first (close waits for them), later ones raise

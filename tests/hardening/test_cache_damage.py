@@ -160,7 +160,7 @@ def test_cache_subdirectory_that_is_a_file(tmp_path):
 
 
 def test_concurrent_processes_share_one_cache(tmp_path):
-    """Three processes compile and run the same new C-sim model at once: each one succeeds,
+    """Two processes compile and run the same new C-sim model at once: each one succeeds,
     and no temporary directory is left behind."""
     import subprocess
     import sys
@@ -170,7 +170,7 @@ def test_concurrent_processes_share_one_cache(tmp_path):
     env = dict(os.environ, HLSFORGE_CACHE=str(tmp_path),
                PYTHONPATH=SRC + os.pathsep + os.environ.get("PYTHONPATH", ""))
     procs = [subprocess.Popen([sys.executable, "-c", PRELUDE + CSIM_RUN.format(seed=15)], env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(3)]
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
     for p in procs:
         _, err = p.communicate(timeout=300)
         assert p.returncode == 0, err

@@ -7,6 +7,7 @@ share symbols (hidden visibility, local binding), whatever the models' names."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from hlsforge import cpu_backend, reference
 from hlsforge.hls_backend import compile as csim_compile
@@ -51,6 +52,7 @@ def test_same_named_models_csim_interleaved():
             np.testing.assert_array_equal(model.predict(x), emulate.run(graphs[k], x), err_msg=k)
 
 
+@pytest.mark.slow  # two more CPU libraries; the default suite covers the CPU in the mixed test
 def test_same_named_models_cpu_interleaved():
     # two libraries (same-architecture models share one library, each with its own weights)
     graphs = {k: f() for k, f in GRAPHS.items() if k != "other_width"}

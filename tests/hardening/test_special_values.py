@@ -124,3 +124,18 @@ def test_fixed_engines_agree_bit_for_bit(engines, itype):
     for engine in (lambda v: emulate.run(q, v), sim.predict, sim.trace):
         with pytest.raises(InputError, match="NaN"):
             engine(nan)
+
+
+@pytest.mark.slow
+def test_ap_types_csim_follows_the_same_rule():
+    """Xilinx ap_fixed.h converts special values exactly as hlsforge's header and the emulator."""
+    g = graph()
+    qs = [configure(g, {"model": {"default": "ap_fixed<16,6>", "input": t}})
+          for k, t in INPUT_TYPES.items() if k != "wrap"]
+    sims = compile_many(qs, names=[f"special_ap_{i}" for i in range(len(qs))], fixed_lib="ap_types",
+                        flags=("-O0", "-std=c++17"))
+    x = np.concatenate([batch(list(SPECIAL))])
+    for q, sim in zip(qs, sims, strict=True):
+        want, got = emulate.run(q, x), sim.predict(x)
+        for name in q.outputs:
+            np.testing.assert_array_equal(got[name], want[name])

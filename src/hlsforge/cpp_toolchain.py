@@ -33,6 +33,7 @@ directory raises ``OutputError``.
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import json
 import os
@@ -58,6 +59,9 @@ __all__ = [
     "compile_executable",
     "compile_shared_library",
     "compile_cpp",
+    "ISOLATION_FLAGS",
+    "ISOLATION_LINK_FLAGS",
+    "load_library",
 ]
 
 SourceSpec = Union[Mapping[str, str], Sequence[Union[str, Path]]]  # noqa: UP007 (a runtime alias)
@@ -66,6 +70,15 @@ SourceSpec = Union[Mapping[str, str], Sequence[Union[str, Path]]]  # noqa: UP007
 ``#include "x.h"`` works) or a list of existing source files (compiled where they are)."""
 
 _COMPILED_SUFFIXES = (".cpp", ".cc", ".cxx", ".c++", ".C")
+
+ISOLATION_FLAGS: tuple[str, ...] = ("-fvisibility=hidden", "-fvisibility-inlines-hidden")
+"""Compile flags for a library loaded into Python: only what is marked
+``__attribute__((visibility("default")))`` is exported. Without them, two libraries of
+different models that share a name (Keras calls almost every model ``model_1``) share their
+C++ symbols once loaded into one process — GCC makes inline variables and function-local
+statics process-wide unique symbols — and the second model silently runs the first's code."""
+ISOLATION_LINK_FLAGS: tuple[str, ...] = ("-Wl,-Bsymbolic",)
+"""Calls inside a library bind to that library's own definitions, never to another's."""
 _DEFAULT_FLAGS = ("-O2", "-std=c++17")
 
 
@@ -441,6 +454,18 @@ def _verified_entry(variant: Path, out_name: str) -> dict | None:
         return entry
     except (OSError, ValueError, KeyError, TypeError):
         return None
+
+
+def load_library(path: str | Path, *, keep_gil: bool = False) -> ctypes.CDLL:
+    """Open a compiled library for ctypes with local symbol binding (``RTLD_LOCAL``: its
+    symbols never enter the process's global scope). ``keep_gil`` gives a ``PyDLL`` (calls
+    hold the GIL). A file that cannot be loaded is a ``CompileError`` naming it."""
+    cls = ctypes.PyDLL if keep_gil else ctypes.CDLL
+    try:
+        return cls(str(path), mode=os.RTLD_LOCAL)
+    except OSError as e:
+        raise CompileError(f"cannot load the compiled library {path}: {e}",
+                           source_dir=str(Path(path).parent)) from None
 
 
 def _lookup(base: Path, out_name: str, fingerprint: list[list[str | int]] | None) -> Path | None:

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from .. import cpp_toolchain
-from ..errors import CompileError, HlsforgeError, ModelClosedError, ModelFormatError, OutputError
+from ..errors import HlsforgeError, ModelClosedError, ModelFormatError, OutputError
 from ..ir.graph import Graph
 from .blas import BlasConfig, find_blas, set_blas_threads
 from .emit import KERNEL_HEADER, capi_prefix, kernel_header_text, render_capi, render_header
@@ -34,11 +34,10 @@ from .lower import DEFAULT_TUNING, ModelPlan, Tuning, lower
 from .weights import weights_bytes, write_atomic
 
 BASE_FLAGS = ("-O3", "-std=c++17", "-DNDEBUG")
-ISOLATION_FLAGS = ("-fvisibility=hidden", "-fvisibility-inlines-hidden")
-"""Each library exports only its C interface. Without this, GCC marks the inline variables
-and function-local statics of a model header as process-wide unique symbols, and two libraries
-holding different versions of a model with the same name would share them."""
-ISOLATION_LINK_FLAGS = ("-Wl,-Bsymbolic",)
+ISOLATION_FLAGS = cpp_toolchain.ISOLATION_FLAGS
+"""Each library exports only its C interface (``HLSFORGE_CAPI``): two libraries holding
+different versions of a model with the same name never share symbols (docs/native_runtime.md)."""
+ISOLATION_LINK_FLAGS = cpp_toolchain.ISOLATION_LINK_FLAGS
 GIL_FREE_BATCH = 64
 """Batches larger than this run with the GIL released (smaller ones are faster with it held)."""
 
@@ -388,17 +387,10 @@ def compile(
 
 @lru_cache(maxsize=64)
 def _open(path: str) -> ctypes.CDLL:
-    try:
-        return ctypes.CDLL(path, mode=os.RTLD_LOCAL)  # never into the global symbol scope
-    except OSError as e:
-        raise CompileError(f"cannot load the compiled model library {path}: {e}",
-                           source_dir=str(Path(path).parent)) from None
+    return cpp_toolchain.load_library(path)
 
 
 @lru_cache(maxsize=64)
-def _open_pydll(path: str) -> ctypes.PyDLL:
-    try:
-        return ctypes.PyDLL(path, mode=os.RTLD_LOCAL)
-    except OSError as e:
-        raise CompileError(f"cannot load the compiled model library {path}: {e}",
-                           source_dir=str(Path(path).parent)) from None
+def _open_pydll(path: str) -> ctypes.CDLL:
+    """The same library through ``ctypes.PyDLL``: its calls keep the GIL."""
+    return cpp_toolchain.load_library(path, keep_gil=True)

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from .. import cpp_toolchain
-from ..errors import CompileError, ToolNotFoundError
+from ..errors import ToolNotFoundError
 from ..ir.graph import Graph
 from . import emit
 from .lower import lower
@@ -47,14 +47,11 @@ benchmark MLP ~2.5x faster for ~10% more compile time (benchmarks/csim_vs_hls4ml
 the -O1/-O2/-O3 comparison). Tests that only check bits use -O0 (fastest to compile)."""
 WARNING_FLAGS: tuple[str, ...] = ("-Wno-unknown-pragmas",)
 """The HLS pragmas mean nothing to g++; everything else stays visible."""
-ISOLATION_FLAGS: tuple[str, ...] = ("-fvisibility=hidden", "-fvisibility-inlines-hidden")
-"""Every C-sim library exports only its ``extern "C"`` bridge (``HLSFORGE_CSIM_EXPORT``).
-Without this, two libraries of different models that share a name (Keras calls almost every
-model ``model_1``) share their C++ symbols once loaded into one process: the top function,
-the weight arrays and the kernels' function-local tables (GCC makes those process-wide unique
-symbols), so the second model silently ran the first model's code."""
-ISOLATION_LINK_FLAGS: tuple[str, ...] = ("-Wl,-Bsymbolic",)
-"""Calls inside a library bind to that library's own definitions, never to another's."""
+ISOLATION_FLAGS = cpp_toolchain.ISOLATION_FLAGS
+"""Every C-sim library exports only its ``extern "C"`` bridge (``HLSFORGE_CSIM_EXPORT``): two
+libraries of different models that share a name otherwise share the top function, the weight
+arrays and the kernels' tables in one process (docs/native_runtime.md)."""
+ISOLATION_LINK_FLAGS = cpp_toolchain.ISOLATION_LINK_FLAGS
 
 _P_DOUBLE = ctypes.POINTER(ctypes.c_double)
 
@@ -199,11 +196,7 @@ def _load(path: Path) -> ctypes.CDLL:
     key = str(path)
     lib = _LOADED.get(key)
     if lib is None:
-        try:
-            lib = ctypes.CDLL(key, mode=os.RTLD_LOCAL)  # never into the global symbol scope
-        except OSError as e:
-            raise CompileError(f"cannot load the compiled C simulation {key}: {e}",
-                               source_dir=str(path.parent)) from None
+        lib = cpp_toolchain.load_library(path)
         _LOADED[key] = lib
     return lib
 

@@ -342,6 +342,7 @@ def render_bridge(model: HlsModel) -> str:
     w.raw("#ifndef HLSFORGE_CSIM_EXPORT // the library is built with hidden visibility: only these are exported")
     w.raw('#define HLSFORGE_CSIM_EXPORT __attribute__((visibility("default")))')
     w.raw("#endif")
+    w.blank()
     w.raw('extern "C" {')
     w.blank()
     with w.block(f"HLSFORGE_CSIM_EXPORT int {bridge_symbol(model, 'n_layers')}()"):

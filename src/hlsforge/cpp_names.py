@@ -36,3 +36,32 @@ def sanitize(name: str, *, fallback: str = "x") -> str:
     if text[0].isdigit():
         text = f"{fallback}_{text}"
     return text[:MAX_IDENT].rstrip("_")
+
+
+_INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+"""Unicode categories escaped by :func:`printable`: control and format characters (NUL, ESC,
+bidirectional overrides, zero-width joiners), surrogates, line and paragraph separators."""
+
+
+def printable(text: str, *, keep: str = "") -> str:
+    """``text`` with every invisible or control character (categories in ``_INVISIBLE``, except
+    those in ``keep``) written as ``\\xNN`` / ``\\uNNNN`` / ``\\UNNNNNNNN``; identity for ordinary
+    names.
+
+    Why: names come from model files. A NUL ends a C string (the C++ side cut names and error
+    messages at it), ESC sequences repaint terminals, bidirectional overrides make text read
+    differently from what it is. Names that reach generated code as strings, weight files and
+    error messages go through this, so every engine sees the same, whole, visible name.
+    """
+    import unicodedata
+
+    if text.isprintable():
+        return text  # fast path: str.isprintable is False for every character of _INVISIBLE
+    out = []
+    for ch in text:
+        if ch in keep or unicodedata.category(ch) not in _INVISIBLE:
+            out.append(ch)
+        else:
+            code = ord(ch)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
+    return "".join(out)

@@ -6,7 +6,7 @@ exit code, compiler output, where the sources are), a content-hash cache so that
 of the same code costs nothing, and the location of Xilinx's ``ap_types`` headers that the
 ``hls4ml`` wheel ships (a test-only dependency; never copied into this repository).
 
-The cache key covers everything that can change the binary: the compiler identity, the full
+The cache key covers everything that can change the binary: the compiler command, the full
 argument list and the bytes of every source file; the headers a build actually included (the
 compiler's ``-MMD`` list) are recorded with their content hashes in a manifest beside the
 output and checked on every lookup, so editing any of them rebuilds — into a new directory,
@@ -14,14 +14,30 @@ never over a library that may already be loaded — while unrelated headers in t
 directories do not. A build writes into a private temporary directory and is renamed into
 place atomically, so concurrent processes never see a half-written file.
 
-Cache location: ``$HLSFORGE_CACHE`` if set, else ``~/.cache/hlsforge``.
+The compiler is ``$CXX`` split like a shell command line (``ccache g++``, ``g++ -O0``, a quoted
+path with spaces), else ``g++``. It is needed only to compile: a cache hit runs no compiler
+and needs none on PATH. Compiler identity without running the compiler: the key holds the
+command's words, and each build records the *fingerprint* of the programs the command names
+(every word found on PATH, symlinks resolved: path, size, mtime — ``ccache g++`` records both)
+plus the first line of ``--version`` (for people). A lookup accepts a build only if the
+current fingerprint equals the recorded one (an upgraded or switched compiler rebuilds); when
+the command's program cannot be found at all, any verified build of the same command is used.
+
+Every build records its output's size and sha256 (``entry.json``), checked on each lookup
+(memoized per process on path, size and mtime): a truncated, emptied or overwritten library
+is rebuilt instead of being loaded (which crashed with SIGBUS).
+
+Cache location: ``$HLSFORGE_CACHE`` if set, else ``~/.cache/hlsforge``. A path that is not a
+directory raises ``OutputError``.
 """
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -30,18 +46,22 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Union
 
-from .errors import CompileError, ToolNotFoundError
+from .errors import CompileError, OutputError, ToolNotFoundError
 
 __all__ = [
     "CompileError",
     "SourceSpec",
     "cache_dir",
     "find_compiler",
+    "compiler_command",
     "find_ap_types_include",
     "hlsforge_include",
     "compile_executable",
     "compile_shared_library",
     "compile_cpp",
+    "ISOLATION_FLAGS",
+    "ISOLATION_LINK_FLAGS",
+    "load_library",
 ]
 
 SourceSpec = Union[Mapping[str, str], Sequence[Union[str, Path]]]  # noqa: UP007 (a runtime alias)
@@ -50,42 +70,114 @@ SourceSpec = Union[Mapping[str, str], Sequence[Union[str, Path]]]  # noqa: UP007
 ``#include "x.h"`` works) or a list of existing source files (compiled where they are)."""
 
 _COMPILED_SUFFIXES = (".cpp", ".cc", ".cxx", ".c++", ".C")
+
+ISOLATION_FLAGS: tuple[str, ...] = ("-fvisibility=hidden", "-fvisibility-inlines-hidden")
+"""Compile flags for a library loaded into Python: only what is marked
+``__attribute__((visibility("default")))`` is exported. Without them, two libraries of
+different models that share a name (Keras calls almost every model ``model_1``) share their
+C++ symbols once loaded into one process — GCC makes inline variables and function-local
+statics process-wide unique symbols — and the second model silently runs the first's code."""
+ISOLATION_LINK_FLAGS: tuple[str, ...] = ("-Wl,-Bsymbolic",)
+"""Calls inside a library bind to that library's own definitions, never to another's."""
 _DEFAULT_FLAGS = ("-O2", "-std=c++17")
 
 
 def cache_dir() -> Path:
-    """Directory for cached builds: ``$HLSFORGE_CACHE`` or ``~/.cache/hlsforge`` (created)."""
+    """Directory for cached builds: ``$HLSFORGE_CACHE`` or ``~/.cache/hlsforge`` (created).
+
+    Raises ``OutputError`` when that path is a file or cannot be created."""
     root = os.environ.get("HLSFORGE_CACHE")
     path = Path(root).expanduser() if root else Path.home() / ".cache" / "hlsforge"
-    path.mkdir(parents=True, exist_ok=True)
+    return ensure_cache_dir(path, "the hlsforge build cache (HLSFORGE_CACHE)")
+
+
+def ensure_cache_dir(path: Path, what: str) -> Path:
+    """Create ``path`` as a directory or raise ``OutputError`` naming it (never removes anything)."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        reason = "is not a directory (a file is in the way)" if isinstance(
+            e, (FileExistsError, NotADirectoryError)) else f"cannot be created: {e.strerror or e}"
+        raise OutputError(
+            f"{what} {str(path)!r} {reason}; set HLSFORGE_CACHE to a writable directory"
+        ) from None
+    if not path.is_dir():
+        raise OutputError(f"{what} {str(path)!r} is not a directory; set HLSFORGE_CACHE to a directory")
     return path
 
 
-def find_compiler() -> str:
-    """The C++ compiler to use: ``$CXX`` if set, else ``g++`` on PATH.
+def compiler_command() -> list[str]:
+    """The words of the C++ compiler command: ``$CXX`` split as a shell would, else ``["g++"]``.
 
-    Raises ``ToolNotFoundError`` with what to install when neither exists.
-    """
-    name = os.environ.get("CXX") or "g++"
-    found = shutil.which(name)
-    if found is None:
+    Nothing is looked up here. Raises ``ToolNotFoundError`` for a ``CXX`` that is not a
+    command (unbalanced quotes, or only options)."""
+    text = os.environ.get("CXX", "")
+    try:
+        words = shlex.split(text)
+    except ValueError as e:
         raise ToolNotFoundError(
-            f"C++ compiler {name!r} not found on PATH; install g++ (e.g. `apt install g++`) "
-            "or set the CXX environment variable to a C++17 compiler"
+            f"CXX={text!r} is not a valid command line ({e}); set the CXX environment variable to "
+            "a C++17 compiler command such as 'g++' or 'ccache g++'"
+        ) from None
+    if not words:
+        return ["g++"]
+    if words[0].startswith("-"):
+        raise ToolNotFoundError(
+            f"CXX={text!r} starts with an option, not a program; set CXX to a compiler command "
+            "such as 'g++ -O0'"
+        )
+    return words
+
+
+def find_compiler() -> str:
+    """Full path of the compiler program (the first word of ``$CXX``, else ``g++``).
+
+    Raises ``ToolNotFoundError`` with what to install when it is not found.
+    """
+    words = compiler_command()
+    found = shutil.which(words[0])
+    if found is None:
+        source = f"from CXX={os.environ['CXX']!r}" if os.environ.get("CXX") else "(the default; CXX is not set)"
+        raise ToolNotFoundError(
+            f"C++ compiler {words[0]!r} {source} not found on PATH; install g++ (e.g. "
+            "`apt install g++`) or set the CXX environment variable to a C++17 compiler command"
         )
     return found
 
 
+def _fingerprint(words: Sequence[str]) -> list[list[str | int]] | None:
+    """``[word, resolved path, size, mtime_ns]`` of every word of the command found on PATH
+    (the compiler, and e.g. the real compiler behind a launcher); ``None`` when the command's
+    program itself is not found. Costs a few ``stat`` calls, runs nothing."""
+    out: list[list[str | int]] = []
+    for i, word in enumerate(words):
+        if word.startswith("-"):
+            continue
+        found = shutil.which(word)
+        if found is None:
+            if i == 0:
+                return None
+            continue
+        real = Path(found).resolve()
+        try:
+            st = real.stat()
+        except OSError:
+            continue
+        out.append([word, str(real), st.st_size, st.st_mtime_ns])
+    return out
+
+
 @lru_cache(maxsize=8)
-def _compiler_identity(compiler: str) -> str:
-    """``<path>\\n<first line of --version>``: part of the cache key (a new compiler rebuilds)."""
+def _compiler_version(words: tuple[str, ...], fingerprint: str) -> str:
+    """First line of ``<command> --version``, recorded beside each build (for people; the
+    fingerprint argument only keys the memo so that a changed compiler is asked again)."""
     try:
         out = subprocess.run(
-            [compiler, "--version"], capture_output=True, text=True, timeout=60, check=False
+            [*words, "--version"], capture_output=True, text=True, timeout=60, check=False
         ).stdout
-    except OSError as e:
-        raise ToolNotFoundError(f"cannot run C++ compiler {compiler!r}: {e}") from None
-    return compiler + "\n" + (out.splitlines()[0] if out else "")
+    except (OSError, subprocess.SubprocessError) as e:
+        raise ToolNotFoundError(f"cannot run C++ compiler {' '.join(words)!r}: {e}") from None
+    return out.splitlines()[0] if out else ""
 
 
 def find_ap_types_include() -> Path:
@@ -132,7 +224,7 @@ def hlsforge_include() -> Path:
 _file_digests: dict[tuple[str, int, int], bytes] = {}
 
 
-def _file_digest(path: Path) -> bytes:
+def file_digest(path: Path) -> bytes:
     """sha256 of a file's bytes, memoized on (path, mtime, size) within this process."""
     st = path.stat()
     key = (str(path), st.st_mtime_ns, st.st_size)
@@ -226,7 +318,7 @@ def compile_cpp(
         raise ValueError(f"kind must be 'executable' or 'shared', got {kind!r}")
     if not name or "/" in name or name.startswith("."):
         raise ValueError(f"invalid output name {name!r}")
-    compiler = find_compiler()
+    command = compiler_command()  # looked up on PATH only if a compile is needed
 
     text_sources: dict[str, str] | None = None
     path_sources: list[Path] = []
@@ -256,7 +348,7 @@ def compile_cpp(
     # recorded in its manifest and checked on every lookup (so an unrelated header changing in
     # an include directory does not invalidate the build).
     h = hashlib.sha256()
-    h.update(b"hlsforge-cpp-2\0" + _compiler_identity(compiler).encode() + b"\0")
+    h.update(b"hlsforge-cpp-3\0" + "\0".join(command).encode() + b"\0\0")
     h.update("\0".join([kind, out_name, *flags, *extra_flags, *define_args, *link_flags]).encode())
     h.update(b"\0inc\0" + "\0".join(str(d) for d in incs).encode())
     if text_sources is not None:
@@ -264,18 +356,23 @@ def compile_cpp(
             h.update(b"\0src\0" + fname.encode() + b"\0" + text_sources[fname].encode())
     else:
         for p in path_sources:
-            h.update(b"\0src\0" + str(p).encode() + b"\0" + _file_digest(p))
+            h.update(b"\0src\0" + str(p).encode() + b"\0" + file_digest(p))
     key = h.hexdigest()[:24]
 
     root = Path(cache_root).expanduser() if cache_root is not None else cache_dir()
     base = root / "builds" / key
+    fingerprint = _fingerprint(command)
     if cache:
-        hit = _lookup(base, out_name)
+        hit = _lookup(base, out_name, fingerprint)
         if hit is not None:
             return hit
 
     # ---- build in a private directory, then rename into place
-    (root / "builds").mkdir(parents=True, exist_ok=True)
+    find_compiler()  # a clear ToolNotFoundError before anything is written
+    assert fingerprint is not None
+    version = _compiler_version(tuple(command), json.dumps(fingerprint))
+    ensure_cache_dir(root, "the hlsforge build cache")
+    ensure_cache_dir(root / "builds", "the build cache directory")
     work = Path(tempfile.mkdtemp(prefix=f"{key}.tmp.", dir=root / "builds"))
     try:
         if text_sources is not None:
@@ -286,7 +383,7 @@ def compile_cpp(
             compiled = [str(p) for p in path_sources]
         dep_args = ["-MMD", "-MF", str(work / "deps.d")] if len(compiled) == 1 else []
         cmd = [
-            compiler, *flags, *extra_flags, *mode_args, *define_args,
+            *command, *flags, *extra_flags, *mode_args, *define_args,
             *[f"-I{d}" for d in incs],
             *compiled, "-o", str(work / out_name), *dep_args, *link_flags,
         ]
@@ -300,10 +397,13 @@ def compile_cpp(
         deps: list[Path] = []
         if ok:
             deps = _dependencies(work, compiled, cmd, dep_args)
-        manifest = {str(d): _file_digest(d).hex() for d in deps if d.is_file()}
-        variant = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()[:12]
+        manifest = {str(d): file_digest(d).hex() for d in deps if d.is_file()}
+        variant = hashlib.sha256(
+            json.dumps([manifest, fingerprint], sort_keys=True).encode()).hexdigest()[:12]
         final_dir = base / (variant if ok else "failed")
         (work / "deps.json").write_text(json.dumps(manifest, indent=1, sort_keys=True))
+        if ok:
+            _write_entry(work, out_name, command, fingerprint, version)
         shown_cmd = [c.replace(str(work), str(final_dir)) for c in cmd]
         (work / "compile.log").write_text(" ".join(shown_cmd) + "\n\n" + output)
         base.mkdir(parents=True, exist_ok=True)
@@ -323,19 +423,66 @@ def compile_cpp(
     return final_dir / out_name
 
 
-def _lookup(base: Path, out_name: str) -> Path | None:
-    """A cached build under ``base`` whose recorded headers are all unchanged, if any."""
+ENTRY_FILE = "entry.json"
+"""Beside each build: its output's size and sha256, the compiler command and fingerprint."""
+
+
+def _write_entry(work: Path, out_name: str, command: Sequence[str],
+                 fingerprint: list[list[str | int]] | None, version: str) -> None:
+    out = work / out_name
+    entry = {
+        "format": 1,
+        "output": out_name,
+        "size": out.stat().st_size,
+        "sha256": hashlib.sha256(out.read_bytes()).hexdigest(),
+        "command": list(command),
+        "compiler": fingerprint,
+        "compiler_version": version,
+    }
+    (work / ENTRY_FILE).write_text(json.dumps(entry, indent=1, sort_keys=True))
+
+
+def _verified_entry(variant: Path, out_name: str) -> dict | None:
+    """The build record of ``variant`` if its output is exactly what was built, else None."""
+    out = variant / out_name
+    try:
+        entry = json.loads((variant / ENTRY_FILE).read_text())
+        if not (isinstance(entry, dict) and entry.get("output") == out_name):
+            return None
+        if out.stat().st_size != entry["size"] or file_digest(out).hex() != entry["sha256"]:
+            return None
+        return entry
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def load_library(path: str | Path, *, keep_gil: bool = False) -> ctypes.CDLL:
+    """Open a compiled library for ctypes with local symbol binding (``RTLD_LOCAL``: its
+    symbols never enter the process's global scope). ``keep_gil`` gives a ``PyDLL`` (calls
+    hold the GIL). A file that cannot be loaded is a ``CompileError`` naming it."""
+    cls = ctypes.PyDLL if keep_gil else ctypes.CDLL
+    try:
+        return cls(str(path), mode=os.RTLD_LOCAL)
+    except OSError as e:
+        raise CompileError(f"cannot load the compiled library {path}: {e}",
+                           source_dir=str(Path(path).parent)) from None
+
+
+def _lookup(base: Path, out_name: str, fingerprint: list[list[str | int]] | None) -> Path | None:
+    """A cached build under ``base`` that is intact, made by the current compiler (when that can
+    be told: see the module docstring) and whose recorded headers are all unchanged, if any."""
     if not base.is_dir():
         return None
     for variant in sorted(base.iterdir(), key=lambda p: p.name):
-        out, manifest_path = variant / out_name, variant / "deps.json"
-        if not (out.is_file() and manifest_path.is_file()):
+        manifest_path = variant / "deps.json"
+        entry = _verified_entry(variant, out_name)
+        if entry is None or (fingerprint is not None and entry.get("compiler") != fingerprint):
             continue
         try:
             manifest = json.loads(manifest_path.read_text())
-            if all(Path(f).is_file() and _file_digest(Path(f)).hex() == d for f, d in manifest.items()):
-                return out
-        except (OSError, ValueError):
+            if all(Path(f).is_file() and file_digest(Path(f)).hex() == d for f, d in manifest.items()):
+                return variant / out_name
+        except (OSError, ValueError, AttributeError):
             continue
     return None
 
@@ -381,12 +528,13 @@ def _text(data: bytes | str | None) -> str:
 def _publish(work: Path, final_dir: Path, out_name: str | None, *, replace: bool) -> None:
     """Move a finished build directory into place.
 
-    An existing directory that already holds a good build is kept (a concurrent process built
-    the same content first) unless ``replace``; a failed or stale one is swapped out. Swapping
+    An existing directory that already holds a good (verified) build is kept (a concurrent
+    process built the same content first) unless ``replace``; a failed, damaged or stale one is
+    swapped out. Swapping
     renames, so a library already loaded from the old directory stays valid.
     """
     if final_dir.exists():
-        if out_name is not None and (final_dir / out_name).is_file() and not replace:
+        if out_name is not None and not replace and _verified_entry(final_dir, out_name) is not None:
             return
         graveyard = Path(tempfile.mkdtemp(prefix="old.", dir=final_dir.parent))
         try:

@@ -9,7 +9,18 @@ from __future__ import annotations
 
 
 class HlsforgeError(Exception):
-    """Root of every error hlsforge raises on purpose."""
+    """Root of every error hlsforge raises on purpose.
+
+    The message's control and invisible characters (except newline and tab) are escaped
+    (``hlsforge.cpp_names.printable``): messages quote names from model files, and a NUL or an
+    escape sequence in a name must not cut or repaint what the user reads."""
+
+    def __init__(self, *args: object) -> None:
+        if args and isinstance(args[0], str):
+            from .cpp_names import printable
+
+            args = (printable(args[0], keep="\n\t"), *args[1:])
+        super().__init__(*args)
 
 
 class ModelFormatError(HlsforgeError):
@@ -70,3 +81,7 @@ class OutputError(HlsforgeError):
 
 class ToolNotFoundError(HlsforgeError):
     """A required external tool (vendor HLS tool, compiler) is not on PATH."""
+
+
+class ModelClosedError(HlsforgeError):
+    """A compiled model was used after ``close()`` (its native memory is freed)."""

@@ -259,11 +259,20 @@ def _broadcast_constant(graph: Graph, name: str, n_batch: int) -> Array:
 def run(graph: Graph, x: Any, *, trace: bool = False) -> Any:
     """Run the float model on a batch given in the source model's layout.
 
-    Returns one array for a single-output model, else a dict keyed by output name. With
+    Inputs are rounded to float32; NaN and ±inf are not refused and propagate as IEEE
+    arithmetic says (the float engines' rule, docs/numerics.md "Special input values"), as in
+    the CPU backend. Returns one array for a single-output model, else a dict keyed by output name. With
     ``trace=True`` returns a dict of every node's output keyed by source layer name
     (intermediate tensors in the IR's channels-last layout; graph outputs in the user's).
     """
-    arrays = graph.prepare_inputs(x)
+    arrays = graph.prepare_inputs(x, engine="float")  # NaN/inf propagate (docs/numerics.md)
+    # IEEE semantics are the rule here (beyond the float32 range rounds to ±inf, inf*0 is NaN):
+    # numpy's warnings about them would only be noise, as they are absent from the CPU backend.
+    with np.errstate(all="ignore"):
+        return _run(graph, arrays, trace)
+
+
+def _run(graph: Graph, arrays: dict[str, np.ndarray], trace: bool) -> Any:
     env: dict[str, Array] = {n: _f32(graph.to_internal(n, a)) for n, a in arrays.items()}
     n_batch = next(iter(env.values())).shape[0]
     keys = trace_keys(graph) if trace else {}

@@ -67,7 +67,9 @@ def test_identifiers():
 
 
 def test_literals_and_comments():
-    assert cpp_string('a"b\\c?\n') == '"a\\042b\\134c\\077\\012"'
+    assert cpp_string('a"b\\c?') == '"a\\042b\\134c\\077"'
+    # control characters are escaped visibly first (cpp_names.printable): a NUL would end the C string
+    assert cpp_string("a\nb\0c") == '"a\\134x0ab\\134x00c"'
     assert cpp_string("δ") == '"\\316\\264"'
     assert comment_text("a\\") == "'a\\x5c'"
     assert "\n" not in comment_text("a\nb")

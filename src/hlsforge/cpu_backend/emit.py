@@ -543,9 +543,13 @@ def render_capi(plans: Sequence[ModelPlan]) -> str:
                 with w.block("catch (...)"):
                     w.line("return -1;")
             w.comment("Same, given the addresses of two array objects whose data pointer is stored `offset`")
-            w.comment("bytes into the object (numpy's documented struct layout; Python checks it first).")
-            with w.block(f"HLSFORGE_CAPI int {p}_infer1_obj(const void* session, const char* x, const char* y, "
+            w.comment("bytes into the object (numpy's documented struct layout; Python checks it first),")
+            w.comment("and the address of the slot holding the session: read here, so a close() that cleared")
+            w.comment("the slot before this call is seen (returns 2) instead of touching freed memory.")
+            with w.block(f"HLSFORGE_CAPI int {p}_infer1_obj(void* const* session_slot, const char* x, const char* y, "
                          "std::size_t batch, std::size_t offset)"):
+                w.line("const void* session = __atomic_load_n(session_slot, __ATOMIC_ACQUIRE);")
+                w.line("if (!session) return 2;")
                 w.line("const float* xp;")
                 w.line("float* yp;")
                 w.line("std::memcpy(&xp, x + offset, sizeof xp);")

@@ -8,7 +8,7 @@ whose every byte outside a small safe set is an octal escape) and ``comment_text
 
 from __future__ import annotations
 
-from ..cpp_names import CPP_KEYWORDS
+from ..cpp_names import CPP_KEYWORDS, printable
 from ..cpp_names import sanitize as _sanitize
 
 # Names a model namespace must not take: they would shadow what the generated code uses.
@@ -50,13 +50,17 @@ class Namer:
 
 
 def cpp_string(text: str) -> str:
-    """A C++ string literal holding the UTF-8 bytes of ``text`` exactly.
+    """A C++ string literal holding the UTF-8 bytes of ``printable(text)`` exactly.
+
+    Control characters are escaped first (``hlsforge.cpp_names.printable``): a NUL inside a
+    literal would end the C string the generated code compares and reports (names in the
+    weight file go through the same rule, so they still match).
 
     Bytes outside a conservative safe set (quotes, backslash, ``?``, control and non-ASCII
     bytes) become three-digit octal escapes, which cannot merge with following characters.
     """
     out = []
-    for byte in text.encode("utf-8"):
+    for byte in printable(text).encode("utf-8"):
         out.append(chr(byte) if byte in _SAFE_LITERAL else f"\\{byte:03o}")
     return '"' + "".join(out) + '"'
 

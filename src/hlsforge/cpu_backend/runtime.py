@@ -17,6 +17,7 @@ import ctypes
 import hashlib
 import os
 import platform
+import threading
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -25,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from .. import cpp_toolchain
-from ..errors import HlsforgeError, ModelFormatError
+from ..errors import HlsforgeError, ModelClosedError, ModelFormatError, OutputError
 from ..ir.graph import Graph
 from .blas import BlasConfig, find_blas, set_blas_threads
 from .emit import KERNEL_HEADER, capi_prefix, kernel_header_text, render_capi, render_header
@@ -33,11 +34,10 @@ from .lower import DEFAULT_TUNING, ModelPlan, Tuning, lower
 from .weights import weights_bytes, write_atomic
 
 BASE_FLAGS = ("-O3", "-std=c++17", "-DNDEBUG")
-ISOLATION_FLAGS = ("-fvisibility=hidden", "-fvisibility-inlines-hidden")
-"""Each library exports only its C interface. Without this, GCC marks the inline variables
-and function-local statics of a model header as process-wide unique symbols, and two libraries
-holding different versions of a model with the same name would share them."""
-ISOLATION_LINK_FLAGS = ("-Wl,-Bsymbolic",)
+ISOLATION_FLAGS = cpp_toolchain.ISOLATION_FLAGS
+"""Each library exports only its C interface (``HLSFORGE_CAPI``): two libraries holding
+different versions of a model with the same name never share symbols (docs/native_runtime.md)."""
+ISOLATION_LINK_FLAGS = cpp_toolchain.ISOLATION_LINK_FLAGS
 GIL_FREE_BATCH = 64
 """Batches larger than this run with the GIL released (smaller ones are faster with it held)."""
 
@@ -89,9 +89,18 @@ class CpuModel:
     ``x`` follows :func:`hlsforge.reference.run`: an array for a one-input model (one event
     without the batch axis is accepted), else a dict keyed by input name (or a list in input
     order); the result is an array, or a dict keyed by output name for several outputs.
-    Arrays are in the source model's layout. Unlike the reference, NaN and infinity are not
-    refused: they propagate as IEEE arithmetic says. ``predict`` is thread-safe.
+    Arrays are in the source model's layout. As in the reference, NaN and infinity are not
+    refused: they propagate as IEEE arithmetic says (docs/numerics.md §9). ``predict`` is
+    thread-safe.
+
+    ``close()`` frees the native session. It is safe against concurrent ``predict`` calls:
+    calls already running finish first (close waits for them), later ones raise
+    ``ModelClosedError``. Calls that release the GIL hold the session through an in-flight
+    count taken under a lock; small batches keep the GIL for the whole native call, which
+    reads the session from a slot that close() clears first, so they need no lock.
     """
+
+    _session: int | None
 
     def __init__(self, graph: Graph, plan: ModelPlan, library: Path, weights: Path, lib: ctypes.CDLL,
                  blas: BlasConfig) -> None:
@@ -128,7 +137,9 @@ class CpuModel:
                 fn.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_size_t]
                 fn.restype = ctypes.c_int
         self._create = create
-        self._session: int | None = self._new_session(weights)
+        self._init_guard()
+        self._session = self._new_session(weights)
+        self._slot.value = self._session
         self._in_shapes = [tuple(r.user_shape) for r in plan.inputs]
         self._out_shapes = [tuple(r.user_shape) for r in plan.outputs]
         self._in_shape0 = self._in_shapes[0] if self._in_shapes else ()
@@ -137,6 +148,33 @@ class CpuModel:
         inner = np.empty(self._in_shape0, dtype=_F32).strides if plan.inputs else ()
         self._in_strides = inner  # a C-contiguous event
         self._in_strides_b = (4 * (self.plan.inputs[0].size if plan.inputs else 0), *inner)  # a C-contiguous batch
+
+    def _init_guard(self) -> None:
+        """The lock, in-flight count and condition that make close() wait for running calls."""
+        self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._inflight = 0
+        self._session = None
+        self._slot = ctypes.c_void_p(None)  # the session as the lean entry point reads it
+        self._slot_addr = ctypes.addressof(self._slot)
+
+    def _acquire(self) -> int:
+        """The session handle for one call, counted as in flight; ``ModelClosedError`` if closed."""
+        with self._lock:
+            session = self._session
+            if session is None:
+                raise ModelClosedError(
+                    f"model {self.plan.model_name!r} is closed: its native session was freed by close(); "
+                    "compile it again (cached, cheap) instead of closing it while still in use"
+                )
+            self._inflight += 1
+            return session
+
+    def _release(self) -> None:
+        with self._lock:
+            self._inflight -= 1
+            if self._inflight == 0:
+                self._idle.notify_all()
 
     def _new_session(self, weights: Path) -> int:
         err = ctypes.create_string_buffer(4096)
@@ -151,9 +189,10 @@ class CpuModel:
         if the file is missing, truncated, corrupted or made for another model."""
         clone = object.__new__(CpuModel)
         clone.__dict__.update(self.__dict__)
-        clone._session = None
+        clone._init_guard()  # its own session, lock and in-flight count
         clone.weights_path = Path(weights)
         clone._session = clone._new_session(Path(weights))
+        clone._slot.value = clone._session
         return clone
 
     @property
@@ -172,8 +211,19 @@ class CpuModel:
                 n = 0  # not a C-contiguous batch: the general path copies it
             if n:
                 out = np.empty(self._out_shape1 if n == 1 else (n, *self._out_shape0), dtype=_F32)
-                fn = self._fast_gil if n <= GIL_FREE_BATCH else self._fast
-                if fn(self._session, id(x), id(out), n, self._offset):
+                if n <= GIL_FREE_BATCH:
+                    # The call holds the GIL from start to end and reads the session from its
+                    # slot itself, so close() (which needs the GIL) runs wholly before or after.
+                    rc = self._fast_gil(self._slot_addr, id(x), id(out), n, self._offset)
+                else:
+                    self._acquire()  # counted in flight: close() waits for this call
+                    try:
+                        rc = self._fast(self._slot_addr, id(x), id(out), n, self._offset)
+                    finally:
+                        self._release()
+                if rc == 2:
+                    self._acquire()  # raises ModelClosedError
+                if rc:
                     raise HlsforgeError(f"model {self.plan.model_name!r}: native inference failed (out of memory?)")
                 return out
         return self._predict_general(x)
@@ -182,23 +232,42 @@ class CpuModel:
 
     def _predict_general(self, x: Any) -> Any:
         arrays = _prepare(self.graph, x)
-        ins = [np.ascontiguousarray(arrays[r.name], dtype=np.float32) for r in self.plan.inputs]
+        with np.errstate(over="ignore"):  # beyond the float32 range rounds to ±inf (the rule)
+            ins = [np.ascontiguousarray(arrays[r.name], dtype=np.float32) for r in self.plan.inputs]
         n = ins[0].shape[0] if ins else 0
         outs = [np.empty((n, *s), dtype=np.float32) for s in self._out_shapes]
         if n:
             in_ptrs = (ctypes.c_void_p * max(1, len(ins)))(*[a.ctypes.data for a in ins])
             out_ptrs = (ctypes.c_void_p * len(outs))(*[a.ctypes.data for a in outs])
             err = ctypes.create_string_buffer(1024)
-            if self._infer(self._session, in_ptrs, out_ptrs, n, err, len(err)):
+            session = self._acquire()
+            try:
+                rc = self._infer(session, in_ptrs, out_ptrs, n, err, len(err))
+            finally:
+                self._release()
+            if rc:
                 raise HlsforgeError(f"model {self.plan.model_name!r}: {err.value.decode(errors='replace')}")
+        else:
+            self._acquire()  # an empty batch on a closed model is still an error
+            self._release()
         named = {r.name: a for r, a in zip(self.plan.outputs, outs, strict=True)}
         return next(iter(named.values())) if len(named) == 1 else named  # as reference.run
 
     def close(self) -> None:
-        """Free the native session (also done when the object is garbage-collected)."""
-        if self._session is not None:
-            self._destroy(self._session)
-            self._session = None
+        """Free the native session (also done when the object is garbage-collected).
+
+        Waits for calls already running on other threads; any later ``predict`` raises
+        ``ModelClosedError``. Closing twice is harmless."""
+        lock = self.__dict__.get("_idle")
+        if lock is None:  # __init__ failed before the guard existed
+            return
+        with lock:
+            session, self._session = self._session, None
+            self._slot.value = None
+            while self._inflight:
+                lock.wait()
+        if session is not None:
+            self._destroy(session)
 
     def __del__(self) -> None:
         try:
@@ -211,8 +280,8 @@ class CpuModel:
 
 
 def _prepare(graph: Graph, x: Any) -> dict[str, np.ndarray]:
-    """``Graph.prepare_inputs`` letting NaN/inf through: in float they propagate."""
-    return graph.prepare_inputs(x, allow_nan=True, allow_inf=True)
+    """The float engines' rule (docs/numerics.md, "Special input values"): NaN/inf propagate."""
+    return graph.prepare_inputs(x, engine="float")
 
 
 # --------------------------------------------------------------------------------- compiling
@@ -239,9 +308,20 @@ def _unique_names(graphs: Sequence[Graph], names: Sequence[str | None] | None) -
 
 def _weights_file(plan: ModelPlan, graph: Graph, root: Path) -> Path:
     data = weights_bytes([(w.name, graph.constant(w.name)) for w in plan.weights])
-    path = root / "cpu_weights" / f"{hashlib.sha256(data).hexdigest()[:24]}.weights"
-    if not path.is_file():
-        write_atomic(path, data)
+    digest = hashlib.sha256(data).hexdigest()
+    parent = cpp_toolchain.ensure_cache_dir(root / "cpu_weights", "the weight cache")
+    path = parent / f"{digest[:24]}.weights"
+    try:
+        # The name is the content's hash: a file whose bytes no longer hash to it (truncated,
+        # overwritten) is written again. The check is memoized on path, size and mtime.
+        intact = path.stat().st_size == len(data) and cpp_toolchain.file_digest(path).hex() == digest
+    except OSError:
+        intact = False
+    if not intact:
+        try:
+            write_atomic(path, data)
+        except OSError as e:
+            raise OutputError(f"cannot write the weight file {str(path)!r}: {e.strerror or e}") from None
     return path
 
 
@@ -307,9 +387,10 @@ def compile(
 
 @lru_cache(maxsize=64)
 def _open(path: str) -> ctypes.CDLL:
-    return ctypes.CDLL(path)
+    return cpp_toolchain.load_library(path)
 
 
 @lru_cache(maxsize=64)
-def _open_pydll(path: str) -> ctypes.PyDLL:
-    return ctypes.PyDLL(path)
+def _open_pydll(path: str) -> ctypes.CDLL:
+    """The same library through ``ctypes.PyDLL``: its calls keep the GIL."""
+    return cpp_toolchain.load_library(path, keep_gil=True)

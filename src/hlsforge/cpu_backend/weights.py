@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..cpp_names import printable
 from ..errors import ModelFormatError
 
 MAGIC = b"\x89HFW\r\n\x1a\n"
@@ -43,7 +44,9 @@ ALIGN = 64
 
 def weights_bytes(tensors: Sequence[tuple[str, np.ndarray]]) -> bytes:
     """Serialize ``(name, array)`` pairs (converted to float32) into the weight file format."""
-    arrays = [(name, np.asarray(a, dtype="<f4").copy(order="C")) for name, a in tensors]  # keeps rank 0
+    # names follow the rule of names.cpp_string (no NUL, no control characters), so that the
+    # C++ loader, which compares them with the header's literals, sees the same whole names
+    arrays = [(printable(name), np.asarray(a, dtype="<f4").copy(order="C")) for name, a in tensors]  # keeps rank 0
     entry_sizes = [4 + len(n.encode("utf-8")) + 4 + 8 * a.ndim + 8 + 8 + 4 for n, a in arrays]
     table_size = sum(entry_sizes)
     offset = _align(24 + table_size + 4)

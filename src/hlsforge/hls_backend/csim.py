@@ -47,6 +47,11 @@ benchmark MLP ~2.5x faster for ~10% more compile time (benchmarks/csim_vs_hls4ml
 the -O1/-O2/-O3 comparison). Tests that only check bits use -O0 (fastest to compile)."""
 WARNING_FLAGS: tuple[str, ...] = ("-Wno-unknown-pragmas",)
 """The HLS pragmas mean nothing to g++; everything else stays visible."""
+ISOLATION_FLAGS = cpp_toolchain.ISOLATION_FLAGS
+"""Every C-sim library exports only its ``extern "C"`` bridge (``HLSFORGE_CSIM_EXPORT``): two
+libraries of different models that share a name otherwise share the top function, the weight
+arrays and the kernels' tables in one process (docs/native_runtime.md)."""
+ISOLATION_LINK_FLAGS = cpp_toolchain.ISOLATION_LINK_FLAGS
 
 _P_DOUBLE = ctypes.POINTER(ctypes.c_double)
 
@@ -116,18 +121,24 @@ def _source_tree(models: Sequence[HlsModel]) -> tuple[Path, list[Path]]:
     h = hashlib.sha256(b"hlsforge-csim-1\0")
     for rel in sorted(files):
         h.update(rel.encode() + b"\0" + files[rel].encode() + b"\0")
-    root = cpp_toolchain.cache_dir() / "csim" / h.hexdigest()[:24]
-    if not (root / ".complete").is_file():
-        root.parent.mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(prefix=root.name + ".tmp.", dir=root.parent))
+    parent = cpp_toolchain.ensure_cache_dir(cpp_toolchain.cache_dir() / "csim", "the C-sim source cache")
+    root = parent / h.hexdigest()[:24]
+    encoded = {rel: text.encode() for rel, text in files.items()}
+    if not _tree_intact(root, encoded):
+        work = Path(tempfile.mkdtemp(prefix=root.name + ".tmp.", dir=parent))
         try:
-            for rel, text in files.items():
+            for rel, data in encoded.items():
                 p = work / rel
                 p.parent.mkdir(parents=True, exist_ok=True)
-                p.write_text(text)
+                p.write_bytes(data)
             (work / ".complete").write_text("")
-            if root.exists():
-                shutil.rmtree(root, ignore_errors=True)
+            if root.exists():  # damaged: move it aside (a build may still read it), then drop it
+                graveyard = Path(tempfile.mkdtemp(prefix=root.name + ".old.", dir=parent))
+                try:
+                    os.rename(root, graveyard / "d")
+                except OSError:
+                    pass
+                shutil.rmtree(graveyard, ignore_errors=True)
             try:
                 os.rename(work, root)
             except OSError:
@@ -136,6 +147,21 @@ def _source_tree(models: Sequence[HlsModel]) -> tuple[Path, list[Path]]:
             if work.exists():
                 shutil.rmtree(work, ignore_errors=True)
     return root, [root / b for b in bridges]
+
+
+def _tree_intact(root: Path, files: dict[str, bytes]) -> bool:
+    """True when ``root`` is complete and every file holds exactly the expected bytes (a
+    damaged cached source would otherwise fail to compile, or compile into something else)."""
+    if not (root / ".complete").is_file():
+        return False
+    try:
+        for rel, data in files.items():
+            p = root / rel
+            if p.stat().st_size != len(data) or p.read_bytes() != data:
+                return False
+    except OSError:
+        return False
+    return True
 
 
 def build_library(
@@ -155,7 +181,8 @@ def build_library(
         include_dirs=incs,
         defines=defines,
         flags=tuple(flags),
-        extra_flags=WARNING_FLAGS,
+        extra_flags=(*WARNING_FLAGS, *ISOLATION_FLAGS),
+        link_flags=ISOLATION_LINK_FLAGS,
     )
 
 
@@ -169,7 +196,7 @@ def _load(path: Path) -> ctypes.CDLL:
     key = str(path)
     lib = _LOADED.get(key)
     if lib is None:
-        lib = ctypes.CDLL(key)
+        lib = cpp_toolchain.load_library(path)
         _LOADED[key] = lib
     return lib
 
@@ -197,7 +224,8 @@ class CsimModel:
         self._trace = getattr(self._lib, emit.bridge_symbol(self.model, "trace"))
 
     def _inputs(self, x: Any) -> tuple[list[np.ndarray], int]:
-        arrays = self.graph.prepare_inputs(x)
+        # the emulator's rule for special values (docs/numerics.md, "Special input values")
+        arrays = self.graph.prepare_inputs(x, engine="fixed")
         ins = [
             np.ascontiguousarray(
                 self.graph.to_internal(p.value, arrays[p.value]), dtype=np.float64

@@ -339,9 +339,13 @@ def render_bridge(model: HlsModel) -> str:
         with w.block(f"static void trace_one({in_args}, double *const *layers, long long b)"):
             _render_layers(w, model, trace=True)
     w.blank()
+    w.raw("#ifndef HLSFORGE_CSIM_EXPORT // the library is built with hidden visibility: only these are exported")
+    w.raw('#define HLSFORGE_CSIM_EXPORT __attribute__((visibility("default")))')
+    w.raw("#endif")
+    w.blank()
     w.raw('extern "C" {')
     w.blank()
-    with w.block(f"int {bridge_symbol(model, 'n_layers')}()"):
+    with w.block(f"HLSFORGE_CSIM_EXPORT int {bridge_symbol(model, 'n_layers')}()"):
         w.line(f"return {len(model.layers)};")
     w.blank()
 
@@ -352,7 +356,7 @@ def render_bridge(model: HlsModel) -> str:
                 w.line(f"{p.name}[i] = {ns}::{p.type_name}(inputs[{k}][b * {p.size} + i]);")
 
     with w.block(
-        f"int {bridge_symbol(model, 'predict')}(const double *const *inputs, double *const *outputs, long long n)"
+        f"HLSFORGE_CSIM_EXPORT int {bridge_symbol(model, 'predict')}(const double *const *inputs, double *const *outputs, long long n)"
     ):
         with w.block("for (long long b = 0; b < n; b++)"):
             load_inputs()
@@ -365,7 +369,7 @@ def render_bridge(model: HlsModel) -> str:
         w.line("return 0;")
     w.blank()
     with w.block(
-        f"int {bridge_symbol(model, 'trace')}(const double *const *inputs, double *const *layers, long long n)"
+        f"HLSFORGE_CSIM_EXPORT int {bridge_symbol(model, 'trace')}(const double *const *inputs, double *const *layers, long long n)"
     ):
         with w.block("for (long long b = 0; b < n; b++)"):
             load_inputs()

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..errors import GraphError, HlsforgeError, InputError
 from .ops import CATALOGUE, Op, Shape, spec
-from .types import FLOAT32, TensorType
+from .types import FLOAT32, FixedType, IntType, Overflow, TensorType
 
 
 @dataclass
@@ -248,9 +248,32 @@ class Graph:
                 raise InputError(f"input {name!r} contains infinite values")
         return arr
 
-    def prepare_inputs(self, x: Any, *, allow_nan: bool = False, allow_inf: bool = False) -> dict[str, np.ndarray]:
+    def prepare_inputs(self, x: Any, *, allow_nan: bool = False, allow_inf: bool = False,
+                       engine: str | None = None) -> dict[str, np.ndarray]:
         """Accept an array (single-input model), list or dict; return checked user-layout arrays
-        (every consumer of the IR takes inputs through here, so all accept the same forms)."""
+        (every consumer of the IR takes inputs through here, so all accept the same forms).
+
+        ``engine`` applies the one rule for special values (docs/numerics.md, "Special input
+        values") instead of ``allow_nan``/``allow_inf``: ``"float"`` (reference, CPU backend)
+        refuses nothing — NaN and ±inf propagate, the engine rounds to float32 as IEEE says;
+        ``"fixed"`` (emulator, C-sim) refuses what the input type's conversion does not define:
+        NaN, and ±inf into a wrapping (WRAP or integer) type.
+        """
+        if engine is not None:
+            if engine not in ("float", "fixed"):
+                raise ValueError(f"engine must be 'float' or 'fixed', got {engine!r}")
+            arrays = self.prepare_inputs(x, allow_nan=engine == "float", allow_inf=True)
+            if engine == "fixed":
+                for name, a in arrays.items():
+                    t = self.values[name].type
+                    wraps = isinstance(t, IntType) or (isinstance(t, FixedType) and t.overflow is Overflow.WRAP)
+                    if wraps and a.dtype.kind == "f" and np.isinf(a).any():
+                        raise InputError(
+                            f"input {name!r} contains infinity, which cannot be converted into its "
+                            f"type {t}: wrap-around has no meaningful result; use a saturating input "
+                            "type (AP_SAT) or finite inputs"
+                        )
+            return arrays
         if isinstance(x, dict):
             unknown = set(x) - set(self.inputs)
             if unknown:

@@ -465,9 +465,10 @@ that it covers ``ir.ops.FINAL_OPS``."""
 
 
 def _prepare_inputs(graph: Graph, x: Any) -> dict[str, np.ndarray]:
-    """``Graph.prepare_inputs`` letting ±inf through (they saturate under SAT types,
-    NUMERICS.md §2); NaN is an ``InputError``: the fixed-point model has no NaN."""
-    return graph.prepare_inputs(x, allow_inf=True)
+    """The fixed-point engines' rule (docs/numerics.md, "Special input values"): ±inf saturate
+    under SAT types, give 0 under SAT_ZERO, are an ``InputError`` under WRAP; NaN is an
+    ``InputError``: the fixed-point model has no NaN. Shared with the C simulation."""
+    return graph.prepare_inputs(x, engine="fixed")
 
 
 def _check_graph(graph: Graph) -> None:

@@ -223,7 +223,7 @@ def load(path: str | os.PathLike[str]) -> Graph:
     json_path, npz_path = _paths(path)
     try:
         doc = json.loads(Path(json_path).read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
         raise ModelFormatError(f"cannot read IR file {json_path}: {e}") from None
     try:
         with np.load(npz_path, allow_pickle=False) as z:

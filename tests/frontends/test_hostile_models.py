@@ -8,15 +8,14 @@ here with ``h5py`` in Keras 2's layout, so no Keras import is needed.
 
 from __future__ import annotations
 
-import json
 import random
 from pathlib import Path
 from typing import Any
 
-import h5py
 import numpy as np
 import onnx
 import pytest
+from keras_files import MLP_JSON, MLP_WEIGHTS, dense, model_json, write_h5, write_mlp
 from onnx import TensorProto, helper, numpy_helper
 
 import hlsforge
@@ -99,58 +98,12 @@ def test_ir_limits_per_tensor_and_per_event(monkeypatch):
 
 # ----------------------------------------------------------------------------- Keras files
 
-K2 = "2.11.0"
-INPUT = {"class_name": "InputLayer", "config": {"batch_input_shape": [None, 16], "dtype": "float32", "name": "in"}}
-
-
-def _dense(name: str, units: int, activation: str = "relu") -> dict[str, Any]:
-    return {"class_name": "Dense", "config": {"name": name, "units": units, "activation": activation, "use_bias": True,
-                                              "dtype": "float32", "trainable": True}}
-
-
-def _model_json(*layers: dict[str, Any]) -> str:
-    return json.dumps({"class_name": "Sequential", "config": {"name": "seq", "layers": [INPUT, *layers]},
-                       "keras_version": K2, "backend": "tensorflow"})
-
-
-def _write_h5(path: Path, weights: dict[str, list[tuple[str, Any]]], model_config: str | None = None) -> Path:
-    """Keras 2 ``save_weights`` layout, or ``model.save`` with ``model_config``. A tuple instead
-    of an array declares a chunked, compressed dataset of that shape that stores nothing."""
-    with h5py.File(path, "w") as f:
-        root = f
-        if model_config is not None:
-            f.attrs["model_config"] = model_config.encode()
-            f.attrs["keras_version"] = K2.encode()
-            root = f.create_group("model_weights")
-        root.attrs["layer_names"] = np.array([n.encode() for n in weights])
-        for lname, ws in weights.items():
-            g = root.create_group(lname)
-            g.attrs["weight_names"] = np.array([wn.encode() for wn, _ in ws], dtype="S")
-            for wn, arr in ws:
-                if isinstance(arr, tuple):
-                    g.create_dataset(wn, shape=arr, dtype="f4", chunks=True, compression="gzip")
-                else:
-                    g.create_dataset(wn, data=arr)
-    return path
-
-
 RNG = np.random.default_rng(3)
-MLP_WEIGHTS = {
-    "d1": [("d1/kernel:0", RNG.normal(size=(16, 8)).astype("f4")), ("d1/bias:0", RNG.normal(size=8).astype("f4"))],
-    "d2": [("d2/kernel:0", RNG.normal(size=(8, 5)).astype("f4")), ("d2/bias:0", RNG.normal(size=5).astype("f4"))],
-}
-MLP_JSON = _model_json(_dense("d1", 8), _dense("d2", 5, "softmax"))
 
 
 @pytest.fixture(scope="module")
 def keras_files(tmp_path_factory) -> dict[str, Path]:
-    d = tmp_path_factory.mktemp("keras_files")
-    (d / "mlp.json").write_text(MLP_JSON)
-    return {
-        "h5": _write_h5(d / "mlp.h5", MLP_WEIGHTS, MLP_JSON),
-        "json": d / "mlp.json",
-        "weights": _write_h5(d / "mlp_weights.h5", MLP_WEIGHTS),
-    }
+    return write_mlp(tmp_path_factory.mktemp("keras_files"))
 
 
 def test_the_fixture_models_load(keras_files):
@@ -161,22 +114,22 @@ def test_the_fixture_models_load(keras_files):
 
 
 def test_units_1e8_against_small_weights_names_the_layer(tmp_path):
-    text = _model_json(_dense("d1", 10**8), _dense("d2", 5))
-    path = _write_h5(tmp_path / "m.h5", MLP_WEIGHTS, text)
+    text = model_json(dense("d1", 10**8), dense("d2", 5))
+    path = write_h5(tmp_path / "m.h5", MLP_WEIGHTS, text)
     with pytest.raises(ModelFormatError, match=r"layer 'd1'.*units=100000000"):
         hlsforge.load(path)
 
 
 def test_a_declared_giant_weight_is_refused_before_it_is_read(tmp_path):
-    text = _model_json(_dense("d1", 10**8))
-    path = _write_h5(tmp_path / "m.h5", {"d1": [("d1/kernel:0", (16, 10**8)), ("d1/bias:0", (10**8,))]}, text)
+    text = model_json(dense("d1", 10**8))
+    path = write_h5(tmp_path / "m.h5", {"d1": [("d1/kernel:0", (16, 10**8)), ("d1/bias:0", (10**8,))]}, text)
     with pytest.raises(ModelFormatError, match=r"'d1/kernel:0' of layer 'd1'.*limit"):
         hlsforge.load(path)
 
 
 def test_string_typed_weights_are_a_model_format_error(tmp_path):
     weights = dict(MLP_WEIGHTS, d1=[("d1/kernel:0", np.array([[b"w"] * 8] * 16)), MLP_WEIGHTS["d1"][1]])
-    path = _write_h5(tmp_path / "m.h5", weights, MLP_JSON)
+    path = write_h5(tmp_path / "m.h5", weights, MLP_JSON)
     with pytest.raises(ModelFormatError, match=r"'d1/kernel:0' of layer 'd1' holds \|S1 data \(text\)"):
         hlsforge.load(path)
 
@@ -188,7 +141,7 @@ def test_deeply_nested_json_is_a_model_format_error(tmp_path, keras_files, neste
     path.write_text('{"class_name": "Sequential", "config": ' + deep + "}")
     with pytest.raises(ModelFormatError, match="nests deeper"):
         hlsforge.load(path, weights=keras_files["weights"])
-    h5 = _write_h5(tmp_path / "deep.h5", MLP_WEIGHTS, path.read_text())
+    h5 = write_h5(tmp_path / "deep.h5", MLP_WEIGHTS, path.read_text())
     with pytest.raises(ModelFormatError, match="nests deeper"):
         hlsforge.load(h5)
     ir = tmp_path / "ir.json"
@@ -245,7 +198,7 @@ def _loads_or_refuses(path: Path, **options: Any) -> str:
 def _fuzz(keras_files, tmp_path: Path, target: str, n: int, seed: int) -> None:
     original = keras_files[target].read_bytes()
     outcomes = set()
-    for i, (kind, data) in enumerate(_mutants(original, n, seed)):
+    for i, (_kind, data) in enumerate(_mutants(original, n, seed)):
         path = tmp_path / f"mutant{keras_files[target].suffix}"
         path.write_bytes(data)
         if target == "h5":

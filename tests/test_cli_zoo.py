@@ -20,12 +20,12 @@ import numpy as np
 import onnx
 import op_zoo
 import pytest
-from onnx import TensorProto, helper
+from keras_files import write_mlp
+from onnx import helper
 
 from hlsforge import progress
 from hlsforge.cli import EXIT_INTERNAL, build_parser, main
 from hlsforge.ir import serialize
-from keras_files import write_mlp
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "jet_tagger_mlp.onnx"

@@ -140,28 +140,32 @@ def _check_against_onnxruntime(graph: Any, model_path: Path, n_events: int) -> d
         step = max(1, min(n_events, _MAX_CHECK_VALUES // max(per_event, 1)))
         calls = -(-n_events // step)
     rng = np.random.default_rng(0)
-    worst, ok, events = 0.0, True, 0
+    total = calls * step
+    feeds = {
+        i.name: rng.normal(size=(total, *graph.user_shape(names[i.name]))).astype(dtypes[i.name]) for i in ort_inputs
+    }
     out_names = [o.name for o in sess.get_outputs()]
-    for _ in progress.track(range(calls), "onnxruntime check", total=calls):
-        feeds = {
-            i.name: rng.normal(size=(step, *graph.user_shape(names[i.name]))).astype(dtypes[i.name])
-            for i in ort_inputs
-        }
+    chunks: list[list[np.ndarray]] = []
+    for c in progress.track(range(calls), "ONNX Runtime", total=calls):
+        part = {k: v[c * step : (c + 1) * step] for k, v in feeds.items()}
         try:
-            ort_out = sess.run(None, feeds)
+            chunks.append(sess.run(None, part))
         except Exception as e:  # noqa: BLE001 - onnxruntime raises its own exception types
             raise HlsforgeError(f"ONNX Runtime failed to run {model_path.name}: {str(e).strip()[:300]}") from None
-        ours_in = {names[k]: v.astype(np.float32) for k, v in feeds.items()}
-        ours = reference.run(graph, ours_in if len(ours_in) > 1 else next(iter(ours_in.values())))
-        ours_list = [ours] if not isinstance(ours, dict) else [ours.get(n, ours.get(g)) for n, g in zip(out_names, graph.outputs, strict=False)]
-        for a, b in zip(ours_list, ort_out, strict=False):
-            a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-            if a.shape != b.shape:
-                raise HlsforgeError(f"output shapes differ: hlsforge {a.shape}, ONNX Runtime {b.shape}")
-            diff = np.abs(a - b)
-            worst = max(worst, float(np.nanmax(diff)) if diff.size else 0.0)
-            ok = ok and bool(np.allclose(a, b, rtol=1e-5, atol=1e-6, equal_nan=True))
-        events += step
+    ort_out = [np.concatenate([chunk[k] for chunk in chunks]) for k in range(len(out_names))]
+    ours_in = {names[k]: v.astype(np.float32) for k, v in feeds.items()}
+    ours = reference.run(graph, ours_in if len(ours_in) > 1 else next(iter(ours_in.values())))
+    ours_list = [ours] if not isinstance(ours, dict) else [
+        ours.get(n, ours.get(g)) for n, g in zip(out_names, graph.outputs, strict=False)
+    ]
+    worst, ok, events = 0.0, True, total
+    for a, b in zip(ours_list, ort_out, strict=False):
+        a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+        if a.shape != b.shape:
+            raise HlsforgeError(f"output shapes differ: hlsforge {a.shape}, ONNX Runtime {b.shape}")
+        diff = np.abs(a - b)
+        worst = max(worst, float(np.nanmax(diff)) if diff.size else 0.0)
+        ok = ok and bool(np.allclose(a, b, rtol=1e-5, atol=1e-6, equal_nan=True))
     return {"events": events, "max_abs_diff": worst, "agrees": ok, "rtol": 1e-5, "atol": 1e-6,
             "fixed_batch": batch}
 

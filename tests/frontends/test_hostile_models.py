@@ -220,3 +220,33 @@ def test_mutated_keras_files_load_or_raise_hlsforge_errors(keras_files, tmp_path
 @pytest.mark.parametrize("target", ["h5", "json", "weights"])
 def test_many_mutated_keras_files(keras_files, tmp_path, target):
     _fuzz(keras_files, tmp_path, target, SLOW_MUTANTS, seed=12)
+
+
+def _fuzz_ir(tmp_path: Path, n: int, seed: int) -> None:
+    import op_zoo
+
+    from hlsforge.ir import serialize
+
+    src = tmp_path / "src.json"
+    serialize.save(op_zoo.CASES["dense"](), src)
+    json_bytes, npz_bytes = src.read_bytes(), src.with_suffix(".npz").read_bytes()
+    outcomes = set()
+    for i, (_kind, data) in enumerate(_mutants(json_bytes + npz_bytes, n, seed)):
+        target = tmp_path / f"m{i % 2}.json"
+        if i % 2:  # mutate the JSON, keep the arrays
+            target.write_bytes(data[: len(json_bytes)] if len(data) >= len(json_bytes) else data)
+            target.with_suffix(".npz").write_bytes(npz_bytes)
+        else:  # keep the JSON, mutate the arrays
+            target.write_bytes(json_bytes)
+            target.with_suffix(".npz").write_bytes(data[len(json_bytes):] if len(data) > len(json_bytes) else data)
+        outcomes.add(_loads_or_refuses(target))
+    assert "refused" in outcomes
+
+
+def test_mutated_ir_files_load_or_raise_hlsforge_errors(tmp_path):
+    _fuzz_ir(tmp_path, DEFAULT_MUTANTS, seed=21)
+
+
+@pytest.mark.slow
+def test_many_mutated_ir_files(tmp_path):
+    _fuzz_ir(tmp_path, SLOW_MUTANTS, seed=22)

@@ -173,11 +173,11 @@ def _check_against_onnxruntime(graph: Any, model_path: Path, n_events: int) -> d
 def cmd_inspect(args: argparse.Namespace) -> int:
     from .ir.summary import summary_rows
 
+    if args.check and Path(args.model).suffix.lower() != ".onnx":
+        raise HlsforgeError("--check compares against ONNX Runtime and needs an .onnx model")
     graph = _load(args)
     check = None
     if args.check:
-        if Path(args.model).suffix.lower() != ".onnx":
-            raise HlsforgeError("--check compares against ONNX Runtime and needs an .onnx model")
         check = _check_against_onnxruntime(graph, Path(args.model), args.events)
     if args.json:
         doc = {
@@ -196,7 +196,8 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         if check is not None:
             verdict = "agrees" if check["agrees"] else "DIFFERS"
             print(
-                f"float reference vs ONNX Runtime on {check['events']} random events: {verdict} "
+                f"float reference vs ONNX Runtime on {check['events']} random events"
+                f"{'' if check['fixed_batch'] is None else ' (fixed batch ' + str(check['fixed_batch']) + ')'}: {verdict} "
                 f"(max |diff| {check['max_abs_diff']:.3g}, tolerance rtol {check['rtol']}, atol {check['atol']})"
             )
     return 0 if check is None or check["agrees"] else 1

@@ -205,6 +205,8 @@ def write_tree(
     the paths of ``files`` and of the manifest, in that order.
     """
     out = Path(out).expanduser().absolute()
+    if out.is_symlink() and out.is_dir():
+        out = out.resolve()  # a link to the real directory: write there, keep the link
     data = {rel: c if isinstance(c, bytes) else c.encode() for rel, c in files.items()}
     for rel in data:
         if not _safe_rel(rel) or rel == manifest:

@@ -230,3 +230,14 @@ def test_stale_temporaries_of_a_live_process_are_left_alone(tmp_path, relu):
     write_project(relu, PRECISION, prj, n_test_events=2)
     assert busy.is_dir() and other.is_dir()
     np.testing.assert_equal(sorted(p.name for p in tmp_path.iterdir()), sorted(["prj", busy.name, other.name]))
+
+
+def test_a_symlinked_output_directory_is_written_through_the_link(tmp_path, relu):
+    real = tmp_path / "real"
+    write_project(relu, PRECISION, real, n_test_events=2)
+    (real / "user_notes.txt").write_text("mine")
+    link = tmp_path / "link"
+    link.symlink_to(real)
+    write_project(relu, PRECISION, link, n_test_events=3)
+    assert link.is_symlink() and read_settings(link).n_test_events == 3
+    assert (real / "user_notes.txt").read_text() == "mine"

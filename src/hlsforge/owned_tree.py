@@ -190,6 +190,16 @@ def _carry_over(src_root: Path, dst_root: Path, skip: set[str], conflicts: list[
                 shutil.copy2(src, dst)
 
 
+def _prune_emptied_dirs(work: Path, old: Mapping[str, str]) -> None:
+    """Remove directories that only held hlsforge files it no longer writes (an empty
+    directory the user made, or one that still holds anything, stays)."""
+    dirs = {parent.as_posix() for rel in old for parent in Path(rel).parents if parent.as_posix() != "."}
+    for rel in sorted(dirs, key=lambda d: d.count("/"), reverse=True):
+        p = work / rel
+        if p.is_dir() and not p.is_symlink() and not any(p.iterdir()):
+            p.rmdir()
+
+
 def write_tree(
     out: str | os.PathLike[str],
     files: Mapping[str, str | bytes],
@@ -249,6 +259,7 @@ def write_tree(
         if out.is_dir():
             conflicts: list[str] = []
             _carry_over(out, work, set(old) | {manifest}, conflicts)
+            _prune_emptied_dirs(work, old)
             if conflicts:
                 raise error(
                     f"{str(out)!r}: {_listing(sorted(conflicts))} of yours sit where hlsforge now "

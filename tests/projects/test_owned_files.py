@@ -241,3 +241,14 @@ def test_a_symlinked_output_directory_is_written_through_the_link(tmp_path, relu
     write_project(relu, PRECISION, link, n_test_events=3)
     assert link.is_symlink() and read_settings(link).n_test_events == 3
     assert (real / "user_notes.txt").read_text() == "mine"
+
+
+def test_directories_that_held_only_dropped_hlsforge_files_go(tmp_path):
+    out = tmp_path / "out"
+    owned_tree.write_tree(out, {"a/b/x.txt": "1", "c/y.txt": "2", "d/z.txt": "3"}, "m.json", {})
+    (out / "c" / "mine.txt").write_text("mine")
+    (out / "e").mkdir()  # the user's own empty directory
+    owned_tree.write_tree(out, {"d/z.txt": "4"}, "m.json", {})
+    assert not (out / "a").exists()
+    assert (out / "c" / "mine.txt").read_text() == "mine" and not (out / "c" / "y.txt").exists()
+    assert (out / "e").is_dir() and (out / "d" / "z.txt").read_text() == "4"

@@ -59,8 +59,9 @@ def _file_digest(path: Path) -> str | None:
 
 
 def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
+    """Whether the writer that named a temporary directory may still be running."""
+    if pid == os.getpid() or os.name != "posix":
+        return True  # (on Windows os.kill(pid, 0) would not probe but signal)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -37,7 +37,8 @@ def _onnx_loader(model: Any, **options: Any) -> Graph:
 def _ir_loader(model: Any, **options: Any) -> Graph:
     from .ir.serialize import load as load_ir
 
-    return load_ir(model)
+    # an IR file is untrusted input like any model: check every invariant and size limit
+    return load_ir(model).validate(final=False)
 
 
 def _keras_loader(model: Any, **options: Any) -> Graph:

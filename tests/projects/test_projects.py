@@ -238,8 +238,8 @@ def test_existing_directories(tmp_path):
     (prj / "stale.txt").write_text("old")
     write_project(
         op_zoo.CASES["relu"](), "ap_fixed<8,3>", prj, n_test_events=3
-    )  # replaces the old project
-    assert not (prj / "stale.txt").exists()
+    )  # replaces hlsforge's files of the old project, keeps the user's
+    assert (prj / "stale.txt").read_text() == "old"
     assert json.loads((prj / "hlsforge_project.json").read_text())["n_test_events"] == 3
 
 

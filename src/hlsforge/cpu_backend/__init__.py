@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ..errors import OutputError
 from ..ir.graph import Graph
+from ..owned_tree import write_tree
 from .blas import BlasConfig, find_blas, set_blas_threads
 from .emit import KERNEL_HEADER, kernel_header_text, render_header
 from .lower import DEFAULT_TUNING, RULES, ModelPlan, Tuning, lower
@@ -46,24 +47,23 @@ def generate(graph: Graph, name: str | None = None, *, embed_weights: bool = Fal
     return files
 
 
+#: The record of the files ``write`` put into a directory (see ``hlsforge.owned_tree``).
+MANIFEST_FILE = "hlsforge_cpu.json"
+
+
 def write(graph: Graph, out_dir: str | os.PathLike[str], name: str | None = None, *,
           embed_weights: bool = False) -> list[Path]:
     """Write the generated files into ``out_dir`` (created); returns their paths.
 
-    Everything is generated in memory first and each file lands whole (written beside its
-    final name, then renamed), so a failure never leaves a half-written header or weight file.
+    ``out_dir`` must be new, empty, or a directory this function wrote before: there only the
+    files it recorded in ``hlsforge_cpu.json`` are replaced and whatever else the user put there
+    is kept; a recorded file the user changed, or a foreign non-empty directory, is refused
+    with an ``OutputError``. The new files are built beside ``out_dir`` and swapped in whole,
+    so a failure never leaves a half-written header or weight file (``hlsforge.owned_tree``).
     """
     files = generate(graph, name, embed_weights=embed_weights)
-    out = Path(out_dir)
-    paths = []
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        for fname, content in files.items():
-            path = out / fname
-            tmp = path.with_name(f".{fname}.tmp")
-            tmp.write_bytes(content if isinstance(content, bytes) else content.encode())
-            os.replace(tmp, path)
-            paths.append(path)
-    except OSError as e:
-        raise OutputError(f"cannot write the CPU backend's files into {str(out)!r}: {e.strerror or e}") from None
-    return paths
+    paths = write_tree(
+        Path(out_dir), files, MANIFEST_FILE, {"hlsforge_cpu": 1},
+        what="CPU backend output directory", error=OutputError,
+    )
+    return paths[: len(files)]

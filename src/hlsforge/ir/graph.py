@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import GraphError, HlsforgeError, InputError
+from .limits import check_event_size, check_shape
 from .ops import CATALOGUE, Op, Shape, spec
 from .types import FLOAT32, FixedType, IntType, Overflow, TensorType
 
@@ -91,15 +92,17 @@ class Graph:
 
     # ------------------------------------------------------------------ building
 
-    def add_value(self, value: Value) -> Value:
+    def add_value(self, value: Value, *, what: str | None = None) -> Value:
         if value.name in self.values:
             raise GraphError(f"value {value.name!r} is defined twice")
+        kind = "constant" if value.is_constant else "value"
+        value.shape = check_shape(value.shape, what or f"{kind} {value.name!r}")
         self.values[value.name] = value
         return value
 
     def add_input(self, name: str, shape: Shape, perm: tuple[int, ...] | None = None) -> Value:
         """Declare a graph input with its channels-last shape (batch excluded)."""
-        v = self.add_value(Value(name, tuple(int(d) for d in shape)))
+        v = self.add_value(Value(name, check_shape(shape, f"model input {name!r}")))
         self.inputs.append(name)
         if perm is not None and tuple(perm) != tuple(range(len(shape))):
             self.input_perm[name] = tuple(perm)
@@ -138,7 +141,7 @@ class Graph:
         if outputs is None:
             outputs = [self.unique_name(node_name if len(shapes) == 1 else f"{node_name}_{i}") for i in range(len(shapes))]
         for out, shp in zip(outputs, shapes, strict=False):
-            self.add_value(Value(out, shp))
+            self.add_value(Value(out, shp), what=f"{node.describe()}: output {out!r}")
         node.outputs = list(outputs)
         if index is None:
             self.nodes.append(node)
@@ -311,9 +314,17 @@ class Graph:
             if self.values[name].is_constant:
                 raise GraphError(f"graph input {name!r} is a constant")
             defined.add(name)
+        event_total, largest = 0, ""
         for name, v in self.values.items():
             if v.name != name:
                 raise GraphError(f"value stored under {name!r} is named {v.name!r}")
+            check_shape(v.shape, f"{'constant' if v.is_constant else 'value'} {name!r}")
+            if not v.is_constant:
+                event_total += v.size
+                if not largest or v.size > self.values[largest].size:
+                    largest = name
+        check_event_size(event_total, repr(largest))
+        for name, v in self.values.items():
             if v.is_constant:
                 if tuple(v.data.shape) != tuple(v.shape):  # type: ignore[union-attr]
                     raise GraphError(f"constant {name!r} has shape {v.shape} but data {v.data.shape}")  # type: ignore[union-attr]

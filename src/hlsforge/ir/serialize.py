@@ -13,6 +13,7 @@ import json
 import os
 import tempfile
 import zipfile
+import zlib
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -218,21 +219,48 @@ def save(graph: Graph, path: str | os.PathLike[str]) -> Path:
     return json_path
 
 
+def _read_npz(npz_path: Path) -> dict[str, np.ndarray]:
+    """The arrays of an ``.npz``, each checked before it is read: a numeric dtype, a shape
+    within the IR's limits, and a stored size that matches (no decompression bomb)."""
+    from .limits import check_shape
+
+    arrays: dict[str, np.ndarray] = {}
+    with zipfile.ZipFile(npz_path) as zf:
+        for info in zf.infolist():
+            name = info.filename.removesuffix(".npy")
+            with zf.open(info) as f:
+                version = np.lib.format.read_magic(f)
+                if version == (1, 0):
+                    shape, _, dtype = np.lib.format.read_array_header_1_0(f)
+                else:
+                    shape, _, dtype = np.lib.format.read_array_header_2_0(f)
+            if dtype.hasobject or dtype.kind not in "biufc":
+                raise ModelFormatError(f"array {name!r} in {npz_path} holds {dtype} data; IR arrays are numeric")
+            try:
+                check_shape(shape, f"array {name!r} in {npz_path}")
+            except HlsforgeError as e:
+                raise ModelFormatError(str(e)) from None
+            if info.file_size > int(np.prod(shape, dtype=np.int64)) * dtype.itemsize + 65536:
+                raise ModelFormatError(f"array {name!r} in {npz_path} is larger than its header says")
+            with zf.open(info) as f:
+                arrays[name] = np.lib.format.read_array(f, allow_pickle=False)
+    return arrays
+
+
 def load(path: str | os.PathLike[str]) -> Graph:
     """Read a graph written by :func:`save`."""
     json_path, npz_path = _paths(path)
     try:
         doc = json.loads(Path(json_path).read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
         raise ModelFormatError(f"cannot read IR file {json_path}: {e}") from None
     try:
-        with np.load(npz_path, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
+        arrays = _read_npz(Path(npz_path))
     except FileNotFoundError:
         arrays = {}
-    except (OSError, ValueError, zipfile.BadZipFile) as e:
-        raise ModelFormatError(f"cannot read IR weights {npz_path}: {e}") from None
+    except (OSError, ValueError, EOFError, RuntimeError, NotImplementedError, zlib.error, zipfile.BadZipFile) as e:
+        raise ModelFormatError(f"cannot read IR weights {npz_path}: {type(e).__name__}: {e}") from None
     try:
         return graph_from_dict(doc, arrays)
-    except (KeyError, TypeError, ValueError) as e:
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
         raise ModelFormatError(f"malformed IR file {json_path}: {e!r}") from None

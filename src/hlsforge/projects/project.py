@@ -12,15 +12,13 @@ Layout (``<name>`` = sanitized model name)::
     README.md               how to build it
     hlsforge_project.json   settings read back by run_csim / build
 
-The whole tree is written into a temporary directory beside ``out_dir`` and moved into place
-at the end, so a failure never leaves a half-written project.
+The whole tree is written into a temporary directory beside ``out_dir`` and swapped into place
+at the end (``hlsforge.owned_tree``), so a failure never leaves a half-written project, and a
+re-write keeps every file hlsforge did not write.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +28,7 @@ from ..hls_backend import lower, render, support_headers
 from ..hls_backend.emit import file_names
 from ..hls_backend.records import HlsModel
 from ..ir.graph import Graph
+from ..owned_tree import write_tree
 from . import tcl, vitis, vivado
 from .settings import METADATA_FILE, ProjectError, ProjectSettings, make_settings
 from .testbench import INPUT_FILE, OUTPUT_FILE, flat_rows, format_rows, render_testbench, test_file
@@ -139,7 +138,8 @@ def render_readme(model: HlsModel, settings: ProjectSettings) -> str:
 def project_files(
     graph: Graph, model: HlsModel, settings: ProjectSettings, x_rows: np.ndarray, y_rows: np.ndarray
 ) -> dict[str, str]:
-    """Every text file of the project as ``{relative path: text}``."""
+    """Every text file of the project as ``{relative path: text}`` (``hlsforge_project.json``,
+    which also records these files' hashes, is added by the writer)."""
     flow = FLOWS[settings.tool]
     files: dict[str, str] = {f"firmware/{rel}": text for rel, text in render(model).items()}
     for rel, src in support_headers().items():
@@ -153,7 +153,6 @@ def project_files(
     if settings.tool == "vitis":
         files[vitis.CONFIG_FILE] = vitis.render_config(model, settings)
     files["README.md"] = render_readme(model, settings)
-    files[METADATA_FILE] = settings.to_json()
     return dict(sorted(files.items()))
 
 
@@ -176,7 +175,9 @@ def write_project(
     ``config``: the precision config for ``quantize.configure`` (or ``None`` for a graph that
     is already quantized). ``test_inputs`` (source-model layout) feed the testbench; by default
     ``n_test_events`` standard-normal events drawn with ``seed``. ``out_dir`` must not exist,
-    be empty, or be an earlier hlsforge project (which is replaced as a whole).
+    be empty, or be an earlier hlsforge project: then only hlsforge's own recorded files are
+    replaced, files the user or the vendor tool added are kept, and a recorded file the user
+    changed makes the write refuse (``hlsforge.owned_tree``; docs/hls_backend.md).
     """
     if config is not None:
         from ..quantize.config import configure
@@ -197,53 +198,14 @@ def write_project(
         n_test_events=int(x_rows.shape[0]),
     )
     files = project_files(graph, model, settings, x_rows, y_rows)
-    return _write_tree(Path(out_dir), files)
-
-
-def _write_tree(out: Path, files: dict[str, str]) -> list[Path]:
-    """Write ``files`` under a temporary sibling of ``out``, then move it into place."""
-    out = out.expanduser().absolute()
-    if out.exists():
-        if not out.is_dir():
-            raise ProjectError(f"{str(out)!r} exists and is not a directory")
-        if any(out.iterdir()) and not (out / METADATA_FILE).is_file():
-            raise ProjectError(
-                f"{str(out)!r} is not empty and is not an hlsforge project; choose a new or empty "
-                "output directory (an earlier hlsforge project there would be replaced)"
-            )
-    parent = out.parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp.", dir=parent))
-    except OSError as e:
-        raise ProjectError(
-            f"cannot write the project into {str(out)!r}: {e.strerror or e}"
-        ) from None
-    try:
-        for rel, text in files.items():
-            p = work / rel
-            p.parent.mkdir(parents=True, exist_ok=True)
-            p.write_text(text)
-        os.chmod(work, 0o755)
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=parent))
-            os.rename(out, old / "project")
-            try:
-                os.rename(work, out)
-            except OSError:
-                os.rename(old / "project", out)
-                raise
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.rename(work, out)
-    except OSError as e:
-        raise ProjectError(
-            f"cannot write the project into {str(out)!r}: {e.strerror or e}"
-        ) from None
-    finally:
-        if work.exists():
-            shutil.rmtree(work, ignore_errors=True)
-    return [out / rel for rel in files]
+    return write_tree(
+        Path(out_dir),
+        files,
+        METADATA_FILE,
+        settings.manifest(),
+        what="HLS project",
+        error=ProjectError,
+    )
 
 
 __all__ = ["write_project", "project_files", "render_readme", "FLOWS"]

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import HlsforgeError
+from ..owned_tree import FILES_KEY
 
 DEFAULT_PART = "xcvu13p-flga2577-2-e"
 DEFAULT_CLOCK_PERIOD = 5.0
@@ -23,8 +24,11 @@ DEFAULT_CLOCK_UNCERTAINTY = "12.5%"
 TOOLS = ("vitis", "vivado")
 METADATA_FILE = "hlsforge_project.json"
 
-_PART_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
-_UNCERTAINTY_RE = re.compile(r"^(\d+(\.\d+)?)\s*(%|ns)?$")
+_PART_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
+_UNCERTAINTY_RE = re.compile(r"(\d+(\.\d+)?) *(%|ns)?")
+# ``re.match(..."$")`` accepts a trailing newline; settings are matched whole (``fullmatch``)
+# and any control character is refused before that.
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class ProjectError(HlsforgeError):
@@ -59,8 +63,12 @@ class ProjectSettings:
     def clock_text(self) -> str:
         return f"{self.clock_period:g}"
 
+    def manifest(self) -> dict[str, Any]:
+        """The settings as recorded in ``hlsforge_project.json`` (beside the file record)."""
+        return {"hlsforge_project": 1, **asdict(self)}
+
     def to_json(self) -> str:
-        return json.dumps({"hlsforge_project": 1, **asdict(self)}, indent=2, sort_keys=True) + "\n"
+        return json.dumps(self.manifest(), indent=2, sort_keys=True) + "\n"
 
 
 def make_settings(
@@ -72,11 +80,17 @@ def make_settings(
     **sizes: int,
 ) -> ProjectSettings:
     """Validate user-facing project options; errors say what is accepted."""
+    for label, value in (("HLS tool", tool), ("FPGA part", part), ("clock uncertainty", clock_uncertainty)):
+        if isinstance(value, str) and _CONTROL_RE.search(value):
+            raise ProjectError(
+                f"invalid {label} {value!r}: it contains a control character (a newline?); these "
+                "settings end up in Tcl and config files, which must not be split"
+            )
     tool = (tool or "vitis").lower()
     if tool not in TOOLS:
         raise ProjectError(f"unknown HLS tool {tool!r}; use one of: {', '.join(TOOLS)}")
     part = part or DEFAULT_PART
-    if not isinstance(part, str) or not _PART_RE.match(part):
+    if not isinstance(part, str) or not _PART_RE.fullmatch(part):
         raise ProjectError(
             f"invalid FPGA part {part!r}: expected a part name such as {DEFAULT_PART!r}"
         )
@@ -93,7 +107,7 @@ def make_settings(
         if isinstance(unc, (int, float)) and not isinstance(unc, bool)
         else str(unc).strip()
     )
-    if not _UNCERTAINTY_RE.match(unc_text):
+    if not _UNCERTAINTY_RE.fullmatch(unc_text):
         raise ProjectError(
             f"invalid clock uncertainty {clock_uncertainty!r}: use a percentage of the period "
             "('12.5%') or nanoseconds ('0.6' or '0.6ns')"
@@ -115,7 +129,10 @@ def read_settings(project_dir: str | Path) -> ProjectSettings:
         ) from None
     except (OSError, ValueError) as e:
         raise ProjectError(f"cannot read {path}: {e}") from None
+    if not isinstance(doc, dict):
+        raise ProjectError(f"{path} is not a valid hlsforge project file")
     doc.pop("hlsforge_project", None)
+    doc.pop(FILES_KEY, None)
     try:
         return ProjectSettings(**doc)
     except TypeError as e:

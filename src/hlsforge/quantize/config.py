@@ -415,12 +415,12 @@ def load_config(path: str | os.PathLike[str]) -> dict[str, Any]:
     p = Path(path)
     try:
         text = p.read_text()
-    except OSError as e:
+    except (OSError, UnicodeDecodeError) as e:
         raise PrecisionError(f"cannot read precision config {str(p)!r}: {e}") from None
     if p.suffix.lower() == ".json":
         try:
             data = json.loads(text)
-        except json.JSONDecodeError as e:
+        except (json.JSONDecodeError, RecursionError) as e:
             raise PrecisionError(f"precision config {str(p)!r} is not valid JSON: {e}") from None
     else:
         try:

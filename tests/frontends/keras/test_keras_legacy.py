@@ -172,9 +172,13 @@ def test_no_tensorflow_or_keras_imported(mlp: dict[str, Any], tmp_path: Path) ->
     np.testing.assert_allclose(np.load(tmp_path / "y2.npy"), mlp["want"], **TOL)
 
 
-def test_json_without_weights_is_explained(mlp: dict[str, Any]) -> None:
+def test_json_without_weights_is_explained(mlp: dict[str, Any], tmp_path: Path) -> None:
+    alone = tmp_path / "model.json"  # no model_weights.h5 beside it
+    alone.write_text((mlp["dir"] / "model.json").read_text())
     with pytest.raises(ModelFormatError, match="weights="):
-        hlsforge.load(mlp["dir"] / "model.json")
+        hlsforge.load(alone)
+    # beside its model_weights.h5 the JSON finds it
+    np.testing.assert_allclose(reference.run(hlsforge.load(mlp["dir"] / "model.json"), mlp["x"]), mlp["want"], **TOL)
     with pytest.raises(ModelFormatError, match="weights only"):
         hlsforge.load(mlp["dir"] / "model_weights.h5")
 

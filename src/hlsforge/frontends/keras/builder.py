@@ -369,9 +369,10 @@ def _keras3_tensors(obj: Any) -> Iterator[tuple[str, int, int]]:
 def keras_major_of(version: Any, config: Any = None) -> int:
     """Keras major version from a version string; else guessed from the config's style."""
     if isinstance(version, bytes):
-        version = version.decode()
-    if isinstance(version, str) and version[:1].isdigit():
-        return int(version.split(".")[0])
+        version = version.decode("utf8", "replace")
+    head = version.split(".")[0] if isinstance(version, str) else ""
+    if head.isdigit() and head.isascii():
+        return int(head)
     text = str(config)[:20000] if config is not None else ""
     return 3 if ("'module'" in text or "'batch_shape'" in text or "__keras_tensor__" in text) else 2
 

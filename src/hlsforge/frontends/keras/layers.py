@@ -133,6 +133,12 @@ def dense(ctx: Builder, call: LayerCall) -> str:
     k = _quantized(call, "kernel_quantizer", call.weight("kernel"))
     if k.values.ndim != 2:
         raise ModelFormatError(f"{call.where}: kernel has shape {k.values.shape}, expected (inputs, units)")
+    units = call.get("units")
+    if units is not None and units != k.values.shape[1]:
+        raise ModelFormatError(
+            f"{call.where}: the config says units={units!r} but the kernel has shape {k.values.shape}; "
+            "the architecture and the weights do not belong together"
+        )
     b = _bias(call, k.values.shape[1])
     y = _affine(ctx, call, Op.DENSE, call.inputs[0], k, b, NoAttrs(), "linear")
     return apply_activation(ctx, call, y, call.get("activation"), part="act")

@@ -24,8 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from ...errors import ModelFormatError
+from ...errors import ModelFormatError, ShapeError
 from ...ir.graph import Graph
+from ...ir.limits import check_shape
 from .builder import Builder, keras_major_of
 from .layers import CONVERTERS
 
@@ -73,17 +74,49 @@ class Keras3Weights:
         return {str(i): a for i, a in enumerate(self._tree.get("vars", []))}
 
 
-def _read_keras3_tree(group: Any) -> dict[str, Any]:
+#: Nesting of JSON a model file may have; Keras models nest a few levels per nested model.
+MAX_JSON_DEPTH = 200
+#: Nesting of Keras 3 weight groups (``layers/<name>/layers/...``).
+MAX_GROUP_DEPTH = 64
+
+
+def read_dataset(ds: Any, where: str) -> np.ndarray:
+    """One weight array, checked *before* reading: numeric, and within the IR's size limit
+    (a dataset can declare 2**40 elements that compress to nothing)."""
+    h5py = _h5py()
+    if not isinstance(ds, h5py.Dataset):
+        raise ModelFormatError(f"{where} is not an HDF5 dataset (it is a {type(ds).__name__})")
+    kind = ds.dtype.kind
+    if kind not in "fiub":
+        raise ModelFormatError(
+            f"{where} holds {ds.dtype} data ({'text' if kind in 'SUO' else 'not numbers'}); Keras weights are numeric arrays"
+        )
+    try:
+        check_shape(ds.shape or (), where)
+        return np.asarray(ds[()])
+    except ShapeError as e:
+        raise ModelFormatError(str(e)) from None
+    except (OSError, ValueError, TypeError, RuntimeError) as e:
+        raise ModelFormatError(f"{where} cannot be read: {e}") from None
+
+
+def _read_keras3_tree(group: Any, depth: int = 0) -> dict[str, Any]:
     """``{"vars": [arrays], "layers": {layer name: subtree}}`` from a Keras 3 weights group."""
+    if depth > MAX_GROUP_DEPTH:
+        raise ModelFormatError(f"the weight groups nest deeper than {MAX_GROUP_DEPTH} levels at {group.name!r}")
     tree: dict[str, Any] = {"vars": [], "layers": {}}
     if "vars" in group:
         v = group["vars"]
-        tree["vars"] = [np.asarray(v[k][()]) for k in sorted(v, key=int)]
+        try:
+            keys = sorted(v, key=int)
+        except (TypeError, ValueError):
+            raise ModelFormatError(f"{v.name!r}: Keras 3 weight variables are numbered 0, 1, ...; found {sorted(v)[:5]}") from None
+        tree["vars"] = [read_dataset(v[k], f"weight {v[k].name!r}") for k in keys]
     if "layers" in group:
         for key in group["layers"]:
             sub = group["layers"][key]
             name = _decode(sub["vars"].attrs.get("name", key)) if "vars" in sub else key
-            tree["layers"][name] = _read_keras3_tree(sub)
+            tree["layers"][name] = _read_keras3_tree(sub, depth + 1)
     return tree
 
 
@@ -101,6 +134,13 @@ def _h5py() -> Any:
 
 def read_weight_table(path: str | os.PathLike[str]) -> tuple[WeightTable, dict[str, Any]]:
     """All weight arrays of a legacy Keras HDF5 file, by layer, plus the root attributes."""
+    try:
+        return _read_weight_table(path)
+    except (OSError, KeyError, ValueError, TypeError, RuntimeError, AttributeError) as e:
+        raise ModelFormatError(f"{str(path)!r} is not a readable Keras HDF5 file: {type(e).__name__}: {e}") from None
+
+
+def _read_weight_table(path: str | os.PathLike[str]) -> tuple[WeightTable, dict[str, Any]]:
     h5py = _h5py()
     try:
         f = h5py.File(path, "r")
@@ -122,7 +162,7 @@ def read_weight_table(path: str | os.PathLike[str]) -> tuple[WeightTable, dict[s
                 for wn in (_decode(w) for w in wnames):
                     if wn not in g:
                         raise ModelFormatError(f"{str(path)!r}: layer {lname!r} lists weight {wn!r} but has no such dataset")
-                    entries.append((wn, np.asarray(g[wn][()])))
+                    entries.append((wn, read_dataset(g[wn], f"{str(path)!r}: weight {wn!r} of layer {lname!r}")))
             table[lname] = entries
         if not table and "model_config" not in attrs:
             raise ModelFormatError(
@@ -132,10 +172,36 @@ def read_weight_table(path: str | os.PathLike[str]) -> tuple[WeightTable, dict[s
     return table, attrs
 
 
+def json_depth_ok(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether the brackets of ``text`` nest at most ``limit`` deep (strings skipped) — checked
+    before ``json.loads``, which would recurse until ``RecursionError``."""
+    depth = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > limit:
+                return False
+        elif ch in "]}":
+            depth -= 1
+    return True
+
+
 def _parse_model_json(text: str, where: str) -> dict[str, Any]:
+    if not json_depth_ok(text):
+        raise ModelFormatError(f"{where} nests deeper than {MAX_JSON_DEPTH} levels; no Keras model does")
     try:
         spec = json.loads(text)
-    except json.JSONDecodeError as e:
+    except (json.JSONDecodeError, RecursionError) as e:
         raise ModelFormatError(f"{where} is not valid JSON: {e}") from None
     if not isinstance(spec, dict) or "class_name" not in spec or "config" not in spec:
         raise ModelFormatError(
@@ -154,6 +220,8 @@ def _weights_source(path: str | os.PathLike[str]) -> tuple[H5Weights | Keras3Wei
             tree = _read_keras3_tree(f) if keras3 else None
     except OSError as e:
         raise ModelFormatError(f"cannot open {str(path)!r} as HDF5: {e}") from None
+    except (KeyError, ValueError, TypeError, RuntimeError, AttributeError) as e:
+        raise ModelFormatError(f"{str(path)!r} is not a readable Keras weights file: {type(e).__name__}: {e}") from None
     if tree is not None:
         return Keras3Weights(tree), "3"
     table, attrs = read_weight_table(path)
@@ -170,7 +238,10 @@ def _build(
     major = keras_major_of(version or spec.get("keras_version"), config)
     name = config.get("name", "keras_model") if isinstance(config, dict) else "keras_model"
     builder = Builder(name, CONVERTERS, keras_major=major, source_format=source, input_shapes=input_shape)
-    return builder.build_top(class_name, config, weights)
+    try:
+        return builder.build_top(class_name, config, weights)
+    except RecursionError:
+        raise ModelFormatError(f"the Keras model {name!r} nests models too deeply to read") from None
 
 
 def load_json(
@@ -178,16 +249,41 @@ def load_json(
 ) -> Graph:
     """Keras architecture JSON + weights HDF5 → IR graph (no Keras/TensorFlow import)."""
     p = Path(path)
-    spec = _parse_model_json(p.read_text(encoding="utf8"), repr(str(p)))
+    try:
+        text = p.read_text(encoding="utf8")
+    except UnicodeDecodeError as e:
+        raise ModelFormatError(f"{str(p)!r} is not a Keras architecture JSON (not UTF-8 text: {e})") from None
+    spec = _parse_model_json(text, repr(str(p)))
+    if weights is None:
+        weights = sibling_weights(p)
     if weights is None:
         raise ModelFormatError(
-            f"{str(p)!r} is a Keras architecture without weights: pass the weights file, e.g. "
+            f"{str(p)!r} is a Keras architecture without weights, and no "
+            f"{' or '.join(sibling_weight_names(p))} lies beside it: pass the weights file, e.g. "
             f"hlsforge.load({p.name!r}, weights='model_weights.h5')"
         )
     if not Path(weights).exists():
         raise ModelFormatError(f"weights file {str(weights)!r} does not exist")
+    if Path(weights).is_dir():
+        raise ModelFormatError(f"weights file {str(weights)!r} is a directory")
     source, version = _weights_source(weights)
-    return _build(spec, source, spec.get("keras_version") or version, "keras-json", input_shape)
+    graph = _build(spec, source, spec.get("keras_version") or version, "keras-json", input_shape)
+    graph.metadata["weights_file"] = str(weights)
+    return graph
+
+
+def sibling_weight_names(path: Path) -> list[str]:
+    """Where ``model.save_weights`` output is looked for beside an architecture JSON."""
+    return [f"{path.stem}_weights.h5", f"{path.stem}.weights.h5", f"{path.stem}_weights.hdf5"]
+
+
+def sibling_weights(path: Path) -> Path | None:
+    """The weights file beside ``path`` (``<name>_weights.h5``, ...), if exactly one exists."""
+    for name in sibling_weight_names(path):
+        candidate = path.with_name(name)
+        if candidate.is_file():
+            return candidate
+    return None
 
 
 def load_h5(path: str | os.PathLike[str], *, input_shape: Any = None) -> Graph:
@@ -199,5 +295,11 @@ def load_h5(path: str | os.PathLike[str], *, input_shape: Any = None) -> Graph:
             f"{str(path)!r} holds weights only (no 'model_config'): load it with its architecture JSON, "
             f"e.g. hlsforge.load('model.json', weights={Path(path).name!r})"
         )
-    spec = _parse_model_json(_decode(cfg), f"the model_config of {str(path)!r}")
+    if not isinstance(cfg, (str, bytes)):
+        raise ModelFormatError(f"the model_config of {str(path)!r} is not text (it is {type(cfg).__name__})")
+    try:
+        text = _decode(cfg)
+    except UnicodeDecodeError as e:
+        raise ModelFormatError(f"the model_config of {str(path)!r} is not UTF-8 text: {e}") from None
+    spec = _parse_model_json(text, f"the model_config of {str(path)!r}")
     return _build(spec, H5Weights(table), attrs.get("keras_version"), "keras-h5", input_shape)

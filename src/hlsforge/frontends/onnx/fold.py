@@ -14,10 +14,12 @@ of their data input.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
 
+from ...ir.limits import MAX_TENSOR_ELEMENTS
 from .context import BATCH, NodeContext, has_batch_symbol
 
 
@@ -42,6 +44,7 @@ def fold_known(nc: NodeContext) -> None:
         return
     from onnx.reference import ReferenceEvaluator
 
+    _check_output_size(nc, inputs)
     feeds = {name: v for name, v in zip(nc.node.input, inputs, strict=True) if name}
     try:
         evaluator = ReferenceEvaluator(nc.node, opsets={"": nc.opset})
@@ -50,8 +53,39 @@ def fold_known(nc: NodeContext) -> None:
         raise nc.malformed(f"cannot evaluate this node on its constant inputs ({type(e).__name__}: {e})") from e
     kept = nc.known_type(0) if nc.op_type in MOVES_VALUES else None
     for i, out in enumerate(outputs):
+        _check_size(nc, math.prod(np.shape(out)), np.shape(out))
         if nc.output_used(i):
             nc.bind_known(i, np.asarray(out), kept if i == 0 else None)
+
+
+def _check_size(nc: NodeContext, n: int, shape: object) -> None:
+    if n > MAX_TENSOR_ELEMENTS:
+        raise nc.malformed(
+            f"its constant output {shape} would hold {n:,} elements, more than hlsforge's limit of "
+            f"{MAX_TENSOR_ELEMENTS:,} per tensor (hlsforge.ir.limits)"
+        )
+
+
+def _check_output_size(nc: NodeContext, inputs: list[np.ndarray | None]) -> None:
+    """Refuse, before allocating anything, the ops whose output size comes from a shape input."""
+    try:
+        if nc.op_type == "ConstantOfShape" and inputs and inputs[0] is not None:
+            shape = [int(d) for d in np.asarray(inputs[0]).reshape(-1)]
+        elif nc.op_type == "Expand" and len(inputs) > 1 and inputs[0] is not None and inputs[1] is not None:
+            target = [int(d) for d in np.asarray(inputs[1]).reshape(-1)]
+            data = list(np.shape(inputs[0]))
+            rank = max(len(target), len(data))
+            target, data = [1] * (rank - len(target)) + target, [1] * (rank - len(data)) + data
+            shape = [max(abs(a), abs(b)) for a, b in zip(data, target, strict=True)]
+        elif nc.op_type == "Tile" and len(inputs) > 1 and inputs[0] is not None and inputs[1] is not None:
+            reps = [abs(int(r)) for r in np.asarray(inputs[1]).reshape(-1)]
+            data = list(np.shape(inputs[0]))
+            shape = [a * b for a, b in zip(data, reps, strict=True)] if len(reps) == len(data) else [*data, *reps]
+        else:
+            return
+    except (TypeError, ValueError, OverflowError):
+        return  # malformed inputs: the evaluator reports them
+    _check_size(nc, math.prod(abs(d) for d in shape), tuple(shape))
 
 
 MOVES_VALUES = frozenset({"Identity", "Transpose", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Slice", "Gather"})

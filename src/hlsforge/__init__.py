@@ -14,6 +14,7 @@ from .errors import (
 )
 from .ir import Graph
 from .loader import load
+from .resources import estimate
 from .dse import ScanResult, scan
 
 __version__ = "0.1.0"
@@ -21,5 +22,6 @@ __version__ = "0.1.0"
 __all__ = [
     "load", "Graph", "HlsforgeError", "ModelFormatError", "UnsupportedOpError", "PrecisionError",
     "CompileError", "GraphError", "ShapeError", "InputError", "__version__",
+    "estimate",
     "scan", "ScanResult",
 ]

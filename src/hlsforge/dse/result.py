@@ -225,5 +225,5 @@ class ScanResult:
         for r in self.errors:
             lines.append(f"point {r['index']} ({r['precision']}, RF {r['reuse_factor']}, {r['strategy']}) failed: {r['error']}")
         if not self.has_estimates:
-            lines.append("no resource/latency estimates (hlsforge.resources is not available)")
+            lines.append("no resource/latency estimates in this result")
         return "\n".join(lines)

@@ -44,7 +44,6 @@ class ScanContext:
     base_config: Mapping[str, Any]
     part: str
     clock_ns: float
-    estimate: bool
 
 
 @dataclass(frozen=True)
@@ -142,8 +141,7 @@ def evaluate(ctx: ScanContext, task: PrecisionTask) -> list[dict[str, Any]]:
             if shared is None:
                 raise HlsforgeError(shared_error or "emulation failed")
             row.update(shared)
-            if ctx.estimate:
-                row.update(_estimate(qgraph, ctx.part, ctx.clock_ns))
+            row.update(_estimate(qgraph, ctx.part, ctx.clock_ns))
         except HlsforgeError as e:
             if shared is None:
                 shared_error = str(e)
@@ -207,14 +205,6 @@ def _metric(y: np.ndarray | None, ref: np.ndarray) -> str:
     return "max_abs_error"
 
 
-def _estimator_available() -> bool:
-    try:
-        from ..resources import estimate  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 # ----------------------------------------------------------------------------- public
 
 
@@ -271,7 +261,6 @@ def scan(
     n_events = int(reference_outs[0].shape[0])
     labels = _labels(y, n_events)
     metric = _metric(labels, reference_outs[-1])
-    use_estimate = _estimator_available()
 
     tasks = []
     index = 0
@@ -283,7 +272,7 @@ def scan(
         tasks.append(PrecisionTask(p, tuple(pts)))
     x_arrays = graph.prepare_inputs(x)
     x_payload = x_arrays if len(x_arrays) > 1 else next(iter(x_arrays.values()))
-    ctx = ScanContext(graph, x_payload, labels, reference_outs, base, part, float(clock_ns), use_estimate)
+    ctx = ScanContext(graph, x_payload, labels, reference_outs, base, part, float(clock_ns))
     results, where = run_tasks(ctx, tasks, executor=executor, ray_address=ray_address, workers=workers, quiet=quiet)
     rows = [r for rs in results for r in rs]
 
@@ -299,6 +288,6 @@ def scan(
         "model": graph.name, "events": n_events, "part": part, "clock_ns": float(clock_ns),
         "precisions": labels_p, "reuse_factors": rfs, "strategies": strats, "base_config": base,
         "metric_label": QUALITY_METRICS[metric][1], "float_quality": float_quality,
-        "estimates": use_estimate, "estimate_columns": list(ESTIMATE_COLUMNS),
+        "estimate_columns": list(ESTIMATE_COLUMNS),
     }
     return ScanResult(rows=rows, metric=metric, metadata=metadata, elapsed_s=time.perf_counter() - start, executor=where)

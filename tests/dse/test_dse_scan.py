@@ -161,3 +161,19 @@ def test_a_point_that_cannot_be_built_is_an_error_row(jets):
     assert all(row["accuracy"] is None and row["max_abs_error"] is None for row in r.errors)
     assert r.rows[2]["error"] is None and r.rows[2]["argmax_agreement"] is not None
     assert "point 0 (ap_fixed<40,10>, RF 1, Latency) failed" in str(r)
+
+
+@pytest.mark.slow
+def test_thirty_points_on_ten_thousand_events_within_a_minute_on_two_cores():
+    """The issue's budget: 30 points, 10^4 events, 2 cores, under 60 s (estimates included)."""
+    import time
+
+    graph = hlsforge.load(JET_MODEL)
+    x, y = jet_events(10_000)
+    start = time.perf_counter()
+    r = hlsforge.scan(graph, x, y, precisions=["ap_fixed<8,3>", "ap_fixed<10,4>", "ap_fixed<12,5>", "ap_fixed<14,6>",
+                                               "ap_fixed<16,6>", "ap_fixed<18,8>"],
+                      reuse_factors=[1, 2, 4, 8, 16], workers=2)
+    elapsed = time.perf_counter() - start
+    assert len(r.rows) == 30 and not r.errors and r.has_estimates
+    assert elapsed < 60, f"30-point scan took {elapsed:.1f} s"

@@ -30,7 +30,9 @@ def load_model(model: str, weights: str | None) -> Any:
 
 def cmd_scan(args: argparse.Namespace) -> int:
     from ..dse import scan
+    from ..dse.plot import require_matplotlib
 
+    require_matplotlib()
     graph = load_model(args.model, args.weights)
     x = load_array(args.data, "--data")
     y = load_array(args.labels, "--labels") if args.labels else None

@@ -7,19 +7,26 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .result import ScanResult
 
-__all__ = ["pareto_figure"]
+__all__ = ["pareto_figure", "require_matplotlib"]
 
 _AXES = {"resources": ("lut_plus_dsp", "estimated LUT + DSP"), "latency": ("latency_ns", "estimated latency (ns)")}
 _MARKERS = {"Latency": "o", "Resource": "s"}
 
 
-def _figure(ncols: int) -> Any:
+def require_matplotlib() -> None:
+    """Fail early, before any work, when plots cannot be drawn."""
     try:
-        from matplotlib.figure import Figure
+        import matplotlib  # noqa: F401
     except ImportError:
         from ..errors import HlsforgeError
 
-        raise HlsforgeError("plots need matplotlib: pip install 'hlsforge[report]'") from None
+        raise HlsforgeError("plots and reports need matplotlib: pip install 'hlsforge[report]'") from None
+
+
+def _figure(ncols: int) -> Any:
+    require_matplotlib()
+    from matplotlib.figure import Figure
+
     return Figure(figsize=(5.2 * ncols, 4.2), layout="constrained")
 
 

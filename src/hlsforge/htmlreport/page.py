@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import os
 from collections.abc import Iterable, Sequence
 from html import escape
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..ir.graph import Graph
+from ..quantize.config import METADATA_KEY
 
 __all__ = ["build_report", "write_report"]
 
@@ -106,7 +108,7 @@ def _layers_section(profiles: Sequence[Any], report: Any) -> str:
     for p in profiles:
         other = ", ".join(f"{k}: {v}" for k, v in p.precision.items() if k != "result")
         wt = ", ".join(f"{role}: {t}" for role, (t, _) in p.weights.items())
-        rng = f"[{_fmt(p.type_min)}, {_fmt(p.type_max)}]" if p.type_min is not None else "–"
+        rng = f"[{_fmt(p.type_min, 8)}, {_fmt(p.type_max, 8)}]" if p.type_min is not None else "–"
         seen = f"[{_fmt(p.seen_min)}, {_fmt(p.seen_max)}]" if p.seen_min is not None else "–"
         over = None if p.overflows is None else (
             f"{p.overflows:,}" + (f" (+{p.accum_overflows:,} accum)" if p.accum_overflows else ""))
@@ -190,12 +192,14 @@ def build_report(
     overflows and errors (with events ``x``), the profiling plot, the estimate, and the
     Pareto plot of ``scan`` (a ``ScanResult`` or the path of a ``scan.json``)."""
     from .. import __version__
+    from ..dse.plot import require_matplotlib
     from ..dse.result import ScanResult
     from ..loader import load
     from ..quantize.config import configure, is_configured
     from ..resources import estimate
     from .profile import layer_profiles
 
+    require_matplotlib()
     if not isinstance(graph, Graph):
         source = source or str(graph)
         graph = load(graph)
@@ -204,11 +208,7 @@ def build_report(
         scan = ScanResult.from_json(scan)
     profiles, report = layer_profiles(graph, qgraph, x, config)
     est = estimate(qgraph, part=part, clock_ns=clock_ns)
-    from ..quantize.config import METADATA_KEY
-
     cfg_used = qgraph.metadata.get(METADATA_KEY)
-    import json
-
     cfg_html = f"<details><summary>precision configuration</summary><pre>{escape(json.dumps(cfg_used, indent=2))}</pre></details>" if cfg_used else ""
     name = title or f"hlsforge report: {graph.name}"
     body = [

@@ -115,9 +115,11 @@ def estimate(
                 first[o] = s0 + fill
                 ready[o] = done
         else:
+            # the top function registers every computed layer output before the next layer
+            hop = row.latency_cycles + (model.layer_boundary_cycles if row.latency_cycles else 0)
             for o in node.outputs:
-                ready[o] = start + row.latency_cycles
-    latency = max((ready.get(o, 0) for o in g.outputs), default=0)
+                ready[o] = start + hop
+    latency = max((ready.get(o, 0) for o in g.outputs), default=0) + model.top_overhead_cycles
     if io == "io_stream":
         fifo = _stream_fifos(g, ctx)
         if fifo is not None:

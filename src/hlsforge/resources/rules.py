@@ -254,16 +254,14 @@ def _mac_cost(ctx: RuleContext, node: Node, mac: _Mac) -> LayerEstimate:
     sched = multiply_schedule(node, n_in, n_out)
     rf = sched.reuse_factor
     resource = sched.strategy == "resource"
-    bx, bw, ba, br = mac.x.width, mac.w.width, mac.acc.width, mac.res.width
+    bx, bw, ba = mac.x.width, mac.w.width, mac.acc.width
     W = mac.weights
     nz = W != 0
     odd = odd_part(W)
     shift = nz & (odd == 1)
-    mult = nz & ~shift
     n_nz = int(nz.sum())
     n_shift = int(shift.sum())
     reps = mac.iterations * groups  # times the (n_in, n_out) block runs per inference
-    per_iter_nz = n_nz / groups
     # width of a product once aligned to the accumulator (bits below its LSB are dropped)
     pw = bx + bw
     pw_acc = min(ba, pw - max(0, mac.x.frac + mac.w.frac - mac.acc.frac))

@@ -21,7 +21,7 @@ from .records import RESOURCES, Estimate, LayerEstimate
 from .rules import RULES, UNSUPPORTED, RuleContext
 from .schedule import io_type_of, top_pragma
 
-__all__ = ["estimate"]
+__all__ = ["estimate", "project_estimate"]
 
 
 def _quantized(graph: Graph, config: Any) -> tuple[Graph, list[str]]:
@@ -115,9 +115,11 @@ def estimate(
                 first[o] = s0 + fill
                 ready[o] = done
         else:
+            # the top function registers every computed layer output before the next layer
+            hop = row.latency_cycles + (model.layer_boundary_cycles if row.latency_cycles else 0)
             for o in node.outputs:
-                ready[o] = start + row.latency_cycles
-    latency = max((ready.get(o, 0) for o in g.outputs), default=0)
+                ready[o] = start + hop
+    latency = max((ready.get(o, 0) for o in g.outputs), default=0) + model.top_overhead_cycles
     if io == "io_stream":
         fifo = _stream_fifos(g, ctx)
         if fifo is not None:
@@ -143,3 +145,22 @@ def _port_bits(g: Graph, name: str) -> int:
 
     v = g.values[name]
     return v.size * width_of(v.type)
+
+
+def project_estimate(graph: Graph, part: str, clock_ns: float) -> tuple[str, dict[str, Any] | None]:
+    """The README section and the JSON record of the estimate written into a generated HLS
+    project. An estimate that cannot be made (e.g. a part the database lacks) becomes a note
+    in the README instead of stopping the project from being written."""
+    from ..errors import HlsforgeError
+
+    title = "\n## Resource estimate (hlsforge, no vendor tools)\n\n"
+    try:
+        est = estimate(graph, part=part, clock_ns=clock_ns)
+    except HlsforgeError as e:
+        return title + f"Not available: {e}\n", None
+    body = est.to_markdown()
+    return (
+        title + "First-principles estimate of what this firmware synthesizes to (docs/estimate.md in\n"
+        "hlsforge); the vendor reports after `synth` are the reference.\n\n" + body + "\n",
+        est.to_dict(),
+    )

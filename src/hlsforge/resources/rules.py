@@ -38,6 +38,7 @@ from ..quantize.fixed import as_fixed_type
 from .arith import (
     CostModel,
     cast_luts,
+    cast_register_bits,
     constant_multiply_luts,
     csd_digits,
     dsps_per_multiply,
@@ -131,22 +132,136 @@ class _Mac:
     stream_positions: int  # io_stream: stream elements read by the layer
 
 
+@dataclass
+class _ProductCost:
+    dsp: int
+    lut: int
+    ff: int
+    dsp_ops: int
+    fabric_ops: int
+    ii: int
+    latency: int
+    notes: list[str]
+
+
+def _unique_count(W: np.ndarray, mask: np.ndarray) -> int:
+    """Distinct (group, input row, weight) products under ``mask``: HLS computes ``x[i] * w``
+    once for every output that uses the same constant (common subexpression elimination)."""
+    g, i, _ = np.nonzero(mask)
+    if g.size == 0:
+        return 0
+    n_in = W.shape[1]
+    keys = (g.astype(np.int64) * n_in + i) * (1 << 40) + (W[mask].astype(np.int64) + (1 << 39))
+    return int(np.unique(keys).size)
+
+
+def _constant_products(ctx: RuleContext, mac: _Mac, limit: int, rf: int) -> _ProductCost:
+    """Dense/Conv with constant weights (the Latency strategy; every loop unrolled).
+
+    Per product ``x[i] * w`` (``w`` raw, nonzero): one canonical-signed-digit digit is a
+    shift, two are one adder, three or more a real multiplication, bound to a DSP or built
+    from ``digits - 1`` adders in fabric. Identical products are computed once. With RF > 1
+    (or several positions / groups) the ALLOCATION limit shares the multiplications.
+    """
+    m = ctx.model
+    W = mac.weights
+    groups, n_in, n_out = W.shape
+    bx, bw, ba, br = mac.x.width, mac.w.width, mac.acc.width, mac.res.width
+    nz = W != 0
+    digits = csd_digits(W)
+    odd = odd_part(W)
+    sig = _sig_width(odd, mac.w.signed)
+    span = np.maximum(sig - (2 if mac.w.signed else 1), 0)
+    is_add = nz & (digits == 2)
+    is_mul = nz & (digits >= 3)
+    if m.mult_impl == "dsp":
+        to_dsp = is_mul
+    elif m.mult_impl == "fabric":
+        to_dsp = np.zeros_like(is_mul)
+    else:
+        to_dsp = is_mul & use_dsp_mask(bx, sig, m)
+    to_fab = is_mul & ~to_dsp
+    u_dsp, u_fab, u_add = (_unique_count(W, k) for k in (to_dsp, to_fab, is_add))
+    pw = bx + bw
+    pw_acc = min(ba, pw - max(0, mac.x.frac + mac.w.frac - mac.acc.frac))
+    dsp_each = dsps_per_multiply(ctx.part.dsp_family, bx, int(sig[to_dsp].max()) if u_dsp else bw)
+    reps = mac.iterations * groups
+    ops = math.ceil((u_dsp + u_fab) / groups)  # multiplications per block (one group, one position)
+    shared = rf > 1 or reps > 1
+    lut = 0
+    notes: list[str] = []
+    # shift-and-add products that are adders in any case
+    add_mask = is_add
+    add_luts_each = (bx + span) * np.maximum(digits - 1, 0)
+    if shared and ops:
+        units = min(limit, ops)
+        need = math.ceil(ops / units)
+        ii_block = rf if need <= 1 else min(rf, need + m.share_overhead_cycles)
+        f_units = round(units * u_fab / max(u_dsp + u_fab, 1))
+        d_units = units - f_units
+        dsp = d_units * dsp_each
+        lut += f_units * fabric_multiply_luts(bx, bw, m)
+        if need > 1:
+            lut += units * _mux_luts(need, bx + bw)
+            notes.append(f"{units} multipliers shared by {ops} products")
+        fabric_ops = u_fab
+    else:
+        ii_block = rf
+        dsp = u_dsp * dsp_each
+        add_mask = is_add | to_fab
+        fabric_ops = u_fab
+    # adders of the shift-and-add products (each unique product once)
+    if add_mask.any():
+        per = add_luts_each[add_mask]
+        lut += int(per.sum() * (_unique_count(W, add_mask) / max(int(add_mask.sum()), 1)))
+    # adder tree per output column: nonzero terms (+ bias)
+    terms = nz.sum(axis=1) + (mac.bias != 0)  # (groups, n_out)
+    adds = int(np.maximum(terms - 1, 0).sum())
+    max_terms = int(terms.max()) if terms.size else 0
+    levels = tree_depth(max_terms)
+    if n_in * n_out > m.balance_limit_products:
+        # Vitis HLS left such large sums as written: one adder chain per output
+        levels = max(max_terms - 1, 0)
+        notes.append(f"{n_in * n_out} products: adder chains, not trees (latency ~ terms)")
+    add_w = min(ba, pw_acc + 2)
+    lut += adds * add_w
+    lut += n_out * groups * cast_luts(mac.acc, mac.res)
+    # latency: the multiply stage (whose last cycle also holds the first adder level), then
+    # the rest of the tree; shift-and-add products chain into the tree
+    fab_levels = tree_depth(int(digits[to_fab | is_add].max())) if (u_fab + u_add) else 0
+    per_cycle = max(1, math.floor(ctx.period / m.t_add_ns))
+    if u_dsp:
+        depth = m.dsp_latency_cycles + math.ceil(max(levels - 1, 0) / per_cycle)
+    else:
+        depth = max(1, math.ceil((levels + fab_levels) / per_cycle))
+    latency = (reps - 1) * ii_block + max(depth, ii_block - 1)
+    # registers: each product is registered once and the partial sums at the stage
+    # boundaries (calibrated: ``ff_per_product_bit`` accumulator bits per product)
+    terms_total = float(terms.sum())
+    per_bit = m.ff_per_shared_product_bit if shared else m.ff_per_product_bit
+    ff = int(terms_total * add_w * per_bit) + n_out * groups * br
+    if shared and rf > 1:
+        ff += n_in * bx
+    return _ProductCost(
+        dsp=int(dsp), lut=int(lut), ff=int(ff), dsp_ops=u_dsp, fabric_ops=fabric_ops,
+        ii=int(ii_block * reps), latency=int(latency), notes=notes,
+    )
+
+
 def _mac_cost(ctx: RuleContext, node: Node, mac: _Mac) -> LayerEstimate:
     m = ctx.model
     groups, n_in, n_out = mac.weights.shape
     sched = multiply_schedule(node, n_in, n_out)
     rf = sched.reuse_factor
     resource = sched.strategy == "resource"
-    bx, bw, ba, br = mac.x.width, mac.w.width, mac.acc.width, mac.res.width
+    bx, bw, ba = mac.x.width, mac.w.width, mac.acc.width
     W = mac.weights
     nz = W != 0
     odd = odd_part(W)
     shift = nz & (odd == 1)
-    mult = nz & ~shift
     n_nz = int(nz.sum())
     n_shift = int(shift.sum())
     reps = mac.iterations * groups  # times the (n_in, n_out) block runs per inference
-    per_iter_nz = n_nz / groups
     # width of a product once aligned to the accumulator (bits below its LSB are dropped)
     pw = bx + bw
     pw_acc = min(ba, pw - max(0, mac.x.frac + mac.w.frac - mac.acc.frac))
@@ -178,57 +293,11 @@ def _mac_cost(ctx: RuleContext, node: Node, mac: _Mac) -> LayerEstimate:
         depth = ctx.cycles(m.t_dsp_ns) + ctx.cycles(tree_depth(max(1, units // max(n_out, 1))) * m.t_add_ns) + 2
         latency = ii + depth
     else:
-        # constant coefficients: bind each to a DSP or to shift-and-add fabric
-        digits = csd_digits(odd)
-        sig = _sig_width(odd, mac.w.signed)
-        wide = np.full(W.shape, bw)
-        to_dsp = mult & use_dsp_mask(bx, wide, m)
-        to_fab = mult & ~to_dsp
-        n_dsp_ops, n_fab_ops = int(to_dsp.sum()), int(to_fab.sum())
-        dsp_each = dsps_per_multiply(ctx.part.dsp_family, bx, bw)
-        if rf == 1 and groups == 1:
-            # each product its own multiplier by a constant coefficient
-            dsp += n_dsp_ops * dsp_each
-            span = np.maximum(sig - (2 if mac.w.signed else 1), 0)
-            lut += constant_multiply_luts(bx, digits[to_fab], span[to_fab])
-        else:
-            # the multiplier limit shares each multiplier between RF (and group) products
-            d_units = math.ceil(n_dsp_ops / groups / rf)
-            f_units = math.ceil(n_fab_ops / groups / rf)
-            dsp += d_units * dsp_each
-            lut += f_units * fabric_multiply_luts(bx, bw, m)
-            share = rf * (groups if groups > 1 else 1)
-            lut += (d_units + f_units) * (_mux_luts(share, bx) + _mux_luts(share, bw))
-        # adder tree per output column: nonzero terms (+ bias)
-        terms = nz.sum(axis=1) + (mac.bias != 0)  # (groups, n_out)
-        adds = int(np.maximum(terms - 1, 0).sum())
-        max_terms = int(terms.max()) if terms.size else 0
-        levels = tree_depth(max_terms)
-        add_w = min(ba, pw_acc + 2)
-        add_units = math.ceil(adds / groups / rf) if (rf > 1 or groups > 1) else adds
-        lut += add_units * add_w
-        # casts acc -> result
-        lut += n_out * cast_luts(mac.acc, mac.res)
-        # latency: multiply stage, then the tree (fabric products chain into it)
-        fab_levels = tree_depth(int(digits[to_fab].max())) if n_fab_ops else 0
-        mult_cycles = ctx.cycles(m.t_dsp_ns) if n_dsp_ops else 0
-        tree_ns = (levels + (fab_levels if not n_dsp_ops else 0)) * m.t_add_ns
-        tree_cycles = ctx.cycles(tree_ns)
-        depth = max(1, mult_cycles + tree_cycles)
-        latency = (ii - 1) + depth
-        # registers: fabric products when they are registered, the tree's stage boundaries,
-        # DSP outputs into fabric, the outputs
-        stages = max(depth - 1, 0)
-        per_stage_levels = max(1, math.floor(ctx.period / m.t_add_ns))
-        live = float(per_iter_nz)
-        for s in range(stages):
-            lv = (s + 1) * per_stage_levels if s else 0
-            live_s = max(live / (2**lv), n_out)
-            ff += int(live_s * add_w / (rf if rf > 1 else 1))
-        ff += int(n_dsp_ops / groups / (rf if rf > 1 else 1) * pw_acc * m.ff_per_dsp_output)
-        ff += n_out * (br if rf == 1 else ba)
-        if rf > 1:
-            ff += n_in * bx
+        cost = _constant_products(ctx, mac, sched.multiplier_limit, rf)
+        dsp, lut, ff = cost.dsp, cost.lut, cost.ff
+        n_dsp_ops, n_fab_ops = cost.dsp_ops, cost.fabric_ops
+        ii, latency = cost.ii, cost.latency
+        notes += cost.notes
     if mac.iterations > 1 or groups > 1:
         notes.append(f"{reps} positions share the multipliers: II = {reps} x RF {rf}")
     if ctx.io_type == "io_stream" and mac.stream_positions > 1:
@@ -246,6 +315,8 @@ def _mac_cost(ctx: RuleContext, node: Node, mac: _Mac) -> LayerEstimate:
 def use_dsp_mask(bx: int, wb: np.ndarray, model: CostModel) -> np.ndarray:
     """Vectorized :func:`arith.use_dsp` over an array of weight widths."""
     wb = np.asarray(wb)
+    if model.mult_impl in ("dsp", "fabric"):
+        return np.full(wb.shape, model.mult_impl == "dsp")
     return ((bx + wb) > model.fabric_product_bits) & (np.minimum(bx, wb) > model.fabric_operand_bits)
 
 
@@ -297,13 +368,14 @@ def _elementwise_base(ctx: RuleContext, node: Node, per_elem_luts: float, delay_
     n = out.size
     lut = int(round(n * per_elem_luts)) + n * cast_luts(x.type, out.type)
     lat = ctx.cycles(delay_ns) if (delay_ns > 0 or lut > 0) else 0
-    ff = n * width_of(out.type) if lat else 0
+    # the kernel registers its input and output (and a rounded intermediate) per element
+    ff = n * (width_of(x.type) + width_of(out.type) + cast_register_bits(x.type, out.type)) if lat else 0
     return _row(node, lut=lut, ff=ff, latency_cycles=lat, ii=1, notes=notes or [])
 
 
 def _relu(ctx: RuleContext, node: Node) -> LayerEstimate:
-    # out = x < 0 ? 0 : x: one AND per output bit (two bits per LUT6_2)
-    return _elementwise_base(ctx, node, width_of(ctx.out(node).type) / 2, ctx.model.t_lut_ns)
+    # out = x < 0 ? 0 : x: a select as wide as the output
+    return _elementwise_base(ctx, node, width_of(ctx.out(node).type), ctx.model.t_lut_ns)
 
 
 def _cast_only(ctx: RuleContext, node: Node) -> LayerEstimate:
@@ -358,7 +430,7 @@ def _table_cost(ctx: RuleContext, node: Node, key: str, precision_key: str, read
     w = width_of(entry)
     lut, bram, in_bram = rom_cost(size, w, reads, ctx.model)
     idx_bits = max(size - 1, 1).bit_length()
-    index_luts = reads * (index_width + idx_bits)  # subtract the low end, shift, clamp
+    index_luts = reads * 2 * (index_width + idx_bits)  # subtract the low end + clamp, select
     return lut, bram, w, in_bram, index_luts
 
 
@@ -401,12 +473,14 @@ def _softmax(ctx: RuleContext, node: Node) -> LayerEstimate:
     bx = width_of(x.type)
     rec = node.options.get("softmax")
     mode = str(getattr(rec, "mode", rec if isinstance(rec, str) else "stable") or "stable").lower()
-    cmp_luts = bx  # compare (carry chain, 2 bits/LUT) + select (2 bits/LUT)
+    cmp_luts = 2 * bx  # compare (carry chain) + select, one LUT per bit each
     levels = tree_depth(n_in)
+    per_cycle = max(1, math.floor(ctx.period / m.t_add_ns))
+    cmp_per_cycle = max(1, math.floor(ctx.period / (m.t_add_ns + m.t_lut_ns)))
     if mode == "argmax":
         lut = rows * ((n_in - 1) * (cmp_luts + max(n_in - 1, 1).bit_length()) + n_in * width_of(out.type))
-        lat = ctx.cycles(levels * m.t_add_ns + m.t_lut_ns)
-        return _row(node, lut=lut, ff=x.size * width_of(out.type), latency_cycles=lat, ii=1,
+        lat = math.ceil(levels / cmp_per_cycle) + 1
+        return _row(node, lut=lut, ff=x.size * (bx + width_of(out.type)), latency_cycles=lat, ii=1,
                     notes=["argmax mode: one-hot of the first maximum"])
     lut = rows * (n_in - 1) * cmp_luts  # max tree
     lut += rows * n_in * (bx + 1)  # x - max
@@ -428,12 +502,14 @@ def _softmax(ctx: RuleContext, node: Node) -> LayerEstimate:
         fe, fi = as_fixed_type(et), as_fixed_type(it)
         lut += x.size * cast_luts(FixedType(ew + iw, fe.integer + fi.integer), out.type)
     read = lambda in_bram: m.t_bram_cycles if in_bram else ctx.cycles(m.t_lutrom_ns)  # noqa: E731
+    # max tree | subtract + index | exp read | sum tree | index | inverse read | multiply | cast
     lat = (
-        ctx.cycles(levels * m.t_add_ns + m.t_add_ns) + read(e_in_bram)
-        + ctx.cycles((levels + 1) * m.t_add_ns) + read(i_in_bram)
-        + (ctx.cycles(m.t_dsp_ns) if n_dsp else ctx.cycles(2 * m.t_add_ns))
+        math.ceil(levels / cmp_per_cycle) + read(e_in_bram)
+        + math.ceil((levels + 1) / per_cycle) + read(i_in_bram)
+        + (m.dsp_latency_cycles if n_dsp else ctx.cycles(2 * m.t_add_ns)) + 1
     )
-    ff = x.size * (bx + ew + width_of(out.type)) + rows * (sw + iw)
+    # every stage holds a value per element, about as wide as the table entries
+    ff = int(lat * x.size * ew * m.softmax_ff_width_fraction)
     return _row(
         node, lut=lut, ff=ff, dsp=dsp, bram_18k=e_bram + i_bram, latency_cycles=lat, ii=1,
         multiplies=rows * n_in, dsp_multiplies=n_dsp, fabric_multiplies=rows * n_in - n_dsp,

@@ -88,6 +88,22 @@ def test_ray_gives_the_same_table(jets, serial):
     assert on_ray.to_csv() == serial.to_csv()
 
 
+def test_any_concurrent_futures_executor_gives_the_same_table(jets, serial):
+    from concurrent.futures import ThreadPoolExecutor
+
+    graph, x, y = jets
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        threaded = hlsforge.scan(graph, x, y, precisions=PRECISIONS, reuse_factors=[1, 4],
+                                 strategies=["latency", "Resource"], config=BASE, executor=pool)
+    assert threaded.table() == serial.table()
+
+
+def test_a_quantized_graph_is_refused(jets):
+    graph, x, _ = jets
+    with pytest.raises(PrecisionError, match="already quantized"):
+        hlsforge.scan(configure(graph, "ap_fixed<16,6>"), x[:10], workers=1)
+
+
 def test_without_labels_the_quality_is_argmax_agreement(jets):
     graph, x, _ = jets
     r = hlsforge.scan(graph, x[:200], precisions=["ap_fixed<16,6>"], workers=1)

@@ -69,9 +69,10 @@ def pareto_figure(result: ScanResult) -> Any:
                     linewidth=1.5, label="Pareto front" if col == 0 else None)
             ax.scatter([r[cost] for r in best], [r[result.metric] for r in best], facecolors="none",
                        edgecolors="tab:red", s=80, linewidths=1.5)
-            for r in best:
-                ax.annotate(f"{r['precision']} RF{r['reuse_factor']}", (r[cost], r[result.metric]), fontsize=6,
-                            textcoords="offset points", xytext=(4, -8))
+            for k, r in enumerate(best):  # staggered so that neighbouring labels do not overlap
+                strategy = f" {r['strategy']}" if len(result.metadata.get("strategies", [])) > 1 else ""
+                ax.annotate(f"{r['precision']} RF{r['reuse_factor']}{strategy}", (r[cost], r[result.metric]),
+                            fontsize=6, textcoords="offset points", xytext=(5, (-10, 4, -20)[k % 3]))
         costs = [r[cost] for r in rows if r.get(cost)]
         if costs and max(costs) / max(min(costs), 1e-12) > 20:
             ax.set_xscale("log")

@@ -31,13 +31,13 @@ def _init_worker(ctx: Any) -> None:
 
 
 def _pool_task(task: Any) -> list[dict[str, Any]]:
-    from .scan import evaluate
+    from .explore import evaluate
 
     return evaluate(_CONTEXT, task)
 
 
 def _ray_task(ctx: Any, task: Any) -> list[dict[str, Any]]:
-    from .scan import evaluate
+    from .explore import evaluate
 
     return evaluate(ctx, task)
 
@@ -47,7 +47,7 @@ def _describe(n: int) -> str:
 
 
 def _run_serial(ctx: Any, tasks: Sequence[Any], quiet: bool | None) -> list[Any]:
-    from .scan import evaluate
+    from .explore import evaluate
 
     return [evaluate(ctx, t) for t in track(tasks, _describe(len(tasks)), total=len(tasks), quiet=quiet)]
 

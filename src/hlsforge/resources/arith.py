@@ -96,14 +96,16 @@ def signed_of(t: TensorType) -> bool:
     return bool(getattr(t, "signed", True))
 
 
+def bit_length(a: np.ndarray) -> np.ndarray:
+    """``int.bit_length`` of non-negative integers below 2**53, vectorized (exact via frexp)."""
+    return np.frexp(np.asarray(a, dtype=np.float64))[1].astype(np.int64)
+
+
 def odd_part(raw: np.ndarray) -> np.ndarray:
     """``|raw|`` with its trailing zero bits removed (a shift is free wiring)."""
     a = np.abs(np.asarray(raw, dtype=np.int64))
-    nz = a != 0
-    low = a & -a  # lowest set bit
-    out = np.zeros_like(a)
-    out[nz] = a[nz] // low[nz]
-    return out
+    tz = np.maximum(bit_length(a & -a) - 1, 0)  # trailing zeros (0 for a == 0)
+    return a >> tz
 
 
 def csd_digits(raw: np.ndarray) -> np.ndarray:

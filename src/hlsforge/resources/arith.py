@@ -78,7 +78,7 @@ class CostModel:
     t_bram_cycles: int = 2  # registered block-RAM read
     t_lutrom_ns: float = 1.4  # distributed ROM read (LUT6 + F7/F8 muxes)
     rom_lut_max_bits: int = 1024  # ROMs up to this size stay in LUTs, larger go to block RAM
-    resource_rom_bram_min_depth: int = 2  # Resource-strategy weight ROMs this deep go to BRAM
+    resource_rom_bram_min_depth: int = 32  # Resource-strategy weight ROMs this deep go to BRAM (else LUT ROM)
     ff_per_dsp_output: float = 1.0  # output register bits of a DSP product counted as FF
 
 

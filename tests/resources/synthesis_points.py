@@ -21,6 +21,8 @@ import numpy as np
 
 from hlsforge.hls_backend.lower import valid_reuse_factors
 from hlsforge.ir import Graph, Op, SoftmaxAttrs
+from hlsforge.ir.ops import QuantizeAttrs
+from hlsforge.ir.types import parse_type
 from hlsforge.quantize.config import configure
 from hlsforge.resources import DEFAULT_MODEL, CostModel
 
@@ -95,6 +97,9 @@ def build(rec: dict[str, Any], point: dict[str, Any]) -> tuple[Graph, dict[str, 
             x = g.add_node(Op.BATCHNORM, [x, s.name, b.name], name=name, source_name=name).outputs[0]
             layers[name] = {"scale": _hls4ml_type(lay["scale"]), "bias": _hls4ml_type(lay["bias"]),
                             "result": _hls4ml_type(lay["result"])}
+        elif lay["op"] == "Quantize":  # hls4ml's "linear" activation: a cast to its result type
+            target = parse_type(_hls4ml_type(lay["result"]))
+            x = g.add_node(Op.QUANTIZE, [x], attrs=QuantizeAttrs(target), name=name, source_name=name).outputs[0]
         elif lay["op"] == "Softmax":
             x = g.add_node(Op.SOFTMAX, [x], attrs=SoftmaxAttrs(0), name=name, source_name=name).outputs[0]
             layers[name] = {"exp_table": _hls4ml_type(lay["exp_table"]), "inv_table": _hls4ml_type(lay["inv_table"]),

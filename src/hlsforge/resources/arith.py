@@ -78,7 +78,7 @@ class CostModel:
     t_bram_cycles: int = 2  # registered block-RAM read
     t_lutrom_ns: float = 1.4  # distributed ROM read (LUT6 + F7/F8 muxes)
     rom_lut_max_bits: int = 1024  # ROMs up to this size stay in LUTs, larger go to block RAM
-    resource_rom_bram_min_depth: int = 2  # Resource-strategy weight ROMs this deep go to BRAM
+    resource_rom_bram_min_depth: int = 32  # Resource-strategy weight ROMs this deep go to BRAM (else LUT ROM)
     ff_per_dsp_output: float = 1.0  # output register bits of a DSP product counted as FF
 
 
@@ -96,14 +96,16 @@ def signed_of(t: TensorType) -> bool:
     return bool(getattr(t, "signed", True))
 
 
+def bit_length(a: np.ndarray) -> np.ndarray:
+    """``int.bit_length`` of non-negative integers below 2**53, vectorized (exact via frexp)."""
+    return np.frexp(np.asarray(a, dtype=np.float64))[1].astype(np.int64)
+
+
 def odd_part(raw: np.ndarray) -> np.ndarray:
     """``|raw|`` with its trailing zero bits removed (a shift is free wiring)."""
     a = np.abs(np.asarray(raw, dtype=np.int64))
-    nz = a != 0
-    low = a & -a  # lowest set bit
-    out = np.zeros_like(a)
-    out[nz] = a[nz] // low[nz]
-    return out
+    tz = np.maximum(bit_length(a & -a) - 1, 0)  # trailing zeros (0 for a == 0)
+    return a >> tz
 
 
 def csd_digits(raw: np.ndarray) -> np.ndarray:

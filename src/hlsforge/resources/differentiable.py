@@ -23,6 +23,10 @@ How it matches the discrete model (``arith.py``), term by term, for a Dense laye
   per term);
 - ``ebops`` is HGQ's effective bit operations, ``sum(bits_in * bits_w)`` over the products.
 
+With ``reuse_factor > 1`` the DSP count saturates at the multiplier limit: beyond it, wider
+weights cost the hardware nothing more (they cost II), so the LUT+DSP gradient can turn
+negative there — train with RF 1 costs, or add a latency term.
+
 Steps are logistic with temperature ``tau`` (bits). The discrete estimate counts the actual
 constants; this form uses the expected counts for random constants of the given widths, so
 the two agree on average (a test checks DSPs and LUTs against ``hlsforge.estimate`` on random

@@ -37,6 +37,7 @@ from ..quantize.config import raw_constant
 from ..quantize.fixed import as_fixed_type
 from .arith import (
     CostModel,
+    bit_length,
     cast_luts,
     cast_register_bits,
     constant_multiply_luts,
@@ -108,10 +109,7 @@ def _mux_luts(inputs: int, width: int) -> int:
 
 def _sig_width(odd: np.ndarray, signed: bool) -> np.ndarray:
     """Significant bits of each odd coefficient, plus the sign bit."""
-    w = np.zeros(odd.shape, dtype=np.int64)
-    nz = odd > 0
-    w[nz] = np.floor(np.log2(odd[nz].astype(np.float64))).astype(np.int64) + 1
-    return w + (1 if signed else 0)
+    return bit_length(odd) + (1 if signed else 0)
 
 
 # ----------------------------------------------------------------------------- Dense / Conv
@@ -144,15 +142,18 @@ class _ProductCost:
     notes: list[str]
 
 
-def _unique_count(W: np.ndarray, mask: np.ndarray) -> int:
-    """Distinct (group, input row, weight) products under ``mask``: HLS computes ``x[i] * w``
-    once for every output that uses the same constant (common subexpression elimination)."""
-    g, i, _ = np.nonzero(mask)
-    if g.size == 0:
-        return 0
-    n_in = W.shape[1]
-    keys = (g.astype(np.int64) * n_in + i) * (1 << 40) + (W[mask].astype(np.int64) + (1 << 39))
-    return int(np.unique(keys).size)
+def _distinct_products(W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each input row's distinct weights: ``(sorted weights, first-occurrence mask)``.
+
+    HLS computes ``x[i] * w`` once for every output that uses the same constant (common
+    subexpression elimination), so products are counted per distinct (input, weight). Every
+    property that decides a product's hardware depends on the weight alone, so it can be
+    evaluated on the sorted rows.
+    """
+    S = np.sort(W, axis=-1)
+    first = np.ones(S.shape, dtype=bool)
+    first[..., 1:] = S[..., 1:] != S[..., :-1]
+    return S, first & (S != 0)
 
 
 def _constant_products(ctx: RuleContext, mac: _Mac, limit: int, rf: int) -> _ProductCost:
@@ -168,12 +169,13 @@ def _constant_products(ctx: RuleContext, mac: _Mac, limit: int, rf: int) -> _Pro
     groups, n_in, n_out = W.shape
     bx, bw, ba, br = mac.x.width, mac.w.width, mac.acc.width, mac.res.width
     nz = W != 0
-    digits = csd_digits(W)
-    odd = odd_part(W)
-    sig = _sig_width(odd, mac.w.signed)
+    # classify the distinct (input, weight) products
+    S, first = _distinct_products(W)
+    digits = csd_digits(S)
+    sig = _sig_width(odd_part(S), mac.w.signed)
     span = np.maximum(sig - (2 if mac.w.signed else 1), 0)
-    is_add = nz & (digits == 2)
-    is_mul = nz & (digits >= 3)
+    is_add = first & (digits == 2)
+    is_mul = first & (digits >= 3)
     if m.mult_impl == "dsp":
         to_dsp = is_mul
     elif m.mult_impl == "fabric":
@@ -181,7 +183,7 @@ def _constant_products(ctx: RuleContext, mac: _Mac, limit: int, rf: int) -> _Pro
     else:
         to_dsp = is_mul & use_dsp_mask(bx, sig, m)
     to_fab = is_mul & ~to_dsp
-    u_dsp, u_fab, u_add = (_unique_count(W, k) for k in (to_dsp, to_fab, is_add))
+    u_dsp, u_fab, u_add = int(to_dsp.sum()), int(to_fab.sum()), int(is_add.sum())
     pw = bx + bw
     pw_acc = min(ba, pw - max(0, mac.x.frac + mac.w.frac - mac.acc.frac))
     dsp_each = dsps_per_multiply(ctx.part.dsp_family, bx, int(sig[to_dsp].max()) if u_dsp else bw)
@@ -210,10 +212,9 @@ def _constant_products(ctx: RuleContext, mac: _Mac, limit: int, rf: int) -> _Pro
         dsp = u_dsp * dsp_each
         add_mask = is_add | to_fab
         fabric_ops = u_fab
-    # adders of the shift-and-add products (each unique product once)
+    # adders of the shift-and-add products (each distinct product once)
     if add_mask.any():
-        per = add_luts_each[add_mask]
-        lut += int(per.sum() * (_unique_count(W, add_mask) / max(int(add_mask.sum()), 1)))
+        lut += int(add_luts_each[add_mask].sum())
     # adder tree per output column: nonzero terms (+ bias)
     terms = nz.sum(axis=1) + (mac.bias != 0)  # (groups, n_out)
     adds = int(np.maximum(terms - 1, 0).sum())
@@ -257,8 +258,8 @@ def _mac_cost(ctx: RuleContext, node: Node, mac: _Mac) -> LayerEstimate:
     bx, bw, ba = mac.x.width, mac.w.width, mac.acc.width
     W = mac.weights
     nz = W != 0
-    odd = odd_part(W)
-    shift = nz & (odd == 1)
+    a = np.abs(W)
+    shift = nz & ((a & (a - 1)) == 0)  # a power of two
     n_nz = int(nz.sum())
     n_shift = int(shift.sum())
     reps = mac.iterations * groups  # times the (n_in, n_out) block runs per inference

@@ -121,3 +121,20 @@ def test_report_rejects_a_scan_file_that_is_not_one(tmp_path, graph):
     p.write_text("[1, 2]")
     with pytest.raises(HlsforgeError, match="not an hlsforge scan result"):
         build_report(graph, None, scan=p)
+
+
+def test_report_of_a_residual_cnn_draws_the_branch(tmp_path):
+    """A convolutional model with a skip connection: the picture has an arrow per activation
+    edge, and the page builds with its data (any op the estimate covers)."""
+    import model_zoo
+
+    model = model_zoo.residual_fcn()
+    graph = hlsforge.load(model)
+    svg = graph_svg(graph)
+    n_edges = sum(1 for n in graph.nodes for i in n.inputs
+                  if not graph.values[i].is_constant) + len(graph.outputs)
+    assert svg.count("marker-end=") == n_edges
+    add = next(n for n in graph.nodes if n.op.value == "Add")
+    assert sum(1 for i in add.inputs if not graph.values[i].is_constant) == 2
+    html = build_report(graph, "ap_fixed<16,6>", model_zoo.make_input(model, batch=8))
+    assert ">Layers: types, ranges and errors</h" in html and "Add" in html

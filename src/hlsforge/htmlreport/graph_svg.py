@@ -14,6 +14,7 @@ from ..ir.graph import Graph
 __all__ = ["graph_svg"]
 
 _W, _H, _GAP_X, _GAP_Y, _PAD = 190, 40, 24, 26, 12
+_SKIP = 70  # how far a skip connection's curve bulges right of the boxes
 _COLORS = {
     "input": "#dbeafe", "output": "#dcfce7", "Dense": "#fde68a", "Conv1D": "#fde68a", "Conv2D": "#fde68a",
     "Softmax": "#fbcfe8", "Sigmoid": "#fbcfe8", "Tanh": "#fbcfe8", "ReLU": "#e9d5ff",
@@ -57,11 +58,14 @@ def graph_svg(graph: Graph) -> str:
     for bid in boxes:
         rows.setdefault(level[bid], []).append(bid)
     ncols = max(len(r) for r in rows.values())
-    width = ncols * (_W + _GAP_X) - _GAP_X + 2 * _PAD
+    boxes_width = ncols * (_W + _GAP_X) - _GAP_X + 2 * _PAD
+    width = boxes_width
+    if any(level[b] - level[a] > 1 for a, b in edges):
+        width += _SKIP + 14 * 3  # room on the right for the skip connections' curves
     height = len(rows) * (_H + _GAP_Y) - _GAP_Y + 2 * _PAD
     pos: dict[str, tuple[float, float]] = {}
     for lv, ids in rows.items():
-        offset = (width - (len(ids) * (_W + _GAP_X) - _GAP_X)) / 2
+        offset = (boxes_width - (len(ids) * (_W + _GAP_X) - _GAP_X)) / 2
         for i, bid in enumerate(ids):
             pos[bid] = (offset + i * (_W + _GAP_X), _PAD + lv * (_H + _GAP_Y))
     parts = [
@@ -70,12 +74,19 @@ def graph_svg(graph: Graph) -> str:
         '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" markerHeight="6" '
         'orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#555"/></marker></defs>',
     ]
+    skips = 0
     for a, b in edges:
         (xa, ya), (xb, yb) = pos[a], pos[b]
-        x1, y1, x2, y2 = xa + _W / 2, ya + _H, xb + _W / 2, yb
-        mid = (y1 + y2) / 2
-        parts.append(f'<path d="M {x1:.1f} {y1:.1f} C {x1:.1f} {mid:.1f}, {x2:.1f} {mid:.1f}, {x2:.1f} {y2 - 1:.1f}" '
-                     'fill="none" stroke="#555" stroke-width="1.2" marker-end="url(#arrow)"/>')
+        if level[b] - level[a] > 1:  # a skip connection: around the boxes in between, on the right
+            off = _SKIP + 14 * (skips % 4)
+            skips += 1
+            x1, y1, x2, y2 = xa + _W, ya + _H / 2, xb + _W, yb + _H / 2
+            d = f"M {x1:.1f} {y1:.1f} C {x1 + off:.1f} {y1:.1f}, {x2 + off:.1f} {y2:.1f}, {x2 + 1:.1f} {y2:.1f}"
+        else:
+            x1, y1, x2, y2 = xa + _W / 2, ya + _H, xb + _W / 2, yb
+            mid = (y1 + y2) / 2
+            d = f"M {x1:.1f} {y1:.1f} C {x1:.1f} {mid:.1f}, {x2:.1f} {mid:.1f}, {x2:.1f} {y2 - 1:.1f}"
+        parts.append(f'<path d="{d}" fill="none" stroke="#555" stroke-width="1.2" marker-end="url(#arrow)"/>')
     for bid, (title, sub, kind) in boxes.items():
         x, y = pos[bid]
         color = _COLORS.get(kind, "#f3f4f6")

@@ -138,14 +138,16 @@ def evaluate(ctx: ScanContext, task: PrecisionTask) -> list[dict[str, Any]]:
                         raise HlsforgeError(f"output {name!r} has no producing layer; nothing to scan")
                     outs.append(np.asarray(trace.outputs[keys[producer.name]], np.float64))
                 shared = {**_quality(ctx, outs), "overflows": int(trace.total_overflows)}
-            if shared is None:
-                raise HlsforgeError(shared_error or "emulation failed")
+            if shared is None:  # the emulation of this precision failed at an earlier point
+                row["error"] = shared_error
+                rows.append(row)
+                continue
             row.update(shared)
             row.update(_estimate(qgraph, ctx.part, ctx.clock_ns))
         except HlsforgeError as e:
-            if shared is None:
-                shared_error = str(e)
             row["error"] = f"{type(e).__name__}: {e}"
+            if shared is None:
+                shared_error = row["error"]
         rows.append(row)
     return rows
 

@@ -1,7 +1,7 @@
 """Cost of the arithmetic primitives the HLS kernels are built from.
 
 Everything here is a small, documented first-principles rule (docs/estimate.md has the
-derivations and sources); the op rules (``rules.py``) only count how many of each primitive a
+derivations and sources); the op rules (``rules/``) only count how many of each primitive a
 layer instantiates. The few numbers that are not architecture facts (the LUT/DSP binding
 threshold, combinational delays) are collected in :class:`CostModel`, with the calibration
 against published synthesis results in ``tests/resources/test_calibration.py``.

@@ -15,7 +15,7 @@ from typing import Any
 
 from ..errors import PrecisionError, UnsupportedOpError
 from ..ir.graph import Graph
-from .arith import DEFAULT_MODEL, CostModel
+from .arith import DEFAULT_MODEL, CostModel, bram_18k_for, width_of
 from .parts import DEFAULT_PART, Part, get_part
 from .records import RESOURCES, Estimate, LayerEstimate
 from .rules import RULES, UNSUPPORTED, RuleContext
@@ -44,8 +44,6 @@ def _quantized(graph: Graph, config: Any) -> tuple[Graph, list[str]]:
 def _stream_fifos(graph: Graph, ctx: RuleContext) -> LayerEstimate | None:
     """io_stream: one FIFO per activation edge, as deep as the tensor has stream elements
     (hls4ml's default depth before FIFO-depth optimization), one element wide."""
-    from .arith import rom_cost, width_of
-
     lut = bram = ff = 0
     for node in graph.nodes:
         for name in node.outputs:
@@ -57,12 +55,9 @@ def _stream_fifos(graph: Graph, ctx: RuleContext) -> LayerEstimate | None:
                 ff += width
                 continue
             if depth * width > ctx.model.rom_lut_max_bits:
-                from .arith import bram_18k_for
-
                 bram += bram_18k_for(depth, width)
             else:
                 lut += width * max(1, -(-depth // 32))  # SRL32 shift registers
-                _ = rom_cost
     if not (lut or bram or ff):
         return None
     return LayerEstimate(
@@ -141,8 +136,6 @@ def estimate(
 
 
 def _port_bits(g: Graph, name: str) -> int:
-    from .arith import width_of
-
     v = g.values[name]
     return v.size * width_of(v.type)
 

@@ -3,7 +3,7 @@
 Why first principles: hlsforge knows every type, every constant weight and every pragma it
 emits, so it can count the primitives (DSPs, constant multipliers, adders, ROMs, registers)
 the HLS kernels instantiate instead of predicting from a learned model. The per-op rules are
-in ``rules.py``, the primitive costs in ``arith.py``, the device facts in ``parts.py``; the
+in ``rules/`` (one module per op family), the primitive costs in ``arith.py``, the device facts in ``parts.py``; the
 documented model and its calibration against published syntheses are in docs/estimate.md.
 """
 

@@ -89,8 +89,11 @@ def estimate(
     io = io_type_of(g)
     ctx = RuleContext(g, dev, float(clock_ns), model, io)
     rows: list[LayerEstimate] = []
-    ready: dict[str, int] = {name: 0 for name in g.inputs}
+    # io_parallel: (cycle, ns of logic already chained in that cycle) when each value is ready
+    ready: dict[str, tuple[int, float]] = {name: (0, 0.0) for name in g.inputs}
     first: dict[str, int] = {name: 0 for name in g.inputs}
+    limit = ctx.period * model.chain_fraction
+    registered = False
     for node in g.nodes:
         rule = RULES.get(node.op)
         if rule is None:
@@ -99,22 +102,30 @@ def estimate(
         row = rule(ctx, node)
         rows.append(row)
         acts = [i for i in node.inputs if not g.values[i].is_constant]
-        start = max((ready.get(i, 0) for i in acts), default=0)
+        cycle, used = max((ready.get(i, (0, 0.0)) for i in acts), default=(0, 0.0))
         if io == "io_stream":
             # layers overlap: a layer starts when its producer's first element arrives and
             # finishes no earlier than its own processing time after that
             s0 = max((first.get(i, 0) for i in acts), default=0)
-            fill = min(row.latency_cycles, max(1, row.latency_cycles - row.ii + 1))
-            done = max(s0 + row.latency_cycles, start + fill)
+            lat = max(row.latency_cycles, 1 if row.comb_ns else 0)
+            fill = min(lat, max(1, lat - row.ii + 1))
+            done = max(s0 + lat, cycle + fill)
             for o in node.outputs:
                 first[o] = s0 + fill
-                ready[o] = done
-        else:
-            # the top function registers every computed layer output before the next layer
-            hop = row.latency_cycles + (model.layer_boundary_cycles if row.latency_cycles else 0)
+                ready[o] = (done, 0.0)
+        elif row.latency_cycles == 0:
+            # combinational: chained into the current cycle while it fits, else the next one
+            state = (cycle, used + row.comb_ns) if used + row.comb_ns <= limit else (cycle + 1, row.comb_ns)
             for o in node.outputs:
-                ready[o] = start + hop
-    latency = max((ready.get(o, 0) for o in g.outputs), default=0) + model.top_overhead_cycles
+                ready[o] = state if row.comb_ns else (cycle, used)
+        else:
+            # a registered layer; the top function registers its output before the next layer
+            registered = True
+            for o in node.outputs:
+                ready[o] = (cycle + row.latency_cycles + model.layer_boundary_cycles, 0.0)
+    latency = max((ready.get(o, (0, 0.0))[0] for o in g.outputs), default=0)
+    if registered or io == "io_stream":
+        latency += model.top_overhead_cycles
     if io == "io_stream":
         fifo = _stream_fifos(g, ctx)
         if fifo is not None:

@@ -43,6 +43,31 @@ class RuleContext:
         """Register stages HLS inserts for a combinational path of ``delay_ns``."""
         return max(1, math.ceil(delay_ns / self.period - 1e-9)) if delay_ns > 0 else 0
 
+    def combinational(self, delay_ns: float) -> bool:
+        """Whether HLS leaves a layer of this delay unregistered, chaining it with its
+        neighbours (it fits ``chain_fraction`` of the usable period)."""
+        return delay_ns <= self.period * self.model.chain_fraction
+
+    def layer_cycles(self, delay_ns: float) -> int:
+        """Latency of a layer whose whole path is ``delay_ns`` of logic: 0 when it is
+        combinational (see :meth:`combinational`), else the register stages it needs."""
+        return 0 if self.combinational(delay_ns) else self.cycles(delay_ns)
+
+    def timing(self, delay_ns: float, ff_bits: int, *, dsp: bool = False) -> dict[str, float | int]:
+        """``latency_cycles``/``comb_ns``/``ff`` of a single-block layer of ``delay_ns`` logic
+        (plus a DSP multiply when ``dsp``): registered DSPs take their fixed stages; otherwise a
+        layer that fits the chaining budget is combinational, with no registers."""
+        if dsp and self.dsp_registered:
+            return {"latency_cycles": self.model.dsp_latency_cycles + self.cycles(delay_ns), "comb_ns": 0.0, "ff": ff_bits}
+        total = delay_ns + (self.model.t_dsp_ns if dsp else 0.0)
+        lat = self.layer_cycles(total)
+        return {"latency_cycles": lat, "comb_ns": 0.0 if lat else total, "ff": ff_bits if lat else 0}
+
+    @property
+    def dsp_registered(self) -> bool:
+        """HLS pipelines DSP multiplies (M and P registers) unless the period is long."""
+        return self.period < self.model.dsp_comb_min_period_ns
+
     def value(self, node: Node, i: int) -> Value:
         return self.graph.values[node.inputs[i]]
 

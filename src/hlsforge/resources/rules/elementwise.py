@@ -26,11 +26,17 @@ def elementwise_base(ctx: RuleContext, node: Node, per_elem_luts: float, delay_n
     x = ctx.value(node, 0)
     out = ctx.out(node)
     n = out.size
-    lut = int(round(n * per_elem_luts)) + n * cast_luts(x.type, out.type)
-    lat = ctx.cycles(delay_ns) if (delay_ns > 0 or lut > 0) else 0
-    # the kernel registers its input and output (and a rounded intermediate) per element
+    cast = cast_luts(x.type, out.type)
+    lut = int(round(n * per_elem_luts)) + n * cast
+    if cast:  # rounding is an adder, saturation a compare and a select
+        delay_ns += ctx.model.t_add_ns + (ctx.model.t_lut_ns if cast_register_bits(x.type, out.type) < cast else 0)
+    if delay_ns <= 0 and lut == 0:
+        return row(node, lut=0, ff=0, latency_cycles=0, ii=1, notes=notes or [])
+    lat = ctx.layer_cycles(delay_ns)
+    # a registered kernel holds its input and output (and a rounded intermediate) per element
     ff = n * (width_of(x.type) + width_of(out.type) + cast_register_bits(x.type, out.type)) if lat else 0
-    return row(node, lut=lut, ff=ff, latency_cycles=lat, ii=1, notes=notes or [])
+    return row(node, lut=lut, ff=ff, latency_cycles=lat, ii=1, notes=notes or [],
+               comb_ns=0.0 if lat else delay_ns)
 
 
 def relu(ctx: RuleContext, node: Node) -> LayerEstimate:

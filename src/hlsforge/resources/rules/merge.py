@@ -32,7 +32,7 @@ def add_sub(ctx: RuleContext, node: Node) -> LayerEstimate:
     out = ctx.out(node)
     w = max(width_of(a.type), width_of(b.type)) + 1
     lut = out.size * w
-    return row(node, lut=lut, ff=out.size * width_of(out.type), latency_cycles=ctx.cycles(ctx.model.t_add_ns), ii=1)
+    return row(node, lut=lut, ii=1, **ctx.timing(ctx.model.t_add_ns, out.size * width_of(out.type)))  # type: ignore[arg-type]
 
 
 def mul(ctx: RuleContext, node: Node) -> LayerEstimate:
@@ -64,9 +64,9 @@ def mul(ctx: RuleContext, node: Node) -> LayerEstimate:
         else:
             dsp, lut, n_dsp, n_fab = 0, n * fabric_multiply_luts(bv, wb, m), 0, n
         n_mult, n_shift = n, 0
-    lat = ctx.cycles(m.t_dsp_ns) if n_dsp else ctx.cycles(3 * m.t_add_ns)
+    timing = ctx.timing(0.0 if n_dsp else 3 * m.t_add_ns, n * width_of(out.type), dsp=bool(n_dsp))
     return row(
-        node, lut=int(lut), ff=n * width_of(out.type), dsp=int(dsp), latency_cycles=lat, ii=1,
+        node, lut=int(lut), dsp=int(dsp), ii=1, **timing,  # type: ignore[arg-type]
         multiplies=n_mult, dsp_multiplies=n_dsp, fabric_multiplies=n_fab, shifts=n_shift,
     )
 
@@ -74,4 +74,5 @@ def mul(ctx: RuleContext, node: Node) -> LayerEstimate:
 def concat(ctx: RuleContext, node: Node) -> LayerEstimate:
     out = ctx.out(node)
     lut = sum(ctx.value(node, i).size * cast_luts(ctx.value(node, i).type, out.type) for i in range(len(node.inputs)))
-    return row(node, lut=lut, latency_cycles=1 if lut else 0, ii=1, ff=out.size * width_of(out.type) if lut else 0)
+    timing = ctx.timing(ctx.model.t_add_ns + ctx.model.t_lut_ns if lut else 0.0, out.size * width_of(out.type))
+    return row(node, lut=lut, ii=1, **timing)  # type: ignore[arg-type]

@@ -62,6 +62,7 @@ class _ProductCost:
     ii: int
     latency: int
     notes: list[str]
+    comb_ns: float = 0.0
 
 
 def _distinct_products(W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -153,21 +154,26 @@ def _constant_products(ctx: RuleContext, mac: _Mac, limit: int, rf: int) -> _Pro
     # the rest of the tree; shift-and-add products chain into the tree
     fab_levels = tree_depth(int(digits[to_fab | is_add].max())) if (u_fab + u_add) else 0
     per_cycle = max(1, math.floor(ctx.period / m.t_add_ns))
-    if u_dsp:
+    comb_ns = 0.0
+    if u_dsp and ctx.dsp_registered:
         depth = m.dsp_latency_cycles + math.ceil(max(levels - 1, 0) / per_cycle)
     else:
-        depth = max(1, math.ceil((levels + fab_levels) / per_cycle))
-    latency = (reps - 1) * ii_block + max(depth, ii_block - 1)
+        # at a long period HLS leaves the DSPs unregistered: the layer is one chain of logic
+        delay = (m.t_dsp_ns if u_dsp else fab_levels * m.t_add_ns) + levels * m.t_add_ns
+        depth = ctx.layer_cycles(delay) if not shared else max(1, ctx.cycles(delay))
+        comb_ns = delay if depth == 0 else 0.0
+    latency = (reps - 1) * ii_block + max(depth, ii_block - 1) if shared else depth
     # registers: each product is registered once and the partial sums at the stage
-    # boundaries (calibrated: ``ff_per_product_bit`` accumulator bits per product)
+    # boundaries (calibrated: ``ff_per_product_bit`` accumulator bits per product); a
+    # combinational layer has none
     terms_total = float(terms.sum())
     per_bit = m.ff_per_shared_product_bit if shared else m.ff_per_product_bit
-    ff = int(terms_total * add_w * per_bit) + n_out * groups * br
+    ff = int(terms_total * add_w * per_bit) + n_out * groups * br if latency else 0
     if shared and rf > 1:
         ff += n_in * bx
     return _ProductCost(
         dsp=int(dsp), lut=int(lut), ff=int(ff), dsp_ops=u_dsp, fabric_ops=fabric_ops,
-        ii=int(ii_block * reps), latency=int(latency), notes=notes,
+        ii=int(ii_block * reps), latency=int(latency), notes=notes, comb_ns=comb_ns,
     )
 
 
@@ -193,6 +199,7 @@ def _mac_cost(ctx: RuleContext, node: Node, mac: _Mac) -> LayerEstimate:
     notes: list[str] = []
     ii = rf * reps
 
+    comb_ns = 0.0
     if resource:
         # hls4ml Resource: n_in*n_out/RF multipliers fed from a weight ROM of depth RF
         units = sched.multiplier_limit
@@ -218,6 +225,7 @@ def _mac_cost(ctx: RuleContext, node: Node, mac: _Mac) -> LayerEstimate:
         dsp, lut, ff = cost.dsp, cost.lut, cost.ff
         n_dsp_ops, n_fab_ops = cost.dsp_ops, cost.fabric_ops
         ii, latency = cost.ii, cost.latency
+        comb_ns = cost.comb_ns
         notes += cost.notes
     if mac.iterations > 1 or groups > 1:
         notes.append(f"{reps} positions share the multipliers: II = {reps} x RF {rf}")
@@ -229,7 +237,7 @@ def _mac_cost(ctx: RuleContext, node: Node, mac: _Mac) -> LayerEstimate:
         lut=int(lut), ff=int(ff), dsp=int(dsp), bram_18k=int(bram), latency_cycles=int(latency), ii=int(ii),
         multiplies=int(n_nz * mac.iterations), dsp_multiplies=int(n_dsp_ops * mac.iterations),
         fabric_multiplies=int(n_fab_ops * mac.iterations), shifts=int(n_shift * mac.iterations),
-        reuse_factor=rf, strategy=sched.strategy, notes=notes,
+        reuse_factor=rf, strategy=sched.strategy, notes=notes, comb_ns=comb_ns,
     )
 
 
@@ -294,12 +302,13 @@ def batchnorm(ctx: RuleContext, node: Node) -> LayerEstimate:
     pw = xt.width + st.width
     lut += x.size * min(pw, width_of(out.type) + 2)  # bias adder
     lut += x.size * cast_luts(FixedType(pw, xt.integer + st.integer), out.type)
-    lat = (ctx.cycles(m.t_dsp_ns) if to_dsp.any() else 0) + ctx.cycles(
-        (tree_depth(int(digits.max()) if digits.size else 1) + 1) * m.t_add_ns
+    timing = ctx.timing(
+        (tree_depth(int(digits.max()) if digits.size else 1) + 1) * m.t_add_ns,
+        x.size * width_of(out.type) + (int(to_fab.sum()) * reps * pw),
+        dsp=bool(to_dsp.any()),
     )
-    ff = x.size * width_of(out.type) + (int(to_fab.sum()) * reps * pw)
     return row(
-        node, lut=lut, ff=ff, dsp=dsp, latency_cycles=lat, ii=1,
+        node, lut=lut, dsp=dsp, ii=1, **timing,  # type: ignore[arg-type]
         multiplies=int(nz.sum()) * reps, dsp_multiplies=int(to_dsp.sum()) * reps,
         fabric_multiplies=int(to_fab.sum()) * reps, shifts=int(shift.sum()) * reps,
     )

@@ -38,8 +38,8 @@ def maxpool(ctx: RuleContext, node: Node) -> LayerEstimate:
     bx = width_of(ctx.value(node, 0).type)
     out = ctx.out(node)
     lut = out.size * (win - 1) * bx + out.size * cast_luts(ctx.value(node, 0).type, out.type)
-    lat = ctx.cycles(tree_depth(win) * (ctx.model.t_add_ns + ctx.model.t_lut_ns / 2))
-    return row(node, lut=lut, ff=out.size * width_of(out.type), latency_cycles=lat, ii=1)
+    timing = ctx.timing(tree_depth(win) * (ctx.model.t_add_ns + ctx.model.t_lut_ns / 2), out.size * width_of(out.type))
+    return row(node, lut=lut, ii=1, **timing)  # type: ignore[arg-type]
 
 
 def avgpool(ctx: RuleContext, node: Node) -> LayerEstimate:
@@ -52,6 +52,5 @@ def avgpool(ctx: RuleContext, node: Node) -> LayerEstimate:
     scale_t = node.precision.get("scale")
     ml, lv = const_scalar_mult_luts(1.0 / win, scale_t, sum_w)
     lut = out.size * ((win - 1) * sum_w + ml) + out.size * cast_luts(FixedType(sum_w, sum_w), out.type)
-    lat = ctx.cycles((tree_depth(win) + lv) * m.t_add_ns)
-    return row(node, lut=lut, ff=out.size * width_of(out.type), latency_cycles=lat, ii=1,
-                multiplies=out.size, fabric_multiplies=out.size)
+    timing = ctx.timing((tree_depth(win) + lv) * m.t_add_ns, out.size * width_of(out.type))
+    return row(node, lut=lut, ii=1, multiplies=out.size, fabric_multiplies=out.size, **timing)  # type: ignore[arg-type]

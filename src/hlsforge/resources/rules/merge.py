@@ -48,12 +48,12 @@ def mul(ctx: RuleContext, node: Node) -> LayerEstimate:
         odd = odd_part(raw)
         nz = raw != 0
         shift = nz & (odd == 1)
-        mult = nz & ~shift
         cw = width_of(const.type)
-        to_dsp = mult & use_dsp_mask(bv, np.full(raw.shape, cw), m)
-        to_fab = mult & ~to_dsp
         digits = csd_digits(odd)
         sig = sig_width(odd, bool(getattr(const.type, "signed", True)))
+        # as for Dense: two CSD digits are one adder, three or more a multiplication
+        to_dsp = nz & (digits >= 3) & use_dsp_mask(bv, sig, m)
+        to_fab = nz & ~shift & ~to_dsp
         lut = constant_multiply_luts(bv, digits[to_fab], np.maximum(sig[to_fab] - 2, 0))
         dsp = int(to_dsp.sum()) * dsps_per_multiply(ctx.part.dsp_family, bv, cw)
         n_dsp, n_fab, n_mult, n_shift = int(to_dsp.sum()), int(to_fab.sum()), int(nz.sum()), int(shift.sum())

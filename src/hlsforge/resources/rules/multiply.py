@@ -291,11 +291,11 @@ def batchnorm(ctx: RuleContext, node: Node) -> LayerEstimate:
     odd = odd_part(sraw)
     nz = sraw != 0
     shift = nz & (odd == 1)
-    mult = nz & ~shift
-    to_dsp = mult & use_dsp_mask(xt.width, np.full(sraw.shape, st.width), m)
-    to_fab = mult & ~to_dsp
     digits = csd_digits(odd)
     sig = sig_width(odd, st.signed)
+    # as for Dense: two CSD digits are one adder, three or more a multiplication
+    to_dsp = nz & (digits >= 3) & use_dsp_mask(xt.width, sig, m)
+    to_fab = nz & ~shift & ~to_dsp
     span = np.maximum(sig - (2 if st.signed else 1), 0)
     dsp = int(to_dsp.sum()) * reps * dsps_per_multiply(ctx.part.dsp_family, xt.width, st.width)
     lut = constant_multiply_luts(xt.width, digits[to_fab], span[to_fab]) * reps

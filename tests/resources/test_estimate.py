@@ -318,3 +318,14 @@ def test_differentiable_is_smooth_and_monotone_numpy():
     assert np.all(np.diff(xs) > 0)
     with pytest.raises(ValueError, match="metric"):
         differentiable.dense_cost(np, 8, 8, 4, 4, "watts")
+
+
+def test_long_clock_chains_layers_into_one_cycle():
+    """At 25 ns HLS leaves small layers combinational and chains them (no registers); at
+    3.33 ns every layer is pipelined and its output registered."""
+    g = configure(mlp((8, 8, 4), softmax=False), {"model": {"default": "ap_fixed<10,4>"}})
+    slow, fast = estimate(g, clock_ns=25.0), estimate(g, clock_ns=3.33)
+    assert all(r.latency_cycles == 0 and r.comb_ns > 0 for r in slow.layers)
+    assert slow.latency_cycles <= 1 and sum(r.ff for r in slow.layers) == 0
+    assert all(r.latency_cycles >= 1 for r in fast.layers if r.op == "Dense")
+    assert fast.latency_cycles > 5 and fast.ff > slow.ff

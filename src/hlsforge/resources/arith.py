@@ -1,7 +1,7 @@
 """Cost of the arithmetic primitives the HLS kernels are built from.
 
 Everything here is a small, documented first-principles rule (docs/estimate.md has the
-derivations and sources); the op rules (``rules.py``) only count how many of each primitive a
+derivations and sources); the op rules (``rules/``) only count how many of each primitive a
 layer instantiates. The few numbers that are not architecture facts (the LUT/DSP binding
 threshold, combinational delays) are collected in :class:`CostModel`, with the calibration
 against published synthesis results in ``tests/resources/test_calibration.py``.
@@ -66,6 +66,8 @@ class CostModel:
     clock_uncertainty: float = 0.125
     t_dsp_ns: float = 3.0  # combinational DSP multiply (registered inside the DSP)
     dsp_latency_cycles: int = 2  # HLS pipelines a DSP multiply over 2 cycles (M and P registers)
+    dsp_comb_min_period_ns: float = 8.0  # ... unless the usable period is this long: then combinational
+    chain_fraction: float = 0.75  # a layer within this fraction of the period stays unregistered
     share_overhead_cycles: int = 5  # extra II cycles when shared multipliers serialize products
     t_add_ns: float = 1.455  # one carry-chain adder level incl. routing (7-series -2 reports)
     layer_boundary_cycles: int = 1  # the top function registers each layer's output array

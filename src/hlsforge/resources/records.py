@@ -19,7 +19,8 @@ class LayerEstimate:
     ``multiplies``: nonzero-weight (or variable) multiplications one inference performs;
     ``dsp_multiplies``/``fabric_multiplies``/``shifts`` split them by how they are built
     (a power-of-two weight is a shift, not a multiplier). ``ii``: cycles between two inputs
-    this layer accepts; ``latency_cycles``: from its input to its output.
+    this layer accepts; ``latency_cycles``: from its input to its output (0: combinational,
+    its ``comb_ns`` chains with the neighbouring layers in one clock cycle).
     """
 
     name: str
@@ -38,6 +39,7 @@ class LayerEstimate:
     strategy: str = "latency"
     source_name: str = ""
     notes: list[str] = field(default_factory=list)
+    comb_ns: float = 0.0  # a combinational layer (latency 0): its delay, chained with neighbours
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -25,7 +25,8 @@ def render(page: Path, screenshot: Path, workdir: Path, size: tuple[int, int] = 
     assert CHROMIUM is not None
     cmd = [
         CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={workdir / 'profile'}",
+        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
+        f"--user-data-dir={workdir / 'profile'}",
         "--enable-logging=stderr", "--v=0", f"--screenshot={screenshot}", f"--window-size={size[0]},{size[1]}",
         page.resolve().as_uri(),
     ]

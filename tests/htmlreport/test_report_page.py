@@ -138,3 +138,16 @@ def test_report_of_a_residual_cnn_draws_the_branch(tmp_path):
     assert sum(1 for i in add.inputs if not graph.values[i].is_constant) == 2
     html = build_report(graph, "ap_fixed<16,6>", model_zoo.make_input(model, batch=8))
     assert ">Layers: types, ranges and errors</h" in html and "Add" in html
+
+
+def test_a_model_the_estimate_cannot_cost_still_gets_a_report(graph, monkeypatch):
+    import hlsforge.resources
+    from hlsforge import UnsupportedOpError
+
+    def refuse(*args, **kwargs):
+        raise UnsupportedOpError("node 'fc1': the estimate cannot cost Dense: <reason>")
+
+    monkeypatch.setattr(hlsforge.resources, "estimate", refuse)
+    html = build_report(graph, None)
+    assert "No estimate for this model: node &#x27;fc1&#x27;: the estimate cannot cost Dense: &lt;reason&gt;" in html
+    assert ">Layers: types, ranges and errors</h" in html

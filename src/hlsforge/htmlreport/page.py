@@ -207,7 +207,13 @@ def build_report(
     if scan is not None and not isinstance(scan, ScanResult):
         scan = ScanResult.from_json(scan)
     profiles, report = layer_profiles(graph, qgraph, x, config)
-    est = estimate(qgraph, part=part, clock_ns=clock_ns)
+    from ..errors import UnsupportedOpError
+
+    try:
+        estimate_html = _estimate_section(estimate(qgraph, part=part, clock_ns=clock_ns))
+    except UnsupportedOpError as e:  # say so on the page; the rest of the report still holds
+        estimate_html = (f"<h2>Resource and latency estimate</h2><p class='note'>No estimate for this "
+                         f"model: {escape(str(e))}</p>")
     cfg_used = qgraph.metadata.get(METADATA_KEY)
     cfg_html = f"<details><summary>precision configuration</summary><pre>{escape(json.dumps(cfg_used, indent=2))}</pre></details>" if cfg_used else ""
     name = title or f"hlsforge report: {graph.name}"
@@ -217,7 +223,7 @@ def build_report(
         cfg_html,
         _model_section(graph, qgraph, source),
         _layers_section(profiles, report),
-        _estimate_section(est),
+        estimate_html,
     ]
     if scan is not None:
         body.append(_scan_section(scan))

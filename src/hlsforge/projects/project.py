@@ -136,7 +136,8 @@ def render_readme(model: HlsModel, settings: ProjectSettings) -> str:
 
 
 def project_files(
-    graph: Graph, model: HlsModel, settings: ProjectSettings, x_rows: np.ndarray, y_rows: np.ndarray
+    graph: Graph, model: HlsModel, settings: ProjectSettings, x_rows: np.ndarray, y_rows: np.ndarray,
+    estimate_section: str = "",
 ) -> dict[str, str]:
     """Every text file of the project as ``{relative path: text}`` (``hlsforge_project.json``,
     which also records these files' hashes, is added by the writer)."""
@@ -152,7 +153,7 @@ def project_files(
     files[tcl.VIVADO_SYNTH_TCL] = tcl.render_vivado_synth_tcl(model, settings)
     if settings.tool == "vitis":
         files[vitis.CONFIG_FILE] = vitis.render_config(model, settings)
-    files["README.md"] = render_readme(model, settings)
+    files["README.md"] = render_readme(model, settings) + estimate_section
     return dict(sorted(files.items()))
 
 
@@ -197,12 +198,15 @@ def write_project(
         n_outputs=int(y_rows.shape[1]),
         n_test_events=int(x_rows.shape[0]),
     )
-    files = project_files(graph, model, settings, x_rows, y_rows)
+    from ..resources.driver import project_estimate
+
+    section, est = project_estimate(graph, settings.part, settings.clock_period)
+    files = project_files(graph, model, settings, x_rows, y_rows, estimate_section=section)
     return write_tree(
         Path(out_dir),
         files,
         METADATA_FILE,
-        settings.manifest(),
+        settings.manifest(estimate=est),
         what="HLS project",
         error=ProjectError,
     )

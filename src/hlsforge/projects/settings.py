@@ -63,12 +63,16 @@ class ProjectSettings:
     def clock_text(self) -> str:
         return f"{self.clock_period:g}"
 
-    def manifest(self) -> dict[str, Any]:
-        """The settings as recorded in ``hlsforge_project.json`` (beside the file record)."""
-        return {"hlsforge_project": 1, **asdict(self)}
+    def manifest(self, estimate: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The settings as recorded in ``hlsforge_project.json`` (beside the file record),
+        with ``hlsforge.estimate`` of the project's design when given (read-only)."""
+        doc: dict[str, Any] = {"hlsforge_project": 1, **asdict(self)}
+        if estimate is not None:
+            doc["estimate"] = estimate
+        return doc
 
-    def to_json(self) -> str:
-        return json.dumps(self.manifest(), indent=2, sort_keys=True) + "\n"
+    def to_json(self, estimate: dict[str, Any] | None = None) -> str:
+        return json.dumps(self.manifest(estimate), indent=2, sort_keys=True) + "\n"
 
 
 def make_settings(
@@ -133,6 +137,7 @@ def read_settings(project_dir: str | Path) -> ProjectSettings:
         raise ProjectError(f"{path} is not a valid hlsforge project file")
     doc.pop("hlsforge_project", None)
     doc.pop(FILES_KEY, None)
+    doc.pop("estimate", None)
     try:
         return ProjectSettings(**doc)
     except TypeError as e:

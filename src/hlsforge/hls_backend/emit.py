@@ -381,6 +381,10 @@ def render_bridge(model: HlsModel) -> str:
 
 def render(model: HlsModel, *, bridge: bool = False) -> dict[str, str]:
     """Every firmware file of ``model`` as ``{relative path: text}`` (sorted, deterministic)."""
+    if model.io_type == "io_stream":
+        from .stream.emit import render_stream
+
+        return render_stream(model, bridge=bridge)
     names = file_names(model)
     files = {
         names["header"]: render_header(model),

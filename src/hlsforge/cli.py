@@ -106,6 +106,8 @@ def _precision_config(args: argparse.Namespace) -> dict[str, Any] | str | None:
         model["ReuseFactor"] = args.reuse_factor
     if args.strategy:
         model["Strategy"] = args.strategy
+    if getattr(args, "io_type", None):
+        model["io_type"] = args.io_type
     if model:
         config["model"] = model
     return config
@@ -193,6 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--precision", help="hls: default precision, e.g. 'ap_fixed<16,6>'")
     c.add_argument("--reuse-factor", type=int, help="hls: default ReuseFactor")
     c.add_argument("--strategy", choices=["latency", "resource", "Latency", "Resource"], help="hls: default strategy")
+    c.add_argument("--io-type", choices=["io_parallel", "io_stream"], help="hls: arrays (default) or FIFOs under DATAFLOW")
     c.add_argument("--part", help="hls: FPGA part (default xcvu13p-flga2577-2-e)")
     c.add_argument("--clock", type=float, help="hls: clock period in ns (default 5)")
     c.add_argument("--clock-uncertainty", help="hls: clock uncertainty (default 12.5%%)")

@@ -1,0 +1,150 @@
+"""io_type="io_stream": FIFOs under DATAFLOW, bit-exact with the emulator at every layer, FIFO
+depths measured by the C simulation, projects whose own testbench passes."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+import numpy as np
+import op_zoo
+import pytest
+import stream_models
+from hls_cases import BITS_ONLY_FLAGS, assert_same_as_emulator, emulator_inputs
+
+from hlsforge import hls_backend, projects
+from hlsforge.errors import PrecisionError, UnsupportedOpError
+from hlsforge.hls_backend.stream import FIFO_MARGIN, fifo_depths, streams_of
+from hlsforge.quantize import emulate
+from hlsforge.quantize.config import configure
+
+
+@pytest.fixture(scope="module")
+def cnns() -> dict[str, tuple[object, object]]:
+    """Every acceptance CNN, quantized, compiled together into ONE library (one compiler run:
+    the six io_stream models also prove that their symbols do not clash)."""
+    graphs = {k: configure(build(), cfg) for k, (build, cfg) in stream_models.MODELS.items()}
+    models = hls_backend.compile_many(list(graphs.values()), names=list(graphs), flags=BITS_ONLY_FLAGS)
+    return {k: (graphs[k], m) for k, m in zip(graphs, models, strict=True)}
+
+
+@pytest.mark.parametrize("label", list(stream_models.MODELS))
+def test_cnn_equals_emulator_at_every_layer(cnns, label: str) -> None:
+    graph, model = cnns[label]
+    assert model.model.io_type == "io_stream"
+    assert_same_as_emulator(model, graph, emulator_inputs(graph, seed=7, batch=24), label)
+
+
+def test_every_op_streams_exactly() -> None:
+    """The op zoo (one small graph per final op) through io_stream: exact at every layer."""
+    config = {"model": {"default": "ap_fixed<12,4,AP_RND,AP_SAT>", "io_type": "io_stream"}}
+    graphs = {k: configure(build(), config) for k, build in op_zoo.CASES.items()}
+    models = hls_backend.compile_many(list(graphs.values()), names=[f"s_{k}" for k in graphs], flags=BITS_ONLY_FLAGS)
+    for (k, g), m in zip(graphs.items(), models, strict=True):
+        assert_same_as_emulator(m, g, emulator_inputs(g, seed=3, batch=16), k)
+
+
+def test_stream_and_parallel_give_the_same_bits(cnns) -> None:
+    graph, stream = cnns["jet_cnn"]
+    build, cfg = stream_models.MODELS["jet_cnn"]
+    body = {k: v for k, v in cfg["model"].items() if k != "io_type"}
+    pgraph = configure(build(), {**cfg, "model": body})
+    parallel = hls_backend.compile(pgraph, name="jet_parallel", flags=BITS_ONLY_FLAGS)
+    assert parallel.model.io_type == "io_parallel"
+    x = emulator_inputs(graph, seed=11, batch=32)
+    np.testing.assert_array_equal(stream.predict(x), parallel.predict(x))
+    np.testing.assert_array_equal(stream.predict(x), emulate.run(graph, x))
+
+
+def test_generated_top_function() -> None:
+    graph = configure(stream_models.residual_model(), stream_models.stream_config())
+    model = hls_backend.lower(graph)
+    files = hls_backend.render(model)
+    top = files[f"{model.name}.cpp"]
+    assert "#pragma HLS DATAFLOW" in top
+    assert "hls::stream<resnet_block_ns::input_beat_t> &in" in top
+    assert "hlsforge::stream_clone" in top  # x feeds conv1 and the Add
+    types = files[f"{model.name}_types.h"]
+    assert "namespace resnet_block_ns" in types and "typedef hlsforge::beat<conv1_result_t, 4> conv1_beat_t;" in types
+    assert hls_backend.render(model) == files  # deterministic
+
+
+def test_fifo_depths_residual_skip_holds_a_row() -> None:
+    graph = stream_models.residual_model(size=8)
+    report = fifo_depths(graph, stream_models.stream_config())
+    by_name = {f.name: f for f in report.fifos}
+    # the skip connection must hold the beats the two 3x3 convolutions are still buffering:
+    # more than one row of 8 positions; the chain FIFOs need almost nothing
+    skip = by_name["in_copy2"]
+    assert skip.occupancy > 8 and skip.depth == skip.occupancy + FIFO_MARGIN
+    assert by_name["conv1_out"].occupancy <= 2
+    assert all(f.depth <= f.beats + FIFO_MARGIN for f in report.fifos)
+    assert report.cycles > 64
+
+
+def test_project_testbench_passes_and_fifo_depths_are_written(tmp_path) -> None:
+    graph = stream_models.residual_model()
+    out = tmp_path / "prj"
+    projects.write_project(graph, stream_models.stream_config(), out, n_test_events=16)
+    result = projects.run_csim(out, flags=BITS_ONLY_FLAGS)
+    assert result.passed, result.output
+    report = json.loads((out / "fifo_depths.json").read_text())
+    top = (out / "firmware" / "resnet_block.cpp").read_text()
+    pragmas = dict(re.findall(r"#pragma HLS STREAM variable=(\w+) depth=(\d+)", top))
+    assert {f["name"]: str(f["depth"]) for f in report["fifos"]} == pragmas
+    model = hls_backend.lower(configure(graph, stream_models.stream_config()))
+    assert set(pragmas) == {s.name for s in streams_of(model)}
+
+
+def test_invalid_io_type_and_unstreamable_layers() -> None:
+    with pytest.raises(PrecisionError, match="io_type must be one of io_parallel, io_stream"):
+        configure(stream_models.residual_model(), {"model": {"io_type": "io_serial"}})
+    with pytest.raises(PrecisionError, match="unknown io_type"):
+        hls_backend.lower(configure(stream_models.residual_model(), None), io_type="streaming")
+    g = op_zoo.unary(op_zoo.Op.SOFTMAX, op_zoo.SoftmaxAttrs(0), (12,))
+    g2 = stream_models._Net("soft_after_flatten", (3, 4))
+    f = g2.add(op_zoo.Op.FLATTEN, ["x"], "flatten")
+    bad = g2.done(g2.add(op_zoo.Op.SOFTMAX, [f], "softmax", op_zoo.SoftmaxAttrs(0)))
+    with pytest.raises(UnsupportedOpError, match="softmax over 12 values arriving in beats of 4 in io_stream"):
+        hls_backend.lower(configure(bad, {"model": {"io_type": "io_stream"}}))
+    assert hls_backend.lower(configure(g, {"model": {"io_type": "io_stream"}})).io_type == "io_stream"
+
+
+def test_cli_convert_io_stream(tmp_path) -> None:
+    out = tmp_path / "cli_prj"
+    cmd = [sys.executable, "-m", "hlsforge.cli", "convert", "examples/jet_tagger_mlp.onnx", "--backend", "hls",
+           "--io-type", "io_stream", "--precision", "ap_fixed<16,6>", "-o", str(out)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=str(_repo_root()))
+    assert proc.returncode == 0, proc.stderr
+    assert (out / "fifo_depths.json").is_file()
+    assert "#pragma HLS DATAFLOW" in next((out / "firmware").glob("*.cpp")).read_text()
+
+
+def _repo_root():
+    from pathlib import Path
+
+    return Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.slow
+def test_cnns_with_real_ap_types_and_hls_stream() -> None:
+    """The same models against Xilinx ap_fixed.h and the hls_stream.h that the hls4ml wheel ships."""
+    graphs = {k: configure(build(), cfg) for k, (build, cfg) in stream_models.MODELS.items()}
+    models = hls_backend.compile_many(
+        list(graphs.values()), names=[f"ap_{k}" for k in graphs], fixed_lib="ap_types", flags=BITS_ONLY_FLAGS
+    )
+    for (k, g), m in zip(graphs.items(), models, strict=True):
+        assert_same_as_emulator(m, g, emulator_inputs(g, seed=5, batch=8), k)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("label", ["jet_cnn", "mnist_cnn", "conv1d", "separable", "pad_concat"])
+def test_every_cnn_project_passes(tmp_path, label: str) -> None:
+    build, cfg = stream_models.MODELS[label]
+    out = tmp_path / label
+    projects.write_project(build(), cfg, out, n_test_events=8)
+    assert projects.run_csim(out, flags=BITS_ONLY_FLAGS).passed
+    assert projects.run_csim(out, fixed_lib="ap_types", flags=BITS_ONLY_FLAGS).passed
+    assert json.loads((out / "fifo_depths.json").read_text())["fifos"]

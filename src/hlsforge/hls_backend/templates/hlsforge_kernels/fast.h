@@ -136,26 +136,39 @@ struct mac_plan {
     }
 };
 
-// acc[j] (+)= x[i] * w[i][j] over the non-zero inputs, i in order, for one row.
+// Zero inputs leave the accumulators unchanged. Skipping them pays only when a row of weights
+// is long: for short rows the branch (unpredictable after a ReLU) costs more than the
+// multiply-adds it saves, so those rows are accumulated without it (same result).
+static const unsigned skip_zero_min_out = 32;
+
+// acc[j] (+)= x[i] * w[i][j], i in order, for one row. The accumulators live in a local
+// array (registers) for the whole loop: acc may alias x (int / unsigned), which would
+// otherwise force a reload and a store per input.
 template <class plan, unsigned N_IN, unsigned N_OUT>
-HLSFORGE_CLONES void accumulate_modular(typename plan::uacc *acc, const typename plan::sint *x,
+HLSFORGE_CLONES void accumulate_modular(typename plan::uacc *acc_io, const typename plan::sint *x,
                                         const typename plan::sint *w) {
+    typename plan::uacc acc[N_OUT];
+    for (unsigned j = 0; j < N_OUT; j++) acc[j] = acc_io[j];
     for (unsigned i = 0; i < N_IN; i++) {
         const typename plan::sint xi = x[i];
-        if (xi == 0) continue;
+        if (N_OUT >= skip_zero_min_out && xi == 0) continue;
         const typename plan::sint *wr = w + i * N_OUT;
         for (unsigned j = 0; j < N_OUT; j++) acc[j] += plan::term(xi, wr[j]);
     }
+    for (unsigned j = 0; j < N_OUT; j++) acc_io[j] = acc[j];
 }
 
 template <class plan, unsigned N_IN, unsigned N_OUT>
-HLSFORGE_CLONES void accumulate_steps(i64 *acc, const typename plan::sint *x, const typename plan::sint *w) {
+HLSFORGE_CLONES void accumulate_steps(i64 *acc_io, const typename plan::sint *x, const typename plan::sint *w) {
+    i64 acc[N_OUT];
+    for (unsigned j = 0; j < N_OUT; j++) acc[j] = acc_io[j];
     for (unsigned i = 0; i < N_IN; i++) {
         const i64 xi = i64(x[i]);
         if (xi == 0) continue;
         const typename plan::sint *wr = w + i * N_OUT;
         for (unsigned j = 0; j < N_OUT; j++) acc[j] = plan::step(acc[j], xi * i64(wr[j]));
     }
+    for (unsigned j = 0; j < N_OUT; j++) acc_io[j] = acc[j];
 }
 
 // The raw codes of the weights and the accumulator's initial values (cast_accum(bias)),

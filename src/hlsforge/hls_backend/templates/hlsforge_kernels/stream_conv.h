@@ -37,38 +37,13 @@ inline long window_trigger(unsigned oy, unsigned ox) {
 }
 
 // One output position of a convolution from its gathered window (window[g * n_in + t], t in
-// (ky, kx, c_in) order; weights group-major: w[(g * n_in + t) * n_out + f]).
+// (ky, kx, c_in) order; weights group-major: w[(g * n_in + t) * n_out + f]). (The C
+// simulation's raw-integer path is conv_stream_fast.)
 template <class data_T, class res_T, typename CONFIG_T>
 void conv_pixel(const data_T window[CONFIG_T::groups * CONFIG_T::n_in], res_T res[CONFIG_T::n_filt],
                 const typename CONFIG_T::weight_t weights[CONFIG_T::groups * CONFIG_T::n_in * CONFIG_T::n_out],
                 const typename CONFIG_T::bias_t biases[CONFIG_T::n_filt]) {
     #pragma HLS INLINE
-#ifdef HLSFORGE_FAST_CSIM
-    typedef fast::mac_plan<data_T, typename CONFIG_T::weight_t, typename CONFIG_T::accum_t> plan;
-    if (plan::fast) {
-        typedef typename plan::sint sint;
-        static const fast::raw_params<CONFIG_T, sint, CONFIG_T::groups * CONFIG_T::n_in * CONFIG_T::n_out, CONFIG_T::n_filt>
-            p(weights, biases);
-        sint x[CONFIG_T::n_in];
-        for (unsigned g = 0; g < CONFIG_T::groups; g++) {
-            const unsigned f0 = g * CONFIG_T::n_out;
-            for (unsigned t = 0; t < CONFIG_T::n_in; t++) x[t] = sint(raw_bits(window[g * CONFIG_T::n_in + t]));
-            const sint *w = p.w + g * CONFIG_T::n_in * CONFIG_T::n_out;
-            if (plan::modular) {
-                typename plan::uacc acc[CONFIG_T::n_out];
-                for (unsigned f = 0; f < CONFIG_T::n_out; f++) acc[f] = typename plan::uacc(p.b[f0 + f]);
-                fast::accumulate_modular<plan, CONFIG_T::n_in, CONFIG_T::n_out>(acc, x, w);
-                for (unsigned f = 0; f < CONFIG_T::n_out; f++) res[f0 + f] = (res_T)plan::finish(fast::i64(acc[f]));
-            } else {
-                fast::i64 acc[CONFIG_T::n_out];
-                for (unsigned f = 0; f < CONFIG_T::n_out; f++) acc[f] = p.b[f0 + f];
-                fast::accumulate_steps<plan, CONFIG_T::n_in, CONFIG_T::n_out>(acc, x, w);
-                for (unsigned f = 0; f < CONFIG_T::n_out; f++) res[f0 + f] = (res_T)plan::finish(acc[f]);
-            }
-        }
-        return;
-    }
-#endif
     const unsigned block = (CONFIG_T::n_in * CONFIG_T::n_out) / CONFIG_T::reuse_factor;
     typename CONFIG_T::accum_t acc[CONFIG_T::n_out];
     #pragma HLS ARRAY_PARTITION variable=acc complete
@@ -97,12 +72,95 @@ Group:
     }
 }
 
+#ifdef HLSFORGE_FAST_CSIM
+// C simulation only (see fast.h): the same line buffer and emission order, holding raw
+// integers, with each window gathered row by row (whole rows of kern_w positions are
+// contiguous when there is no dilation) and accumulated by the raw MAC loops.
+template <class in_T, class out_T, typename CONFIG_T>
+void conv_stream_fast(hls::stream<in_T> &in, hls::stream<out_T> &out,
+                      const typename CONFIG_T::weight_t weights[CONFIG_T::groups * CONFIG_T::n_in * CONFIG_T::n_out],
+                      const typename CONFIG_T::bias_t biases[CONFIG_T::n_filt]) {
+    typedef typename in_T::value_type data_T;
+    typedef typename out_T::value_type res_T;
+    typedef fast::mac_plan<data_T, typename CONFIG_T::weight_t, typename CONFIG_T::accum_t> plan;
+    typedef typename plan::sint sint;
+    static const unsigned rows = (CONFIG_T::kern_h - 1) * CONFIG_T::dil_h + 1;
+    static const unsigned cig = CONFIG_T::n_chan / CONFIG_T::groups;
+    static const unsigned n_pos = CONFIG_T::out_h * CONFIG_T::out_w;
+    static const unsigned n_px = CONFIG_T::in_h * CONFIG_T::in_w;
+    static const fast::raw_params<CONFIG_T, sint, CONFIG_T::groups * CONFIG_T::n_in * CONFIG_T::n_out, CONFIG_T::n_filt>
+        p(weights, biases);
+    struct triggers {
+        long t[n_pos];
+        triggers() {
+            for (unsigned o = 0; o < n_pos; o++)
+                t[o] = window_trigger<CONFIG_T::in_h, CONFIG_T::in_w, CONFIG_T::kern_h, CONFIG_T::kern_w,
+                                      CONFIG_T::stride_h, CONFIG_T::stride_w, CONFIG_T::dil_h, CONFIG_T::dil_w,
+                                      CONFIG_T::pad_top, CONFIG_T::pad_left>(o / CONFIG_T::out_w, o % CONFIG_T::out_w);
+        }
+    };
+    static const triggers trig;
+    sint line[rows][CONFIG_T::in_w][CONFIG_T::n_chan];
+    sint x[CONFIG_T::groups][CONFIG_T::n_in];
+    unsigned next = 0;
+    for (unsigned q = 0; q <= n_px; q++) {
+        if (q < n_px) {
+            const in_T v = in.read();
+            sint *dst = line[(q / CONFIG_T::in_w) % rows][q % CONFIG_T::in_w];
+            for (unsigned c = 0; c < CONFIG_T::n_chan; c++) dst[c] = sint(raw_bits(v[c]));
+        }
+        for (; next < n_pos && trig.t[next] <= (long)q; next++) {
+            const unsigned oy = next / CONFIG_T::out_w, ox = next % CONFIG_T::out_w;
+            for (unsigned ky = 0; ky < CONFIG_T::kern_h; ky++) {
+                const int iy = (int)(oy * CONFIG_T::stride_h + ky * CONFIG_T::dil_h) - (int)CONFIG_T::pad_top;
+                const bool row_in = iy >= 0 && iy < (int)CONFIG_T::in_h;
+                for (unsigned kx = 0; kx < CONFIG_T::kern_w; kx++) {
+                    const int ix = (int)(ox * CONFIG_T::stride_w + kx * CONFIG_T::dil_w) - (int)CONFIG_T::pad_left;
+                    const unsigned t0 = (ky * CONFIG_T::kern_w + kx) * cig;
+                    if (row_in && ix >= 0 && ix < (int)CONFIG_T::in_w) {
+                        const sint *src = line[(unsigned)iy % rows][(unsigned)ix];
+                        for (unsigned g = 0; g < CONFIG_T::groups; g++)
+                            for (unsigned ci = 0; ci < cig; ci++) x[g][t0 + ci] = src[g * cig + ci];
+                    } else {
+                        for (unsigned g = 0; g < CONFIG_T::groups; g++)
+                            for (unsigned ci = 0; ci < cig; ci++) x[g][t0 + ci] = 0;
+                    }
+                }
+            }
+            out_T y;
+            for (unsigned g = 0; g < CONFIG_T::groups; g++) {
+                const unsigned f0 = g * CONFIG_T::n_out;
+                const sint *w = p.w + g * CONFIG_T::n_in * CONFIG_T::n_out;
+                if (plan::modular) {
+                    typename plan::uacc acc[CONFIG_T::n_out];
+                    for (unsigned f = 0; f < CONFIG_T::n_out; f++) acc[f] = typename plan::uacc(p.b[f0 + f]);
+                    fast::accumulate_modular<plan, CONFIG_T::n_in, CONFIG_T::n_out>(acc, x[g], w);
+                    for (unsigned f = 0; f < CONFIG_T::n_out; f++) y[f0 + f] = (res_T)plan::finish(fast::i64(acc[f]));
+                } else {
+                    fast::i64 acc[CONFIG_T::n_out];
+                    for (unsigned f = 0; f < CONFIG_T::n_out; f++) acc[f] = p.b[f0 + f];
+                    fast::accumulate_steps<plan, CONFIG_T::n_in, CONFIG_T::n_out>(acc, x[g], w);
+                    for (unsigned f = 0; f < CONFIG_T::n_out; f++) y[f0 + f] = (res_T)plan::finish(acc[f]);
+                }
+            }
+            out.write(y);
+        }
+    }
+}
+#endif
+
 // Conv1D / Conv2D on a stream (CONFIG_T: conv_config; weights group-major, see conv_pixel).
 template <class in_T, class out_T, typename CONFIG_T>
 void conv_stream(hls::stream<in_T> &in, hls::stream<out_T> &out,
                  const typename CONFIG_T::weight_t weights[CONFIG_T::groups * CONFIG_T::n_in * CONFIG_T::n_out],
                  const typename CONFIG_T::bias_t biases[CONFIG_T::n_filt]) {
     typedef typename in_T::value_type data_T;
+#ifdef HLSFORGE_FAST_CSIM
+    if (fast::mac_plan<data_T, typename CONFIG_T::weight_t, typename CONFIG_T::accum_t>::fast) {
+        conv_stream_fast<in_T, out_T, CONFIG_T>(in, out, weights, biases);
+        return;
+    }
+#endif
     static const unsigned rows = (CONFIG_T::kern_h - 1) * CONFIG_T::dil_h + 1;
     static const unsigned cig = CONFIG_T::n_chan / CONFIG_T::groups;
     static const unsigned n_pos = CONFIG_T::out_h * CONFIG_T::out_w;
@@ -167,7 +225,7 @@ struct pool_max_op {
                     const int ix = (int)(ox * CONFIG_T::stride_w + px) - (int)CONFIG_T::pad_left;
                     if (iy < 0 || iy >= (int)CONFIG_T::in_h || ix < 0 || ix >= (int)CONFIG_T::in_w) continue;
                     const data_T v = line[(unsigned)iy % ROWS][(unsigned)ix][c];
-                    if (!any || v > best) best = v;
+                    best = any ? max_select(best, v) : v;
                     any = true;
                 }
             }
@@ -256,7 +314,7 @@ Beats:
         #pragma HLS PIPELINE
         const in_T x = in.read();
         for (unsigned c = 0; c < CONFIG_T::n_chan; c++) {
-            if (p == 0 || x[c] > best[c]) best[c] = x[c];
+            best[c] = p == 0 ? x[c] : max_select(best[c], x[c]);
         }
     }
     out_T y;

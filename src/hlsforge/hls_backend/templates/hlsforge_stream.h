@@ -72,6 +72,7 @@ class stream : public hlsforge::sim::stream_base {
     void write(const T &v) {
         hlsforge::sim::hooks *h = hlsforge::sim::active_hooks();
         if (h) h->before_write(this);
+        if (buf_.capacity() == 0) buf_.reserve(64);
         buf_.push_back(v);
         if (buf_.size() - head_ > max_) max_ = buf_.size() - head_;
     }

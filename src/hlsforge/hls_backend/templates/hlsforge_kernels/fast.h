@@ -139,7 +139,7 @@ struct mac_plan {
 // Zero inputs leave the accumulators unchanged. Skipping them pays only when a row of weights
 // is long: for short rows the branch (unpredictable after a ReLU) costs more than the
 // multiply-adds it saves, so those rows are accumulated without it (same result).
-static const unsigned skip_zero_min_out = 32;
+static const unsigned skip_zero_min_out = 128;
 
 // acc[j] (+)= x[i] * w[i][j], i in order, for one row. The accumulators live in a local
 // array (registers) for the whole loop: acc may alias x (int / unsigned), which would

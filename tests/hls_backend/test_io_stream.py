@@ -148,3 +148,32 @@ def test_every_cnn_project_passes(tmp_path, label: str) -> None:
     assert projects.run_csim(out, flags=BITS_ONLY_FLAGS).passed
     assert projects.run_csim(out, fixed_lib="ap_types", flags=BITS_ONLY_FLAGS).passed
     assert json.loads((out / "fifo_depths.json").read_text())["fifos"]
+
+
+RESOURCE_LAYERS = {
+    # ReuseFactors beyond n_in (valid: divisors of n_in * n_out per position)
+    "conv1": {"Strategy": "Resource", "ReuseFactor": 12},  # 9 taps x 4 filters = 36
+    "conv2": {"Strategy": "Resource", "ReuseFactor": 72},  # 36 taps x 8 filters = 288
+    "fc1": {"Strategy": "Resource", "ReuseFactor": 32},  # 8 x 16 = 128
+}
+
+
+@pytest.mark.parametrize("io_type", ["io_stream", "io_parallel"])
+def test_resource_strategy_beyond_n_in_is_exact(io_type: str) -> None:
+    """Resource strategy with ReuseFactor > n_in, weights bound to BRAM, in both io types:
+    the generic (hardware-order) loops, not only the C-sim fast path, equal the emulator."""
+    config = {"model": {"default": "ap_fixed<12,4>", "accum": "ap_fixed<18,6,AP_RND,AP_SAT>", "io_type": io_type},
+              "layers": RESOURCE_LAYERS}
+    graph = configure(stream_models.jet_tagger(), config)
+    model = hls_backend.lower(graph)
+    params = hls_backend.render(model)[f"{model.name}_parameters.h"]
+    assert params.count("static const bool weights_in_bram = true;") == 3
+    for flags in (BITS_ONLY_FLAGS, (*BITS_ONLY_FLAGS, "-DHLSFORGE_NO_FAST_CSIM")):
+        csim = hls_backend.compile(graph, name=f"jet_res_{io_type}_{len(flags)}", flags=flags)
+        assert_same_as_emulator(csim, graph, emulator_inputs(graph, seed=2, batch=12), f"{io_type} {flags}")
+
+
+def test_invalid_reuse_factor_in_io_stream_lists_the_valid_ones() -> None:
+    config = {"model": {"io_type": "io_stream"}, "layers": {"conv2": {"Strategy": "Resource", "ReuseFactor": 7}}}
+    with pytest.raises(PrecisionError, match=r"valid ReuseFactors: 1, 2, 3, 4, 6, 8, 9, 12, 16, 18, 24, 32, 36, 48, 72, 96, 144, 288"):
+        hls_backend.lower(configure(stream_models.jet_tagger(), config))

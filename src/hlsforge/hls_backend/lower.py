@@ -283,6 +283,13 @@ def _u(name: str, value: int) -> tuple[str, str, int]:
     return ("unsigned", name, int(value))
 
 
+def weights_in_bram(opts: HlsOptions) -> bool:
+    """Resource strategy with ReuseFactor R > 1: the weights become a ROM of R words of
+    ``n_in*n_out/R`` weights each (one word per cycle), bound to BRAM; Latency (or R = 1)
+    keeps them in registers/LUTs, read all at once."""
+    return opts.strategy == "resource" and opts.reuse_factor > 1
+
+
 def _reuse(layer: _Layer, n_in: int, n_out: int) -> tuple[HlsOptions, int]:
     """Validated (options, multiplier_limit) of a Dense/Conv node."""
     opts = hls_options(layer.node)
@@ -319,6 +326,7 @@ def _multiply_layer(
             _u("reuse_factor", opts.reuse_factor),
             ("unsigned", "strategy", f"hlsforge::{opts.strategy}"),
             _u("multiplier_limit", limit),
+            ("bool", "weights_in_bram", int(weights_in_bram(opts))),
         ],
         [("accum_t", accum), ("weight_t", wt), ("bias_t", bt)],
     )

@@ -26,6 +26,7 @@ struct conv_config {
     static const unsigned reuse_factor = 1;
     static const unsigned strategy = latency;
     static const unsigned multiplier_limit = 1;
+    static const bool weights_in_bram = false; // Resource, ReuseFactor > 1 (decided in lowering)
 };
 
 // Gather the receptive field of output (oy, ox) for group g; taps in the padding are zero.
@@ -125,6 +126,9 @@ void conv(const data_T data[CONFIG_T::in_h * CONFIG_T::in_w * CONFIG_T::n_chan],
     }
 #endif
     const unsigned block = (CONFIG_T::n_in * CONFIG_T::n_out) / CONFIG_T::reuse_factor;
+    if (CONFIG_T::weights_in_bram) {
+        #pragma HLS BIND_STORAGE variable=weights type=rom_1p impl=bram
+    }
     data_T window[CONFIG_T::n_in];
     #pragma HLS ARRAY_PARTITION variable=window complete
     typename CONFIG_T::accum_t acc[CONFIG_T::n_out];

@@ -164,6 +164,9 @@ void conv_stream(hls::stream<in_T> &in, hls::stream<out_T> &out,
     static const unsigned rows = (CONFIG_T::kern_h - 1) * CONFIG_T::dil_h + 1;
     static const unsigned cig = CONFIG_T::n_chan / CONFIG_T::groups;
     static const unsigned n_pos = CONFIG_T::out_h * CONFIG_T::out_w;
+    if (CONFIG_T::weights_in_bram) {
+        #pragma HLS BIND_STORAGE variable=weights type=rom_1p impl=bram
+    }
     data_T line[rows][CONFIG_T::in_w][CONFIG_T::n_chan];
     data_T window[CONFIG_T::groups * CONFIG_T::n_in];
     #pragma HLS ARRAY_PARTITION variable=window complete

@@ -72,7 +72,7 @@ HLSFORGE_CLONES void conv_fast_accumulate(const typename plan::sint *x, const ty
             const typename plan::sint *xp = x + ((unsigned)iy * CONFIG_T::in_w + (unsigned)ix) * CONFIG_T::n_chan + g * cig;
             for (unsigned ci = 0; ci < cig; ci++) {
                 const typename plan::sint xv = xp[ci];
-                if (xv == 0) continue;
+                if ((CONFIG_T::n_out >= fast::skip_zero_min_out || !plan::modular) && xv == 0) continue;
                 const typename plan::sint *w = wts + ((ky * CONFIG_T::kern_w + kx) * cig + ci) * CONFIG_T::n_filt + f0;
                 for (unsigned f = 0; f < CONFIG_T::n_out; f++) {
                     if (plan::modular) acc[f] += acc_int(plan::term(xv, w[f]));

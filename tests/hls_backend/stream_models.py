@@ -9,7 +9,17 @@ from typing import Any
 
 import numpy as np
 
-from hlsforge.ir import AlphaAttrs, AxisAttrs, ConvAttrs, GlobalPoolAttrs, Graph, Op, PadAttrs, PoolAttrs, SoftmaxAttrs
+from hlsforge.ir import (
+    AlphaAttrs,
+    AxisAttrs,
+    ConvAttrs,
+    GlobalPoolAttrs,
+    Graph,
+    Op,
+    PadAttrs,
+    PoolAttrs,
+    SoftmaxAttrs,
+)
 
 
 class _Net:

@@ -177,3 +177,71 @@ def test_invalid_reuse_factor_in_io_stream_lists_the_valid_ones() -> None:
     config = {"model": {"io_type": "io_stream"}, "layers": {"conv2": {"Strategy": "Resource", "ReuseFactor": 7}}}
     with pytest.raises(PrecisionError, match=r"valid ReuseFactors: 1, 2, 3, 4, 6, 8, 9, 12, 16, 18, 24, 32, 36, 48, 72, 96, 144, 288"):
         hls_backend.lower(configure(stream_models.jet_tagger(), config))
+
+
+TWO_MAIN = """\
+#include <cstdio>
+#include "jet/jet.h"
+#include "res/res.h"
+
+template <class B, class T, unsigned N>
+static void feed(hls::stream<B> &s) {
+    double x;
+    for (unsigned q = 0; q < N / B::size; q++) {
+        B v;
+        for (unsigned j = 0; j < B::size; j++) { if (std::scanf("%%lf", &x) != 1) return; v[j] = T(x); }
+        s.write(v);
+    }
+}
+template <class B, unsigned N>
+static void drain(hls::stream<B> &s) {
+    for (unsigned q = 0; q < N / B::size; q++) {
+        const B v = s.read();
+        for (unsigned j = 0; j < B::size; j++) std::printf("%%.17g ", v[j].to_double());
+    }
+}
+
+int main() {
+    for (int event = 0; event < %(n)d; event++) {
+        hls::stream<jet_ns::input_beat_t> a; hls::stream<jet_ns::result_beat_t> ya;
+        hls::stream<res_ns::input_beat_t> b; hls::stream<res_ns::result_beat_t> yb;
+        feed<jet_ns::input_beat_t, jet_ns::input_t, jet_ns::N_IN>(a);
+        feed<res_ns::input_beat_t, res_ns::input_t, res_ns::N_IN>(b);
+        jet(a, ya);
+        res(b, yb);
+        drain<jet_ns::result_beat_t, jet_ns::N_OUT>(ya);
+        drain<res_ns::result_beat_t, res_ns::N_OUT>(yb);
+        std::printf("\\n");
+    }
+    return 0;
+}
+"""
+
+
+def test_two_io_stream_models_in_one_binary(tmp_path) -> None:
+    """Two io_stream firmwares written by hls_backend.write link into one program: every beat
+    type, FIFO and kernel configuration lives in its model's namespace."""
+    from hlsforge import cpp_toolchain
+
+    n = 6
+    build_a, cfg_a = stream_models.MODELS["jet_cnn"]
+    build_b, cfg_b = stream_models.MODELS["residual"]
+    ga, gb = configure(build_a(), cfg_a), configure(build_b(), cfg_b)
+    hls_backend.write(ga, tmp_path / "jet", name="jet")
+    hls_backend.write(gb, tmp_path / "res", name="res")
+    assert (tmp_path / "jet" / "hlsforge_stream.h").is_file()
+    (tmp_path / "main.cpp").write_text(TWO_MAIN % {"n": n})
+    exe = cpp_toolchain.compile_executable(
+        [tmp_path / "main.cpp", tmp_path / "jet" / "jet.cpp", tmp_path / "res" / "res.cpp"],
+        name="two_stream_models", include_dirs=[tmp_path], flags=BITS_ONLY_FLAGS,
+        extra_flags=("-Wno-unknown-pragmas",),
+    )
+    xa = emulator_inputs(ga, seed=1, batch=n)
+    xb = emulator_inputs(gb, seed=2, batch=n)
+    rows = np.concatenate([ga.to_internal(ga.inputs[0], xa).reshape(n, -1), gb.to_internal(gb.inputs[0], xb).reshape(n, -1)], axis=1)
+    stdin = "\n".join(" ".join(repr(float(v)) for v in row) for row in rows)
+    out = subprocess.run([str(exe)], input=stdin, capture_output=True, text=True, check=True).stdout
+    got = np.array([[float(v) for v in line.split()] for line in out.splitlines()])
+    ya, yb = emulate.run(ga, xa), emulate.run(gb, xb)
+    np.testing.assert_array_equal(got[:, : ya.shape[1]], ya)
+    np.testing.assert_array_equal(got[:, ya.shape[1] :], yb.reshape(n, -1))

@@ -39,7 +39,7 @@ from ..lower import (
     transpose_index,
 )
 from ..names import NameScope
-from ..records import Call, ConfigStruct, HlsModel, Layer, Port, StreamDecl, TypeDef, Buffer
+from ..records import Buffer, Call, ConfigStruct, HlsModel, Layer, Port, StreamDecl, TypeDef
 
 IO_TYPES = ("io_parallel", "io_stream")
 

@@ -245,3 +245,23 @@ def test_two_io_stream_models_in_one_binary(tmp_path) -> None:
     ya, yb = emulate.run(ga, xa), emulate.run(gb, xb)
     np.testing.assert_array_equal(got[:, : ya.shape[1]], ya)
     np.testing.assert_array_equal(got[:, ya.shape[1] :], yb.reshape(n, -1))
+
+
+def test_two_inputs_and_an_output_that_is_also_read() -> None:
+    """Several ports: two graph inputs (one read twice), an output that another layer reads."""
+    from hlsforge.ir import AlphaAttrs, Graph, Op
+
+    g = Graph("two_ports")
+    g.add_input("a", (4, 4, 3))
+    g.add_input("b", (4, 4, 3))
+    s = g.add_node(Op.ADD, ["a", "b"], source_name="sum").outputs[0]
+    m = g.add_node(Op.MUL, [s, "a"], source_name="prod").outputs[0]
+    r = g.add_node(Op.LEAKY_RELU, [m], attrs=AlphaAttrs(0.25), source_name="act").outputs[0]
+    p = g.add_node(Op.GLOBAL_MAXPOOL, [r], attrs=stream_models.GlobalPoolAttrs(), source_name="gmp").outputs[0]
+    g.outputs = [r, p]
+    graph = configure(g.validate(), stream_models.stream_config())
+    csim = hls_backend.compile(graph, flags=BITS_ONLY_FLAGS)
+    x = emulator_inputs(graph, seed=4, batch=10)
+    assert_same_as_emulator(csim, graph, x, "two_ports")
+    report = fifo_depths(g, stream_models.stream_config())
+    assert {f.name for f in report.fifos} >= {"in_a_copy1", "in_a_copy2"}

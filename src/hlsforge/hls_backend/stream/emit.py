@@ -124,8 +124,10 @@ def render_source(model: HlsModel) -> str:
     return w.text()
 
 
-def _load_inputs(w: CodeWriter, model: HlsModel, ns: str) -> None:
+def _load_inputs(w: CodeWriter, model: HlsModel, ns: str, only: int | None = None) -> None:
     for k, p in enumerate(model.inputs):
+        if only is not None and k != only:
+            continue
         with w.block(f"for (unsigned q = 0; q < {p.size // p.beat}; q++)"):
             w.line(f"{ns}::{p.beat_type} v;")
             with w.block(f"for (unsigned j = 0; j < {p.beat}; j++)"):
@@ -200,8 +202,9 @@ def _render_fifo_entry(w: CodeWriter, model: HlsModel) -> None:
             for s in fifos:
                 w.line(f'hls::stream<{s.beat_type}> {s.name}("{s.name}");')
             w.line("hlsforge::sim::dataflow df;")
-            with w.block("df.add(1, [&]()", "});"):
-                _load_inputs(w, model, ns)
+            for k in range(len(model.inputs)):  # one feeder per input port, one beat per cycle each
+                with w.block("df.add(1, [&]()", "});"):
+                    _load_inputs(w, model, ns, only=k)
             for c in model.prologue:
                 w.line(f"df.add(1, [&]() {{ {render_call(c)} }});")
             for layer in model.layers:

@@ -131,7 +131,7 @@ def _load_inputs(w: CodeWriter, model: HlsModel, ns: str, only: int | None = Non
         with w.block(f"for (unsigned q = 0; q < {p.size // p.beat}; q++)"):
             w.line(f"{ns}::{p.beat_type} v;")
             with w.block(f"for (unsigned j = 0; j < {p.beat}; j++)"):
-                w.line(f"v[j] = {ns}::{p.type_name}(inputs[{k}][b * {p.size} + q * {p.beat} + j]);")
+                w.line(f"v[j] = hlsforge::csim_input<{ns}::{p.type_name}>(inputs[{k}][b * {p.size} + q * {p.beat} + j]);")
             w.line(f"{p.name}.write(v);")
 
 
@@ -141,6 +141,7 @@ def render_bridge(model: HlsModel) -> str:
     w = CodeWriter(indent="    ")
     w.line(f"// {names['bridge']}: C-simulation entry points of model {quote(model.source_name)}, io_stream ({GENERATOR})")
     w.raw(f'#include "{names["source"]}"')
+    w.raw('#include "hlsforge_kernels/fast.h"')
     w.raw(f"#ifdef {TRACKING_MACRO}")
     w.raw('#include "hlsforge_dataflow_sim.h"')
     w.raw("#endif")

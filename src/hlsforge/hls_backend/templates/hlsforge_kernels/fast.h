@@ -21,6 +21,8 @@
 
 #ifdef HLSFORGE_FAST_CSIM
 
+#include <cmath>
+
 // The MAC loops are compiled twice, for AVX2 and for the baseline ISA; the loader picks the
 // one the CPU supports, so a cached library stays valid on any x86-64 machine.
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(HLSFORGE_NO_CLONES)
@@ -183,7 +185,51 @@ struct raw_params {
     }
 };
 
+// cast_input (docs/numerics.md §2) of a double into a fixed-point type of at most 32 bits,
+// on integers: s = x * 2^F is exact, floor(s) and s - floor(s) are exact below 2^52, and the
+// rounding rule reads qb / rest off the fraction. Anything else (inf, NaN, huge or tiny
+// values, wider types) takes the type's own constructor. Same bits, without the generic
+// conversion's data-dependent branches (the C-sim bridge converts every input with it).
+template <class T>
+inline T from_double(double x) {
+    typedef accum_modes<T> M;
+    if (!M::ok || M::width > 32) return T(x);
+    const double s = std::ldexp(x, M::fwidth);
+    const double a = std::fabs(s);
+    if (!(a < 4503599627370496.0) || (a != 0 && a < 1e-300)) return T(x);
+    const double fl = std::floor(s);
+    const double frac = s - fl;
+    i64 r = i64(fl);
+    if (M::q != AP_TRN && frac != 0) {
+        const bool neg = x < 0;
+        const bool qb = frac >= 0.5;
+        const bool rest = qb ? frac != 0.5 : true;
+        bool inc = false;
+        switch (M::q) {
+        case AP_TRN_ZERO: inc = neg; break;
+        case AP_RND: inc = qb; break;
+        case AP_RND_ZERO: inc = qb && (neg || rest); break;
+        case AP_RND_MIN_INF: inc = qb && rest; break;
+        case AP_RND_INF: inc = qb && (!neg || rest); break;
+        case AP_RND_CONV: inc = qb && ((r & 1) || rest); break;
+        default: break;
+        }
+        r += inc ? 1 : 0;
+    }
+    return from_raw_bits<T>(typename fixed_traits<T>::raw_t(overflow<M::width, M::is_signed, M::o>(r)));
+}
+
 }  // namespace fast
+
+template <class T>
+inline T csim_input(double x) { return fast::from_double<T>(x); }
+}  // namespace hlsforge
+
+#else  // the type's own conversion (Xilinx ap_fixed.h, or HLSFORGE_NO_FAST_CSIM)
+
+namespace hlsforge {
+template <class T>
+inline T csim_input(double x) { return T(x); }
 }  // namespace hlsforge
 
 #endif  // HLSFORGE_FAST_CSIM

@@ -42,6 +42,10 @@ class dataflow {
     // Runs every process to completion; returns the number of cycles, or -1 on a deadlock.
     long long run(long long max_idle = 64) {
         std::vector<std::thread> threads;
+        {
+            std::lock_guard<std::mutex> lk(global_mutex());
+            tracked_runs()++;
+        }
         for (std::size_t i = 0; i < procs_.size(); i++) threads.emplace_back(&dataflow::thread_main, this, (int)i);
         long long idle = 0;
         bool dead = false;
@@ -64,6 +68,10 @@ class dataflow {
             }
         }
         for (std::size_t i = 0; i < threads.size(); i++) threads[i].join();
+        {
+            std::lock_guard<std::mutex> lk(global_mutex());
+            tracked_runs()--;
+        }
         return dead ? -1 : cycle_;
     }
 
@@ -78,6 +86,10 @@ class dataflow {
         bool done = false;
     };
 
+    static std::mutex &global_mutex() {
+        static std::mutex m;
+        return m;
+    }
     static dataflow *&self() {
         static thread_local dataflow *d = 0;
         return d;

@@ -39,6 +39,14 @@ inline hooks *&active_hooks() {
     static thread_local hooks *h = 0;
     return h;
 }
+// Number of tracked runs in progress anywhere in the process: while it is zero, a stream
+// never touches the thread-local hooks (a thread_local in a shared library costs a call to
+// __tls_get_addr on every access, i.e. on every beat of an ordinary C simulation).
+inline int &tracked_runs() {
+    static int n = 0;
+    return n;
+}
+inline hooks *current_hooks() { return tracked_runs() ? active_hooks() : 0; }
 
 } // namespace sim
 } // namespace hlsforge
@@ -52,7 +60,7 @@ class stream : public hlsforge::sim::stream_base {
     explicit stream(const char *name) : head_(0), max_(0), name_(name) {}
 
     T read() {
-        hlsforge::sim::hooks *h = hlsforge::sim::active_hooks();
+        hlsforge::sim::hooks *h = hlsforge::sim::current_hooks();
         if (h) h->before_read(this);
         if (head_ >= buf_.size()) {
             std::fprintf(stderr, "hlsforge stream %s: read from an empty stream\n", name_);
@@ -70,7 +78,7 @@ class stream : public hlsforge::sim::stream_base {
     }
     void read(T &v) { v = read(); }
     void write(const T &v) {
-        hlsforge::sim::hooks *h = hlsforge::sim::active_hooks();
+        hlsforge::sim::hooks *h = hlsforge::sim::current_hooks();
         if (h) h->before_write(this);
         if (buf_.capacity() == 0) buf_.reserve(64);
         buf_.push_back(v);

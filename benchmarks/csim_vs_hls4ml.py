@@ -168,6 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--events", type=int, default=20000)
     p.add_argument("--repeat", type=int, default=3, help="best of N for hlsforge's predict")
     p.add_argument("--skip-opt-levels", action="store_true", help="skip the -O1/-O2/-O3 comparison")
+    p.add_argument("--skip-cnn", action="store_true", help="skip the io_stream CNN comparison")
+    p.add_argument("--cnn-events", type=int, default=2000, help="events for the io_stream CNN comparison")
     args = p.parse_args(argv)
 
     x = np.random.default_rng(0).normal(size=(args.events, SIZES[0])).astype(np.float32) * 2
@@ -270,7 +272,105 @@ def main(argv: list[str] | None = None) -> int:
         print("|---|---|---|")
         for r in opt_rows:
             print("| " + " | ".join(r) + " |")
+    if not args.skip_cnn:
+        print()
+        cnn_stream_table(min(args.cnn_events, args.events))
     return 0
+
+
+# ----------------------------------------------------------------------------- io_stream CNN
+
+CNN_SHAPE = (1, 16, 16)  # torch layout: channels, height, width
+
+
+def torch_cnn() -> Any:
+    """A small jet-image-style CNN: (Conv2D 3x3 + ReLU + MaxPool 2) x 2, Dense head."""
+    import torch
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 8, 3), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch.nn.Conv2d(8, 8, 3), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch.nn.Flatten(), torch.nn.Linear(8 * 2 * 2, 5),
+    )
+    model.eval()
+    return model
+
+
+def cnn_graph(model: Any, workdir: Path) -> Any:
+    import torch
+
+    import hlsforge
+
+    path = workdir / "cnn.onnx"
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        torch.onnx.export(model, (torch.zeros(1, *CNN_SHAPE),), str(path), input_names=["x"], output_names=["y"],
+                          dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}}, dynamo=False)
+    return hlsforge.load(str(path))
+
+
+def cnn_stream_table(events: int) -> None:
+    """hlsforge io_stream C-sim vs hls4ml io_stream C-sim on the same CNN and inputs."""
+    from hlsforge.hls_backend import compile
+
+    x = np.random.default_rng(1).normal(size=(events, *CNN_SHAPE)).astype(np.float32)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp, tempfile.TemporaryDirectory() as cache:
+        work = Path(tmp)
+        model = torch_cnn()
+        graph = cnn_graph(model, work)
+        old = os.environ.get("HLSFORGE_CACHE")
+        os.environ["HLSFORGE_CACHE"] = cache
+        try:
+            ours = {}
+            for io_type in ("io_stream", "io_parallel"):
+                config = {"model": {"default": PRECISION, "io_type": io_type}}
+                t_c, m = timed(lambda config=config, io_type=io_type: compile(graph, config, name=f"bench_cnn_{io_type}"))
+                m.predict(x[:10])
+                t_p, y = timed(lambda m=m: m.predict(x), 3)
+                ours[io_type] = (t_c, events / t_p, np.asarray(y))
+        finally:
+            if old is None:
+                os.environ.pop("HLSFORGE_CACHE", None)
+            else:
+                os.environ["HLSFORGE_CACHE"] = old
+        try:
+            import hls4ml
+
+            def convert() -> Any:
+                cfg = hls4ml.utils.config_from_pytorch_model(model, input_shape=CNN_SHAPE, granularity="model",
+                                                             backend="Vitis", default_precision=PRECISION)
+                cfg["Model"]["Strategy"] = "Latency"
+                hm = hls4ml.converters.convert_from_pytorch_model(model, hls_config=cfg, output_dir=str(work / "hls4ml_cnn"),
+                                                                  backend="Vitis", io_type="io_stream")
+                hm.compile()
+                return hm
+
+            with contextlib.redirect_stdout(io.StringIO()):
+                t_c4, hm = timed(convert)
+                flat = np.ascontiguousarray(x.reshape(events, -1))
+                hm.predict(flat[:10])
+                t_p4, _ = timed(lambda: hm.predict(flat))
+            theirs: tuple[float, float] | None = (t_c4, events / t_p4)
+            error = ""
+        except Exception as e:  # noqa: BLE001 - report any failure as the reason
+            theirs, error = None, why(e)
+    rows.append(("hlsforge C-sim, io_stream (hlsforge header, -O3)", f"{ours['io_stream'][0]:.2f} s", f"{ours['io_stream'][1]:,.0f}"))
+    rows.append(("hlsforge C-sim, io_parallel (same model)", f"{ours['io_parallel'][0]:.2f} s", f"{ours['io_parallel'][1]:,.0f}"))
+    if theirs is not None:
+        rows.append(("hls4ml 1.3 C-sim, io_stream (Vitis backend, ap_fixed.h)", f"{theirs[0]:.2f} s", f"{theirs[1]:,.0f}"))
+        rows.append(("hlsforge io_stream / hls4ml io_stream", f"{ours['io_stream'][0] / theirs[0]:.3f} of the time",
+                     f"{ours['io_stream'][1] / theirs[1]:.1f}x faster"))
+    else:
+        rows.append(("hls4ml 1.3 C-sim, io_stream", "n/a", f"hls4ml could not run: {error}"))
+    same = bool(np.array_equal(ours["io_stream"][2], ours["io_parallel"][2]))
+    print(f"## C simulation: io_stream CNN {CNN_SHAPE} -> Conv2D(8,3x3)+ReLU+MaxPool x2 -> Dense(5), {PRECISION}\n")
+    print(f"{events} events (same float32 inputs), one core.\n")
+    print("| implementation | compile | events/s |")
+    print("|---|---|---|")
+    for r in rows:
+        print("| " + " | ".join(r) + " |")
+    print(f"\n- hlsforge io_stream and io_parallel outputs identical: {same}")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ CONSUMERS = {
     "CPU backend": "hlsforge.cpu_backend.lower",
     "HLS backend": "hlsforge.hls_backend.lower",
     "resource estimate": "hlsforge.resources.rules",
+    "HLS backend, io_stream": "hlsforge.hls_backend.stream.lower",
 }
 
 

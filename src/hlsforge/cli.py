@@ -223,12 +223,14 @@ def _precision_config(args: argparse.Namespace) -> dict[str, Any] | str | None:
         model["ReuseFactor"] = args.reuse_factor
     if args.strategy:
         model["Strategy"] = args.strategy
+    if getattr(args, "io_type", None):
+        model["io_type"] = args.io_type
     if model:
         config["model"] = model
     return config
 
 
-HLS_ONLY = ("config", "precision", "accum", "reuse_factor", "strategy", "part", "clock", "clock_uncertainty", "tool")
+HLS_ONLY = ("config", "precision", "accum", "reuse_factor", "strategy", "io_type", "part", "clock", "clock_uncertainty", "tool")
 
 
 def _flag(dest: str) -> str:
@@ -268,6 +270,7 @@ def _hls_choices(args: argparse.Namespace, config: Any) -> list[tuple[str, str]]
         ("accumulators", f"{model.get('accum', 'the layer precision')}{origin('accum', 'accum')}"),
         ("strategy", f"{model.get('Strategy', 'Latency')}{origin('Strategy', 'strategy')}"),
         ("reuse factor", f"{model.get('ReuseFactor', 1)}{origin('ReuseFactor', 'reuse_factor')}"),
+        ("io type", f"{model.get('io_type', 'io_parallel')}{origin('io_type', 'io_type')}"),
     ]
 
 
@@ -507,6 +510,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="hls: accumulator type of every layer: 'auto' (exact width from the weights) or e.g. 'ap_fixed<24,10>'")
     c.add_argument("--reuse-factor", type=_positive_int, metavar="N", help="hls: default ReuseFactor (default 1)")
     c.add_argument("--strategy", choices=["latency", "resource", "Latency", "Resource"], help="hls: default strategy (default latency)")
+    c.add_argument("--io-type", choices=["io_parallel", "io_stream"],
+                   help="hls: io_parallel (arrays, default) or io_stream (FIFOs under DATAFLOW, for CNNs)")
     c.add_argument("--part", help="hls: FPGA part (default xcvu13p-flga2577-2-e)")
     c.add_argument("--clock", type=_positive_float, metavar="NS", help="hls: clock period in ns (default 5)")
     c.add_argument("--clock-uncertainty", metavar="U", help="hls: clock uncertainty, '12.5%%' of the period (default) or ns ('0.6')")

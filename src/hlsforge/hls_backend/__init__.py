@@ -1,4 +1,5 @@
-"""The HLS backend: quantized IR → HLS C++ (io_parallel) and its bit-accurate C simulation.
+"""The HLS backend: quantized IR → HLS C++ (io_parallel, or io_stream: ``stream/``) and its
+bit-accurate C simulation.
 
 Four verbs:
 
@@ -22,6 +23,7 @@ from typing import Any
 
 from ..errors import HlsforgeError
 from ..ir.graph import Graph
+from . import stream  # io_stream: lower_stream, render_stream, fifo_depths (after .lower)
 from .csim import AP_FIXED_MACRO, CsimModel, compile, compile_many, find_ap_types, templates_dir
 from .emit import file_names, render
 from .lower import RULES, HlsOptions, hls_options, lower, valid_reuse_factors
@@ -33,6 +35,7 @@ __all__ = [
     "HlsModel",
     "HlsOptions",
     "RULES",
+    "stream",
     "compile",
     "compile_many",
     "file_names",

@@ -333,6 +333,7 @@ def render_bridge(model: HlsModel) -> str:
         f"// {names['bridge']}: C-simulation entry points of model {quote(model.source_name)} ({GENERATOR})"
     )
     w.raw(f'#include "{names["source"]}"')
+    w.raw('#include "hlsforge_kernels/fast.h"')
     w.blank()
     in_args = ", ".join(f"const {p.type_name} {p.name}[{p.size}]" for p in model.inputs)
     with w.block(f"namespace {ns}"):
@@ -353,7 +354,7 @@ def render_bridge(model: HlsModel) -> str:
         for k, p in enumerate(model.inputs):
             w.line(f"{ns}::{p.type_name} {p.name}[{p.size}];")
             with w.block(f"for (unsigned i = 0; i < {p.size}; i++)"):
-                w.line(f"{p.name}[i] = {ns}::{p.type_name}(inputs[{k}][b * {p.size} + i]);")
+                w.line(f"{p.name}[i] = hlsforge::csim_input<{ns}::{p.type_name}>(inputs[{k}][b * {p.size} + i]);")
 
     with w.block(
         f"HLSFORGE_CSIM_EXPORT int {bridge_symbol(model, 'predict')}(const double *const *inputs, double *const *outputs, long long n)"
@@ -385,6 +386,10 @@ def render_bridge(model: HlsModel) -> str:
 
 def render(model: HlsModel, *, bridge: bool = False) -> dict[str, str]:
     """Every firmware file of ``model`` as ``{relative path: text}`` (sorted, deterministic)."""
+    if model.io_type == "io_stream":
+        from .stream.emit import render_stream
+
+        return render_stream(model, bridge=bridge)
     names = file_names(model)
     files = {
         names["header"]: render_header(model),

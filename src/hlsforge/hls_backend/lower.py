@@ -283,6 +283,13 @@ def _u(name: str, value: int) -> tuple[str, str, int]:
     return ("unsigned", name, int(value))
 
 
+def weights_in_bram(opts: HlsOptions) -> bool:
+    """Resource strategy with ReuseFactor R > 1: the weights become a ROM of R words of
+    ``n_in*n_out/R`` weights each (one word per cycle), bound to BRAM; Latency (or R = 1)
+    keeps them in registers/LUTs, read all at once."""
+    return opts.strategy == "resource" and opts.reuse_factor > 1
+
+
 def _reuse(layer: _Layer, n_in: int, n_out: int) -> tuple[HlsOptions, int]:
     """Validated (options, multiplier_limit) of a Dense/Conv node."""
     opts = hls_options(layer.node)
@@ -319,6 +326,7 @@ def _multiply_layer(
             _u("reuse_factor", opts.reuse_factor),
             ("unsigned", "strategy", f"hlsforge::{opts.strategy}"),
             _u("multiplier_limit", limit),
+            ("bool", "weights_in_bram", int(weights_in_bram(opts))),
         ],
         [("accum_t", accum), ("weight_t", wt), ("bias_t", bt)],
     )
@@ -813,8 +821,26 @@ def model_identifier(graph: Graph, name: str | None = None) -> str:
     return sanitize(name or graph.name or "model", fallback="model")
 
 
-def lower(graph: Graph, *, name: str | None = None) -> HlsModel:
-    """Lower a quantized graph into records; errors name the node and what to do."""
+def graph_io_type(graph: Graph, io_type: str | None = None) -> str:
+    """``io_type`` if given, else the configured ``model: {io_type: ...}``, else io_parallel."""
+    if io_type is None:
+        cfg = graph.metadata.get("precision_config") or {}
+        io_type = (cfg.get("model") or {}).get("io_type") if isinstance(cfg, dict) else None
+    io_type = str(io_type or "io_parallel").lower()
+    if io_type not in ("io_parallel", "io_stream"):
+        raise PrecisionError(f"unknown io_type {io_type!r}; use io_parallel or io_stream")
+    return io_type
+
+
+def lower(graph: Graph, *, name: str | None = None, io_type: str | None = None) -> HlsModel:
+    """Lower a quantized graph into records; errors name the node and what to do.
+
+    ``io_type``: ``"io_parallel"`` (arrays) or ``"io_stream"`` (FIFOs under DATAFLOW, see
+    ``hls_backend.stream``); default: the graph's configured ``io_type``, else io_parallel."""
+    if graph_io_type(graph, io_type) == "io_stream":
+        from .stream.lower import lower_stream
+
+        return lower_stream(graph, name=name)
     graph.validate()
     from ..reference import trace_keys
 
@@ -942,4 +968,5 @@ __all__ = [
     "valid_reuse_factors",
     "cpp_type",
     "model_identifier",
+    "graph_io_type",
 ]

@@ -77,6 +77,20 @@ class Buffer:
 
 
 @dataclass(frozen=True)
+class StreamDecl:
+    """An io_stream FIFO: ``hls::stream<beat_type> name`` carrying ``n_beats`` beats of ``beat``
+    values per inference, sized ``depth`` (``depth_source`` says how it was obtained)."""
+
+    name: str
+    beat_type: str
+    beat: int
+    n_beats: int
+    depth: int
+    depth_source: str = "upper bound (every beat of one inference)"
+    comment: str = ""
+
+
+@dataclass(frozen=True)
 class Layer:
     """Everything the renderer needs for one IR node."""
 
@@ -98,6 +112,11 @@ class Layer:
     reuse_factor: int = 1
     strategy: str = "latency"
     notes: tuple[str, ...] = ()
+    # io_stream only: the FIFOs this layer writes (its output first, then clone copies), the
+    # clone calls that feed several readers, and the layer's initiation interval in beats.
+    streams: tuple[StreamDecl, ...] = ()
+    post_calls: tuple[Call, ...] = ()
+    ii: int = 1
 
 
 @dataclass(frozen=True)
@@ -109,6 +128,8 @@ class Port:
     type_name: str
     size: int
     shape: tuple[int, ...]  # IR (channels-last) shape, batch excluded
+    beat: int = 0  # io_stream: values per beat
+    beat_type: str = ""  # io_stream: the packed beat typedef
 
 
 @dataclass(frozen=True)
@@ -137,3 +158,6 @@ class HlsModel:
     io_type: str = "io_parallel"
     top_pragma: str = "PIPELINE"
     headers: tuple[str, ...] = field(default=())
+    # io_stream only: copies of graph inputs read by several layers (clone calls, their FIFOs)
+    prologue: tuple[Call, ...] = ()
+    prologue_streams: tuple[StreamDecl, ...] = ()

@@ -19,6 +19,8 @@ re-write keeps every file hlsforge did not write.
 
 from __future__ import annotations
 
+import json
+
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +37,8 @@ from .testbench import INPUT_FILE, OUTPUT_FILE, flat_rows, format_rows, render_t
 
 FLOWS = {"vitis": vitis.FLOW, "vivado": vivado.FLOW}
 DEFAULT_TEST_EVENTS = 100
+FIFO_FILE = "fifo_depths.json"
+"""io_stream projects: every FIFO's measured occupancy and the depth written into the pragmas."""
 
 
 def _internal_output(graph: Graph, name: str, y_user: np.ndarray) -> np.ndarray:
@@ -132,6 +136,12 @@ def render_readme(model: HlsModel, settings: ProjectSettings) -> str:
         "one event per line in that order (all inputs, then all outputs, concatenated).",
         "",
     ]
+    if model.io_type == "io_stream":
+        lines += [
+            "io_stream: the ports are `hls::stream`s carrying one beat per position (channels packed);",
+            f"every FIFO's depth (`#pragma HLS STREAM`) is its occupancy in hlsforge's C simulation plus a margin, listed in `{FIFO_FILE}`.",
+            "",
+        ]
     return "\n".join(lines)
 
 
@@ -185,6 +195,11 @@ def write_project(
 
         graph = configure(graph, config)
     model = lower(graph, name=name)
+    fifo_report = None
+    if model.io_type == "io_stream":  # FIFO depths from the C simulation (hls_backend.stream.fifo)
+        from ..hls_backend.stream.fifo import size_fifos
+
+        model, fifo_report = size_fifos(graph, model)
     if not isinstance(n_test_events, int) or n_test_events < 1:
         raise ProjectError(f"n_test_events must be a positive integer, got {n_test_events!r}")
     x_rows, y_rows = _test_vectors(graph, model, test_inputs, n_test_events, seed)
@@ -202,6 +217,8 @@ def write_project(
 
     section, est = project_estimate(graph, settings.part, settings.clock_period)
     files = project_files(graph, model, settings, x_rows, y_rows, estimate_section=section)
+    if fifo_report is not None:
+        files[FIFO_FILE] = json.dumps(fifo_report.to_dict(), indent=2) + "\n"
     return write_tree(
         Path(out_dir),
         files,

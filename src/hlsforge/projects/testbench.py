@@ -113,16 +113,19 @@ def render_testbench(model: HlsModel) -> str:
                     f'std::fprintf(stderr, "hlsforge testbench: no line of {n_out} expected values for event %ld\\n", events);'
                 )
                 w.line("return 2;")
-            offset = 0
-            for p in model.inputs:
-                w.line(f"{ns}::{p.type_name} {p.name}[{p.size}];")
-                w.line(
-                    f"for (unsigned i = 0; i < {p.size}; i++) {p.name}[i] = {ns}::{p.type_name}(xin[{offset} + i]);"
-                )
-                offset += p.size
-            for p in model.outputs:
-                w.line(f"{ns}::{p.type_name} {p.name}[{p.size}];")
-            w.line(f"{model.top}({', '.join(p.name for p in (*model.inputs, *model.outputs))});")
+            if model.io_type == "io_stream":
+                _stream_call(w, model)
+            else:
+                offset = 0
+                for p in model.inputs:
+                    w.line(f"{ns}::{p.type_name} {p.name}[{p.size}];")
+                    w.line(
+                        f"for (unsigned i = 0; i < {p.size}; i++) {p.name}[i] = {ns}::{p.type_name}(xin[{offset} + i]);"
+                    )
+                    offset += p.size
+                for p in model.outputs:
+                    w.line(f"{ns}::{p.type_name} {p.name}[{p.size}];")
+                w.line(f"{model.top}({', '.join(p.name for p in (*model.inputs, *model.outputs))});")
             offset = 0
             for p in model.outputs:
                 with w.block(f"for (unsigned i = 0; i < {p.size}; i++)"):
@@ -152,3 +155,25 @@ def render_testbench(model: HlsModel) -> str:
         )
         w.line("return mismatches == 0 && events > 0 ? 0 : 1;")
     return w.text()
+
+
+def _stream_call(w: CodeWriter, model: HlsModel) -> None:
+    """io_stream: the event's inputs written beat by beat into the input streams, the top
+    function run, the output beats read back into arrays named like the ports."""
+    ns = model.namespace
+    offset = 0
+    for p in model.inputs:
+        w.line(f'hls::stream<{ns}::{p.beat_type}> {p.name}_stream("{p.name}");')
+        with w.block(f"for (unsigned q = 0; q < {p.size // p.beat}; q++)"):
+            w.line(f"{ns}::{p.beat_type} v;")
+            w.line(f"for (unsigned j = 0; j < {p.beat}; j++) v[j] = {ns}::{p.type_name}(xin[{offset} + q * {p.beat} + j]);")
+            w.line(f"{p.name}_stream.write(v);")
+        offset += p.size
+    for p in model.outputs:
+        w.line(f'hls::stream<{ns}::{p.beat_type}> {p.name}_stream("{p.name}");')
+    w.line(f"{model.top}({', '.join(p.name + '_stream' for p in (*model.inputs, *model.outputs))});")
+    for p in model.outputs:
+        w.line(f"{ns}::{p.type_name} {p.name}[{p.size}];")
+        with w.block(f"for (unsigned q = 0; q < {p.size // p.beat}; q++)"):
+            w.line(f"const {ns}::{p.beat_type} v = {p.name}_stream.read();")
+            w.line(f"for (unsigned j = 0; j < {p.beat}; j++) {p.name}[q * {p.beat} + j] = v[j];")

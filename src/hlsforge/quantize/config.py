@@ -114,6 +114,19 @@ _OP_OPTIONS: dict[Op, tuple[str, ...]] = {
 }
 _HLS_OPTIONS = ("ReuseFactor", "Strategy")
 
+IO_TYPES = ("io_parallel", "io_stream")
+MODEL_OPTIONS = ("io_type",)
+"""Keys accepted only under ``model``: ``io_type`` (io_parallel | io_stream, the HLS backend's
+interface and dataflow style; read by ``hls_backend.lower``)."""
+
+
+def _parse_model_option(key: str, value: Any, where: str) -> Any:
+    if key == "io_type":
+        if not isinstance(value, str) or value.lower() not in IO_TYPES:
+            raise PrecisionError(f"{where}: io_type must be one of {', '.join(IO_TYPES)}, got {value!r}")
+        return value.lower()
+    raise AssertionError(key)  # pragma: no cover - callers only pass MODEL_OPTIONS
+
 
 def _op_options(op: Op) -> tuple[str, ...]:
     return _OP_OPTIONS.get(op, ()) + _HLS_OPTIONS
@@ -232,6 +245,8 @@ def _parse_scope(raw: Any, where: str, allowed_vars: Sequence[str], *, model: bo
             raise PrecisionError(f"{where}: keys must be strings, got {key!r}")
         if model and key == "input":
             input_entry = value
+        elif model and key in MODEL_OPTIONS:  # io_type: model-wide HLS choice
+            opts[key] = _parse_model_option(key, value, where)
         elif key == "default":
             prec["default"] = _parse_precision(value, key, where)
         elif key in allowed_vars:
@@ -239,7 +254,7 @@ def _parse_scope(raw: Any, where: str, allowed_vars: Sequence[str], *, model: bo
         elif key in OPTIONS:
             opts[key] = _parse_option(key, value, where)
         else:
-            valid = ["default", *allowed_vars, *OPTIONS] + (["input"] if model else [])
+            valid = ["default", *allowed_vars, *OPTIONS] + (["input", *MODEL_OPTIONS] if model else [])
             hint = ""
             if key in VARIABLES:
                 hint = " (this op has no such variable)"

@@ -20,9 +20,9 @@ void relu(const data_T data[CONFIG_T::n_in], res_T res[CONFIG_T::n_in]) {
     #pragma HLS PIPELINE
 ReLU:
     for (unsigned i = 0; i < CONFIG_T::n_in; i++) {
-        const data_T x = data[i];
-        if (x > 0) res[i] = (res_T)x;
-        else res[i] = 0;
+        // max(x, 0) as a select on the raw integer (no data-dependent branch: C simulation
+        // of random data would mispredict half of them), then the cast.
+        res[i] = (res_T)max_select(data[i], data_T(0));
     }
 }
 

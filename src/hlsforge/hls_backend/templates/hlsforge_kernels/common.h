@@ -52,6 +52,14 @@ inline unsigned table_index(long long raw) {
     return (unsigned)d;
 }
 
+// max(a, b) of two values of one type, as a select on the raw integers (the same order as
+// the values; no data-dependent branch, which C simulation of random data would mispredict).
+template <class T>
+inline T max_select(const T &a, const T &b) {
+    #pragma HLS INLINE
+    return raw_bits(b) > raw_bits(a) ? b : a;
+}
+
 } // namespace hlsforge
 
 #endif

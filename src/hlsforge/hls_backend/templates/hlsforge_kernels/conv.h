@@ -26,6 +26,7 @@ struct conv_config {
     static const unsigned reuse_factor = 1;
     static const unsigned strategy = latency;
     static const unsigned multiplier_limit = 1;
+    static const bool weights_in_bram = false; // Resource, ReuseFactor > 1 (decided in lowering)
 };
 
 // Gather the receptive field of output (oy, ox) for group g; taps in the padding are zero.
@@ -71,7 +72,7 @@ HLSFORGE_CLONES void conv_fast_accumulate(const typename plan::sint *x, const ty
             const typename plan::sint *xp = x + ((unsigned)iy * CONFIG_T::in_w + (unsigned)ix) * CONFIG_T::n_chan + g * cig;
             for (unsigned ci = 0; ci < cig; ci++) {
                 const typename plan::sint xv = xp[ci];
-                if (xv == 0) continue;
+                if ((CONFIG_T::n_out >= fast::skip_zero_min_out || !plan::modular) && xv == 0) continue;
                 const typename plan::sint *w = wts + ((ky * CONFIG_T::kern_w + kx) * cig + ci) * CONFIG_T::n_filt + f0;
                 for (unsigned f = 0; f < CONFIG_T::n_out; f++) {
                     if (plan::modular) acc[f] += acc_int(plan::term(xv, w[f]));
@@ -125,6 +126,9 @@ void conv(const data_T data[CONFIG_T::in_h * CONFIG_T::in_w * CONFIG_T::n_chan],
     }
 #endif
     const unsigned block = (CONFIG_T::n_in * CONFIG_T::n_out) / CONFIG_T::reuse_factor;
+    if (CONFIG_T::weights_in_bram) {
+        #pragma HLS BIND_STORAGE variable=weights type=rom_1p impl=bram
+    }
     data_T window[CONFIG_T::n_in];
     #pragma HLS ARRAY_PARTITION variable=window complete
     typename CONFIG_T::accum_t acc[CONFIG_T::n_out];

@@ -21,6 +21,7 @@ struct dense_config {
     static const unsigned reuse_factor = 1;
     static const unsigned strategy = latency;
     static const unsigned multiplier_limit = 1;
+    static const bool weights_in_bram = false; // Resource, ReuseFactor > 1 (decided in lowering)
 };
 
 // Latency: every multiplication unrolled; with reuse_factor > 1 the pipeline II and the
@@ -69,6 +70,10 @@ void dense_resource(const data_T data[CONFIG_T::n_rows * CONFIG_T::n_in],
     #pragma HLS PIPELINE II=CONFIG_T::reuse_factor
     #pragma HLS ALLOCATION operation instances=mul limit=CONFIG_T::multiplier_limit
     #pragma HLS ARRAY_RESHAPE variable=weights block factor=block
+    if (CONFIG_T::weights_in_bram) {
+        // R words of `block` weights: one ROM word per cycle of the ReuseLoop
+        #pragma HLS BIND_STORAGE variable=weights type=rom_1p impl=bram
+    }
     typename CONFIG_T::accum_t acc[CONFIG_T::n_out];
     #pragma HLS ARRAY_PARTITION variable=acc complete
 Rows:

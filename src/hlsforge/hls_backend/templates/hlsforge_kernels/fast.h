@@ -21,6 +21,8 @@
 
 #ifdef HLSFORGE_FAST_CSIM
 
+#include <cmath>
+
 // The MAC loops are compiled twice, for AVX2 and for the baseline ISA; the loader picks the
 // one the CPU supports, so a cached library stays valid on any x86-64 machine.
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(HLSFORGE_NO_CLONES)
@@ -136,26 +138,39 @@ struct mac_plan {
     }
 };
 
-// acc[j] (+)= x[i] * w[i][j] over the non-zero inputs, i in order, for one row.
+// Zero inputs leave the accumulators unchanged. Skipping them pays only when a row of weights
+// is long: for short rows the branch (unpredictable after a ReLU) costs more than the
+// multiply-adds it saves, so those rows are accumulated without it (same result).
+static const unsigned skip_zero_min_out = 128;
+
+// acc[j] (+)= x[i] * w[i][j], i in order, for one row. The accumulators live in a local
+// array (registers) for the whole loop: acc may alias x (int / unsigned), which would
+// otherwise force a reload and a store per input.
 template <class plan, unsigned N_IN, unsigned N_OUT>
-HLSFORGE_CLONES void accumulate_modular(typename plan::uacc *acc, const typename plan::sint *x,
+HLSFORGE_CLONES void accumulate_modular(typename plan::uacc *acc_io, const typename plan::sint *x,
                                         const typename plan::sint *w) {
+    typename plan::uacc acc[N_OUT];
+    for (unsigned j = 0; j < N_OUT; j++) acc[j] = acc_io[j];
     for (unsigned i = 0; i < N_IN; i++) {
         const typename plan::sint xi = x[i];
-        if (xi == 0) continue;
+        if (N_OUT >= skip_zero_min_out && xi == 0) continue;
         const typename plan::sint *wr = w + i * N_OUT;
         for (unsigned j = 0; j < N_OUT; j++) acc[j] += plan::term(xi, wr[j]);
     }
+    for (unsigned j = 0; j < N_OUT; j++) acc_io[j] = acc[j];
 }
 
 template <class plan, unsigned N_IN, unsigned N_OUT>
-HLSFORGE_CLONES void accumulate_steps(i64 *acc, const typename plan::sint *x, const typename plan::sint *w) {
+HLSFORGE_CLONES void accumulate_steps(i64 *acc_io, const typename plan::sint *x, const typename plan::sint *w) {
+    i64 acc[N_OUT];
+    for (unsigned j = 0; j < N_OUT; j++) acc[j] = acc_io[j];
     for (unsigned i = 0; i < N_IN; i++) {
         const i64 xi = i64(x[i]);
         if (xi == 0) continue;
         const typename plan::sint *wr = w + i * N_OUT;
         for (unsigned j = 0; j < N_OUT; j++) acc[j] = plan::step(acc[j], xi * i64(wr[j]));
     }
+    for (unsigned j = 0; j < N_OUT; j++) acc_io[j] = acc[j];
 }
 
 // The raw codes of the weights and the accumulator's initial values (cast_accum(bias)),
@@ -170,7 +185,51 @@ struct raw_params {
     }
 };
 
+// cast_input (docs/numerics.md §2) of a double into a fixed-point type of at most 32 bits,
+// on integers: s = x * 2^F is exact, floor(s) and s - floor(s) are exact below 2^52, and the
+// rounding rule reads qb / rest off the fraction. Anything else (inf, NaN, huge or tiny
+// values, wider types) takes the type's own constructor. Same bits, without the generic
+// conversion's data-dependent branches (the C-sim bridge converts every input with it).
+template <class T>
+inline T from_double(double x) {
+    typedef accum_modes<T> M;
+    if (!M::ok || M::width > 32) return T(x);
+    const double s = std::ldexp(x, M::fwidth);
+    const double a = std::fabs(s);
+    if (!(a < 4503599627370496.0) || (a != 0 && a < 1e-300)) return T(x);
+    const double fl = std::floor(s);
+    const double frac = s - fl;
+    i64 r = i64(fl);
+    if (M::q != AP_TRN && frac != 0) {
+        const bool neg = x < 0;
+        const bool qb = frac >= 0.5;
+        const bool rest = qb ? frac != 0.5 : true;
+        bool inc = false;
+        switch (M::q) {
+        case AP_TRN_ZERO: inc = neg; break;
+        case AP_RND: inc = qb; break;
+        case AP_RND_ZERO: inc = qb && (neg || rest); break;
+        case AP_RND_MIN_INF: inc = qb && rest; break;
+        case AP_RND_INF: inc = qb && (!neg || rest); break;
+        case AP_RND_CONV: inc = qb && ((r & 1) || rest); break;
+        default: break;
+        }
+        r += inc ? 1 : 0;
+    }
+    return from_raw_bits<T>(typename fixed_traits<T>::raw_t(overflow<M::width, M::is_signed, M::o>(r)));
+}
+
 }  // namespace fast
+
+template <class T>
+inline T csim_input(double x) { return fast::from_double<T>(x); }
+}  // namespace hlsforge
+
+#else  // the type's own conversion (Xilinx ap_fixed.h, or HLSFORGE_NO_FAST_CSIM)
+
+namespace hlsforge {
+template <class T>
+inline T csim_input(double x) { return T(x); }
 }  // namespace hlsforge
 
 #endif  // HLSFORGE_FAST_CSIM

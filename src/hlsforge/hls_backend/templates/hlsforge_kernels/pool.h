@@ -42,7 +42,7 @@ OutY:
                         const int ix = (int)(ox * CONFIG_T::stride_w + px) - (int)CONFIG_T::pad_left;
                         if (iy < 0 || iy >= (int)CONFIG_T::in_h || ix < 0 || ix >= (int)CONFIG_T::in_w) continue;
                         const data_T v = data[((unsigned)iy * CONFIG_T::in_w + (unsigned)ix) * CONFIG_T::n_chan + c];
-                        if (!any || v > best) best = v;
+                        best = any ? max_select(best, v) : v;
                         any = true;
                     }
                 }

@@ -21,13 +21,17 @@ from ...errors import ModelFormatError
 from ...ir.graph import Graph
 from ...ir.passes import legalize
 from .layers import CONVERTERS
+from .qat import QAT_CONVERTERS, finish_qat
 
 __all__ = ["load_keras", "from_keras", "CONVERTERS"]
 
+CONVERTERS.update(QAT_CONVERTERS)  # hlsforge.qat layers (their graphs come back typed)
+
 
 def _finish(graph: Graph) -> Graph:
-    """Run the shared passes (Transpose cancelling, folding, dead code); validates the result."""
-    return legalize(graph)
+    """Run the shared passes (Transpose cancelling, folding, dead code); validates the result.
+    A model of hlsforge.qat layers is then typed with its trained types (``finish_qat``)."""
+    return finish_qat(legalize(graph))
 
 
 def from_keras(model: Any, *, input_shape: Any = None) -> Graph:

@@ -19,9 +19,13 @@ from .layers import (
     QDense,
     QDepthwiseConv2D,
 )
+from .callback import HardwareCallback
+from .cost import ResourceLoss, ebops
 from .quantizer import FixedQuantizer
+from .tools import VerifyReport, calibrate, verify
 
 __all__ = [
     "FixedQuantizer", "QDense", "QConv1D", "QConv2D", "QDepthwiseConv2D", "QActivation", "QAdd",
-    "QConcatenate", "QAveragePooling1D", "QAveragePooling2D",
+    "QConcatenate", "QAveragePooling1D", "QAveragePooling2D", "ebops", "ResourceLoss", "HardwareCallback",
+    "calibrate", "verify", "VerifyReport",
 ]

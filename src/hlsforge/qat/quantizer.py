@@ -188,6 +188,11 @@ class FixedQuantizer(keras.layers.Layer):
     def convert(self, x: Any) -> Any:
         """The quantized tensor with the straight-through / surrogate gradients."""
         dt = x.dtype
+        rec = self.__dict__.get("_qat_record")
+        if rec is not None:  # calibrate(): record the range seen (eager)
+            a = np.asarray(ops.convert_to_numpy(x))
+            if a.size:
+                rec[0], rec[1] = min(rec[0], float(a.min())), max(rec[1], float(a.max()))
         frac = self.frac_bits(dt)
         width = ops.cast(self.i, dt) + frac
         q, in_range = fixed_convert(

@@ -49,8 +49,8 @@ def quantizer_config(spec: Any, default: dict[str, Any], *, role: str) -> dict[s
     return cfg
 
 
-def _make(owner: str, role: str, cfg: dict[str, Any]) -> FixedQuantizer:
-    q = FixedQuantizer(**cfg, name=role)
+def _make(owner: str, role: str, cfg: dict[str, Any], dtype: Any = None) -> FixedQuantizer:
+    q = FixedQuantizer(**cfg, name=role, dtype=dtype)
     if role in ("output_quantizer", "input_quantizer") and q.granularity != "tensor":
         raise PrecisionError(
             f"layer {owner!r}: {role} must have granularity='tensor' (per-channel and per-element bits "
@@ -67,7 +67,7 @@ class QLayer(keras.layers.Layer):
     def __init__(self, output_quantizer: Any = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.output_quantizer_config = quantizer_config(output_quantizer, OUTPUT_DEFAULT, role=f"{self.name} output")
-        self.output_quantizer = _make(self.name, "output_quantizer", self.output_quantizer_config)
+        self.output_quantizer = _make(self.name, "output_quantizer", self.output_quantizer_config, self.dtype_policy)
         self._qat_cost: Any = None  # set by ResourceLoss.attach: (beta variable, input quantizer, metric)
 
     def qat_quantizers(self) -> list[FixedQuantizer]:
@@ -89,8 +89,8 @@ class _QWeighted(QLayer):
         super().__init__(**kwargs)
         self.kernel_quantizer_config = quantizer_config(kernel_quantizer, KERNEL_DEFAULT, role=f"{self.name} kernel")
         self.bias_quantizer_config = quantizer_config(bias_quantizer, BIAS_DEFAULT, role=f"{self.name} bias")
-        self.kernel_quantizer = _make(self.name, "kernel_quantizer", self.kernel_quantizer_config)
-        self.bias_quantizer = _make(self.name, "bias_quantizer", self.bias_quantizer_config)
+        self.kernel_quantizer = _make(self.name, "kernel_quantizer", self.kernel_quantizer_config, self.dtype_policy)
+        self.bias_quantizer = _make(self.name, "bias_quantizer", self.bias_quantizer_config, self.dtype_policy)
         act = activation or "linear"
         if act not in ("linear", "relu"):
             raise PrecisionError(f"layer {self.name!r}: activation must be None or 'relu' (use QActivation for others)")
@@ -326,7 +326,7 @@ class QActivation(QLayer):
         self.table_size = None if table_size is None else int(table_size)
         self.uses_table = act in ("sigmoid", "tanh", "softmax")
         self.input_quantizer_config = quantizer_config(input_quantizer, INPUT_DEFAULT, role=f"{self.name} input")
-        self.input_quantizer = _make(self.name, "input_quantizer", self.input_quantizer_config) if self.uses_table else None
+        self.input_quantizer = _make(self.name, "input_quantizer", self.input_quantizer_config, self.dtype_policy) if self.uses_table else None
         if self.input_quantizer is not None and self.input_quantizer.train_bits:
             raise PrecisionError(f"layer {self.name!r}: a table's input_quantizer cannot have trainable bits")
         if act == "leaky_relu":

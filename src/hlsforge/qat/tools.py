@@ -95,7 +95,10 @@ def float64_clone(model: Any) -> Any:
 
 
 def wide_layers(graph: Graph) -> list[str]:
-    """Layers whose exact intermediate needs more than float32's 24 significant bits."""
+    """Layers whose exact intermediate may need more than float32's 24 significant bits:
+    a Dense/Conv/AvgPool accumulator wider than 24 bits, a LeakyReLU product ``x·α`` or an
+    Add sum wider than 24 bits (a value that only passes through needs no check: it is
+    exact wherever its producer is)."""
     wide = []
     for node in graph.nodes:
         acc = node.precision.get("accum")
@@ -105,12 +108,12 @@ def wide_layers(graph: Graph) -> list[str]:
             x_t, p_t = graph.values[node.inputs[0]].type, node.precision.get("param")
             if isinstance(x_t, FixedType) and isinstance(p_t, FixedType) and x_t.width + p_t.width > FLOAT32_BITS:
                 wide.append(node.name)
-        elif node.op in (Op.ADD, Op.CONCAT, Op.QUANTIZE, Op.RELU):
-            for i in node.inputs:
-                t = graph.values[i].type
-                if isinstance(t, FixedType) and t.width > FLOAT32_BITS:
-                    wide.append(node.name)
-                    break
+        elif node.op is Op.ADD:
+            from ..quantize.fixed import fixed_add_type
+
+            a, b = (graph.values[i].type for i in node.inputs)
+            if fixed_add_type(a, b).as_fixed().width > FLOAT32_BITS:  # type: ignore[arg-type]
+                wide.append(node.name)
     return wide
 
 

@@ -279,7 +279,7 @@ def finish_qat(graph: Graph) -> Graph:
         if not isinstance(out.type, FixedType):
             if node.op in _PASS_THROUGH and isinstance(x_t, FixedType):
                 out.type = x_t
-            elif node.op in _DOT and isinstance(x_t, FixedType):
+            elif node.op in _DOT and isinstance(x_t, FixedType) and isinstance(graph.values[node.inputs[1]].type, FixedType):
                 kernel = raw_constant(graph.values[node.inputs[1]])
                 bias = raw_constant(graph.values[node.inputs[2]])
                 out.type = dot_accum_type(x_t, kernel.reshape(-1, kernel.shape[-1]), graph.values[node.inputs[1]].type,

@@ -36,8 +36,8 @@ def scramble_bits(model, seed: int = 0) -> None:
     rng = np.random.default_rng(seed)
     for layer in model._flatten_layers(include_self=False, recursive=True):
         if isinstance(layer, qat.FixedQuantizer) and layer.train_bits and layer.built:
-            f = np.asarray(keras.ops.convert_to_numpy(layer.f))
-            layer.f.assign((f + rng.normal(0, 1.5, size=f.shape)).astype(np.float32))
+            f = np.asarray(keras.ops.convert_to_numpy(layer.fractional()))
+            layer.set_fractional(f + rng.normal(0, 1.5, size=f.shape))
         if hasattr(layer, "kernel") and hasattr(layer, "kernel_quantizer"):
             k = layer.kernel
             layer.kernel.assign(rng.normal(0, 0.6, size=tuple(k.shape)).astype(np.float32))

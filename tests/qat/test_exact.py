@@ -91,7 +91,7 @@ def test_tables_are_the_backend_tables(kind):
 def test_pruned_weights_are_zero():
     model, shape = layer_model("dense", seed=0)
     layer = model.layers[-1]
-    layer.kernel_quantizer.f.assign(np.full(tuple(layer.kernel.shape), -20.0, np.float32))
+    layer.kernel_quantizer.set_fractional(-20.0)
     assert not np.any(keras.ops.convert_to_numpy(layer.qkernel()))
     g = hlsforge.load(model)
     assert not np.any(g.values[g.nodes[0].inputs[1]].data)

@@ -49,6 +49,13 @@ def quantizer_config(spec: Any, default: dict[str, Any], *, role: str) -> dict[s
     return cfg
 
 
+def _full_config(q: FixedQuantizer | None, fallback: dict[str, Any]) -> dict[str, Any]:
+    """A quantizer's complete constructor arguments (what the export reads)."""
+    if q is None:
+        return fallback
+    return {k: v for k, v in q.get_config().items() if k not in ("name", "dtype")}
+
+
 def _make(owner: str, role: str, cfg: dict[str, Any], dtype: Any = None) -> FixedQuantizer:
     q = FixedQuantizer(**cfg, name=role, dtype=dtype)
     if role in ("output_quantizer", "input_quantizer") and q.granularity != "tensor":
@@ -75,7 +82,7 @@ class QLayer(keras.layers.Layer):
 
     def get_config(self) -> dict[str, Any]:
         cfg = super().get_config()
-        cfg["output_quantizer"] = self.output_quantizer_config
+        cfg["output_quantizer"] = _full_config(self.output_quantizer, self.output_quantizer_config)
         return cfg
 
 
@@ -131,7 +138,8 @@ class _QWeighted(QLayer):
 
     def get_config(self) -> dict[str, Any]:
         cfg = super().get_config()
-        cfg.update(kernel_quantizer=self.kernel_quantizer_config, bias_quantizer=self.bias_quantizer_config,
+        cfg.update(kernel_quantizer=_full_config(self.kernel_quantizer, self.kernel_quantizer_config),
+                   bias_quantizer=_full_config(self.bias_quantizer, self.bias_quantizer_config),
                    activation=self.activation, use_bias=self.use_bias,
                    kernel_initializer=keras.initializers.serialize(self.kernel_initializer))
         return cfg
@@ -403,7 +411,7 @@ class QActivation(QLayer):
     def get_config(self) -> dict[str, Any]:
         cfg = super().get_config()
         cfg.update(activation=self.activation, alpha=self.alpha, alpha_type=self.alpha_type,
-                   input_quantizer=self.input_quantizer_config, table_type=self.table_type,
+                   input_quantizer=_full_config(self.input_quantizer, self.input_quantizer_config), table_type=self.table_type,
                    exp_table_type=self.exp_table_type, inv_table_type=self.inv_table_type, table_size=self.table_size)
         return cfg
 

@@ -123,6 +123,7 @@ class FixedQuantizer(keras.layers.Layer):
         granularity: str = "tensor",
         trainable: bool = False,
         prune: bool = False,
+        bits_scale: float = 8.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -143,6 +144,9 @@ class FixedQuantizer(keras.layers.Layer):
         self.granularity = granularity
         self.train_bits = bool(trainable)
         self.prune = bool(prune)
+        self.bits_scale = float(bits_scale)
+        if self.bits_scale <= 0 or math.frexp(self.bits_scale)[0] != 0.5:
+            raise PrecisionError(f"{self.name}: bits_scale must be a positive power of two, got {bits_scale!r}")
 
     # ------------------------------------------------------------------ state
 
@@ -159,9 +163,11 @@ class FixedQuantizer(keras.layers.Layer):
         if self.granularity == "element" and shape and shape[0] is None:
             shape = shape[1:]
         pshape = self._param_shape(shape)
+        # the variable holds f / bits_scale: optimizers move it by about the learning rate per
+        # step, so the bits move bits_scale times faster than the weights (docs/qat.md §2)
         self.f = self.add_weight(
             name=f"{self.name}_f", shape=pshape, trainable=self.train_bits,
-            initializer=keras.initializers.Constant(float(self.bits - self.integer)),
+            initializer=keras.initializers.Constant(float(self.bits - self.integer) / self.bits_scale),
         )
         self.i = self.add_weight(
             name=f"{self.name}_i", shape=pshape, trainable=False,
@@ -169,17 +175,26 @@ class FixedQuantizer(keras.layers.Layer):
         )
         super().build(input_shape)
 
+    def fractional(self, dtype: Any = "float32") -> Any:
+        """The continuous fractional bits ``f`` (the variable times ``bits_scale``, exact)."""
+        return ops.cast(self.f, dtype) * self.bits_scale
+
+    def set_fractional(self, f: Any) -> None:
+        """Set the continuous fractional bits (broadcast to the variable's shape)."""
+        v = np.broadcast_to(np.asarray(f, dtype=np.float64) / self.bits_scale, tuple(self.f.shape))
+        self.f.assign(v.astype(np.float32))
+
     def frac_bits(self, dtype: Any = "float32") -> Any:
         """Fractional bits used by the forward pass: ``round(f)`` clamped to the width limits."""
         i = ops.cast(self.i, dtype)
-        f = ops.round(ops.cast(self.f, dtype))
+        f = ops.round(self.fractional(dtype))
         lo = -i if self.prune else 1.0 - i
         return ops.minimum(ops.maximum(f, lo), MAX_TRAIN_WIDTH - i)
 
     def bit_widths(self, dtype: Any = "float32") -> Any:
         """Differentiable widths ``I + f`` (clamped like the forward pass, ≥ 0): the cost model's bits."""
         i = ops.cast(self.i, dtype)
-        f = ops.cast(self.f, dtype)
+        f = self.fractional(dtype)
         lo = -i if self.prune else 1.0 - i
         return ops.relu(i + ops.minimum(ops.maximum(f, lo), MAX_TRAIN_WIDTH - i))
 
@@ -206,7 +221,7 @@ class FixedQuantizer(keras.layers.Layer):
         y = q + ste
         if self.train_bits:
             err = ops.stop_gradient(ops.where(in_range, q - x, ops.zeros_like(x)))
-            fv = ops.cast(self.f, dt)
+            fv = self.fractional(dt)
             y = y + (fv - ops.stop_gradient(fv)) * (-LN2) * err
         return y
 
@@ -221,7 +236,7 @@ class FixedQuantizer(keras.layers.Layer):
     def numpy_state(self) -> tuple[np.ndarray, np.ndarray]:
         """``(frac, integer)`` as int64 arrays, exactly as the forward pass uses them."""
         i = np.asarray(keras.ops.convert_to_numpy(self.i), dtype=np.float64)
-        f = np.asarray(keras.ops.convert_to_numpy(self.f), dtype=np.float32).astype(np.float64)
+        f = np.asarray(keras.ops.convert_to_numpy(self.f), dtype=np.float32).astype(np.float64) * self.bits_scale
         return frac_from_state(f, i, self.prune), i.astype(np.int64)
 
     def fixed_type(self) -> FixedType:
@@ -232,7 +247,8 @@ class FixedQuantizer(keras.layers.Layer):
     def get_config(self) -> dict[str, Any]:
         cfg = super().get_config()
         cfg.update(bits=self.bits, integer=self.integer, signed=self.signed, rounding=self.rounding,
-                   overflow=self.overflow, granularity=self.granularity, trainable=self.train_bits, prune=self.prune)
+                   overflow=self.overflow, granularity=self.granularity, trainable=self.train_bits, prune=self.prune,
+                   bits_scale=self.bits_scale)
         return cfg
 
 

@@ -25,6 +25,7 @@ from .builder import Builder, Converter, LayerCall
 
 MARK = "qat"
 """``graph.metadata`` key: per-layer options of a model built from hlsforge.qat layers."""
+BITS_SCALE = 8.0  # FixedQuantizer's default bits_scale
 MAX_TRAIN_WIDTH = 24  # kept equal to hlsforge.qat.quantizer.MAX_TRAIN_WIDTH (no keras import here)
 
 
@@ -35,7 +36,8 @@ def _state(call: LayerCall, qname: str, cfg: dict[str, Any]) -> tuple[np.ndarray
     """``(frac, integer)`` int64 arrays of a quantizer, as its forward pass uses them."""
     arrays = call.weights.arrays()
     try:
-        f = np.asarray(arrays[f"{qname}_f"], dtype=np.float32).astype(np.float64)
+        scale = float(cfg.get("bits_scale", BITS_SCALE))  # the variable holds f / bits_scale
+        f = np.asarray(arrays[f"{qname}_f"], dtype=np.float32).astype(np.float64) * scale
         i = np.asarray(arrays[f"{qname}_i"], dtype=np.float64)
     except KeyError:
         raise ModelFormatError(f"{call.where}: the weights of quantizer {qname!r} are missing (is the layer built?)") from None

@@ -83,7 +83,7 @@ def train(beta: float, xtr: np.ndarray, ytr: np.ndarray, xte: np.ndarray, yte: n
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--epochs", type=int, default=5)
-    ap.add_argument("--betas", type=float, nargs="+", default=[0.0, 2e-6, 1e-5])
+    ap.add_argument("--betas", type=float, nargs="+", default=[1e-6, 3e-6, 1e-5])
     ap.add_argument("--out", default="build/jet_qat")
     ap.add_argument("--grid-inputs", type=int, default=100000, help="rows for the final C-sim check")
     args = ap.parse_args(argv)

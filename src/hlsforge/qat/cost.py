@@ -53,12 +53,15 @@ def input_quantizer(layer: Any) -> FixedQuantizer:
     )
 
 
-def layer_ebops(layer: _QWeighted, in_bits: Any) -> Any:
-    """EBOPs of one Dense/Conv layer given its input's widths (a scalar tensor)."""
+def layer_ebops(layer: _QWeighted, in_bits: Any, qkernel: Any = None) -> Any:
+    """EBOPs of one Dense/Conv layer given its input's widths (a scalar tensor); ``qkernel``
+    (the quantized kernel of the current forward pass) saves quantizing it again."""
     wq = layer.kernel_quantizer
     kernel = layer.kernel
     bw = wq.bit_widths(kernel.dtype)
-    nz = ops.stop_gradient(ops.cast(ops.not_equal(layer.qkernel(), 0.0), kernel.dtype))
+    if qkernel is None:
+        qkernel = layer.qkernel()
+    nz = ops.stop_gradient(ops.cast(ops.not_equal(qkernel, 0.0), kernel.dtype))
     per_weight = ops.sum(ops.broadcast_to(bw, kernel.shape) * nz)
     return ops.cast(in_bits, kernel.dtype) * per_weight * float(layer.multiplies_per_weight())
 
@@ -112,9 +115,9 @@ class ResourceLoss:
     def set_beta(self, beta: float) -> None:
         self.beta.assign(float(beta))
 
-    def layer_cost(self, layer: _QWeighted, in_q: FixedQuantizer) -> Any:
+    def layer_cost(self, layer: _QWeighted, in_q: FixedQuantizer, qkernel: Any = None) -> Any:
         if self.metric == "ebops":
-            return layer_ebops(layer, in_q.bit_widths())
+            return layer_ebops(layer, in_q.bit_widths(), qkernel)
         return self._est.layer_cost(layer, in_q, metric=self.metric, xp=ops)  # pragma: no cover - estimator branch
 
     def attach(self, model: Any) -> Any:
@@ -122,8 +125,8 @@ class ResourceLoss:
         for layer in multiply_layers(model):
             in_q = input_quantizer(layer)
 
-            def cost(lay: Any, q: FixedQuantizer = in_q) -> Any:
-                return ops.cast(self.beta, lay.kernel.dtype) * self.layer_cost(lay, q)
+            def cost(lay: Any, qkernel: Any, q: FixedQuantizer = in_q) -> Any:
+                return ops.cast(self.beta, lay.kernel.dtype) * self.layer_cost(lay, q, qkernel)
 
             layer._qat_cost = cost
         return model

@@ -122,14 +122,14 @@ class _QWeighted(QLayer):
     def qbias(self) -> Any:
         return self.bias_quantizer(self.bias)
 
-    def _finish(self, y: Any) -> Any:
+    def _finish(self, y: Any, qkernel: Any) -> Any:
         if self.use_bias:
             y = y + self.qbias()
         if self.activation == "relu":
             y = ops.relu(y)
         y = self.output_quantizer(y)
         if self._qat_cost is not None:
-            self.add_loss(self._qat_cost(self))
+            self.add_loss(self._qat_cost(self, qkernel))
         return y
 
     def multiplies_per_weight(self) -> int:
@@ -160,7 +160,8 @@ class QDense(_QWeighted):
         super().build(input_shape)
 
     def call(self, x: Any) -> Any:
-        return self._finish(ops.matmul(x, self.qkernel()))
+        k = self.qkernel()
+        return self._finish(ops.matmul(x, k), k)
 
     def compute_output_shape(self, input_shape: Any) -> Any:
         return tuple(input_shape[:-1]) + (self.units,)
@@ -237,7 +238,7 @@ class _QConvBase(_QWeighted):
         else:
             y = ops.conv(x, k, strides=self.strides, padding=self.padding, data_format="channels_last",
                          dilation_rate=self.dilation_rate)
-        return self._finish(y)
+        return self._finish(y, k)
 
     def multiplies_per_weight(self) -> int:
         shape = getattr(self, "_in_shape", None)

@@ -61,42 +61,57 @@ def _increment(mode: str, d: Any, fl: Any, neg: Any) -> Any:
     return ops.cast(inc, d.dtype)
 
 
-def fixed_convert(x: Any, frac: Any, width: Any, *, signed: bool, rounding: str, overflow: str) -> tuple[Any, Any]:
+def fixed_convert(x: Any, frac: Any, width: Any, *, signed: bool, rounding: str, overflow: str,
+                  prune: bool = True) -> tuple[Any, Any]:
     """Convert ``x`` into ``fixed<width, width − frac>`` (§2); returns ``(q, in_range)``.
 
     ``frac`` and ``width`` are integer-valued tensors broadcastable to ``x`` (per tensor,
-    channel or element). Elements with ``width ≤ 0`` give exactly 0 (a pruned weight).
-    ``in_range`` is false where the rounded value overflowed (the saturating modes' mask for
-    the straight-through gradient).
+    channel or element). Elements with ``width ≤ 0`` give exactly 0 (a pruned weight; only
+    checked with ``prune``). ``in_range`` (a float 0/1 mask) is 0 where the overflow mode
+    changed the rounded value (the straight-through gradient's mask).
     """
     dt = x.dtype
     two = ops.cast(2.0, dt)
     scale = ops.power(two, frac)
     s = x * scale
-    fl = ops.floor(s)
-    d = s - fl
-    neg = ops.less(x, ops.cast(0.0, dt))
-    r = fl + _increment(rounding, d, fl, neg)
-    w = ops.maximum(width, ops.cast(1.0, dt))
+    if rounding == "RND_CONV":
+        r = ops.round(s)  # half to even on every backend: exactly RND_CONV
+    elif rounding == "TRN":
+        r = ops.floor(s)
+    else:
+        fl = ops.floor(s)
+        r = fl + _increment(rounding, s - fl, fl, ops.less(x, ops.cast(0.0, dt)))
+    w = ops.maximum(width, ops.cast(1.0, dt)) if prune else width
     if signed:
         top = ops.power(two, w - 1.0)
         lo, hi = -top, top - 1.0
     else:
         lo, hi = ops.zeros_like(w), ops.power(two, w) - 1.0
-    in_range = ops.logical_and(ops.greater_equal(r, lo), ops.less_equal(r, hi))
     if overflow == "WRAP":
         span = ops.power(two, w)
-        r = r - span * ops.floor((r - lo) / span)
+        rr = r - span * ops.floor((r - lo) / span)
     elif overflow == "SAT_ZERO":
-        r = ops.where(in_range, r, ops.zeros_like(r))
+        rr = ops.where(ops.logical_and(ops.greater_equal(r, lo), ops.less_equal(r, hi)), r, ops.zeros_like(r))
     elif overflow == "SAT_SYM" and signed:
         sym_lo = ops.where(ops.greater(w, ops.cast(1.0, dt)), -hi, lo)
-        r = ops.minimum(ops.maximum(r, sym_lo), hi)
+        rr = ops.minimum(ops.maximum(r, sym_lo), hi)
     else:  # SAT, and SAT_SYM on unsigned types
-        r = ops.minimum(ops.maximum(r, lo), hi)
-    q = r / scale
-    q = ops.where(ops.greater(width, ops.cast(0.0, dt)), q, ops.zeros_like(q))
+        rr = ops.minimum(ops.maximum(r, lo), hi)
+    in_range = ops.cast(ops.equal(rr, r), dt)
+    q = rr / scale
+    if prune:
+        q = ops.where(ops.greater(width, ops.cast(0.0, dt)), q, ops.zeros_like(q))
     return q, in_range
+
+
+def _reduce_to(g: Any, shape: tuple[int, ...]) -> Any:
+    """Sum a gradient over the axes that ``shape`` was broadcast along."""
+    if len(shape) == 0:
+        return ops.sum(g)
+    lead = len(g.shape) - len(shape)
+    if lead > 0:
+        g = ops.sum(g, axis=tuple(range(lead)))
+    return g
 
 
 @keras.saving.register_keras_serializable(package="hlsforge")
@@ -208,22 +223,59 @@ class FixedQuantizer(keras.layers.Layer):
             a = np.asarray(ops.convert_to_numpy(x))
             if a.size:
                 rec[0], rec[1] = min(rec[0], float(a.min())), max(rec[1], float(a.max()))
-        frac = self.frac_bits(dt)
-        width = ops.cast(self.i, dt) + frac
-        q, in_range = fixed_convert(
-            ops.stop_gradient(x), ops.stop_gradient(frac), ops.stop_gradient(width),
-            signed=self.signed, rounding=self.rounding, overflow=self.overflow,
-        )
-        q = ops.stop_gradient(q)
-        ste = x - ops.stop_gradient(x)  # exactly 0, gradient 1
-        if self.overflow != "WRAP":
-            ste = ste * ops.stop_gradient(ops.cast(in_range, dt))
-        y = q + ste
+        if keras.backend.backend() in ("tensorflow", "jax"):
+            if hasattr(x, "assign"):  # a variable (a kernel): read it outside the custom-gradient op
+                x = ops.multiply(x, ops.cast(1.0, dt))
+            return self._convert_custom(x, self.fractional(dt), ops.cast(self.i, dt))
+        return self._convert_sg(x)
+
+    def _limits(self, f: Any, i: Any) -> tuple[Any, Any]:
+        lo = -i if self.prune else 1.0 - i
+        frac = ops.minimum(ops.maximum(ops.round(f), lo), MAX_TRAIN_WIDTH - i)
+        return frac, i + frac
+
+    def _convert_sg(self, x: Any) -> Any:
+        """Gradients through ``stop_gradient`` terms that are exactly 0 in the forward pass."""
+        dt = x.dtype
+        fv = self.fractional(dt)
+        frac, width = self._limits(ops.stop_gradient(fv), ops.cast(self.i, dt))
+        xs = ops.stop_gradient(x)
+        q, mask = fixed_convert(xs, frac, width, signed=self.signed, rounding=self.rounding,
+                                overflow=self.overflow, prune=self.prune)
+        q, mask = ops.stop_gradient(q), ops.stop_gradient(mask)
+        ste = x - xs  # exactly 0, gradient 1
+        y = q + (ste if self.overflow == "WRAP" else ste * mask)
         if self.train_bits:
-            err = ops.stop_gradient(ops.where(in_range, q - x, ops.zeros_like(x)))
-            fv = self.fractional(dt)
+            err = ops.stop_gradient((q - xs) * mask)
             y = y + (fv - ops.stop_gradient(fv)) * (-LN2) * err
         return y
+
+    def _convert_custom(self, x: Any, fv: Any, i: Any) -> Any:
+        """One fused op with a custom gradient (TensorFlow, JAX): the forward pass computes only
+        the conversion; the backward pass applies the mask and the surrogate."""
+        signed, rounding, overflow, prune = self.signed, self.rounding, self.overflow, self.prune
+        train, wrap = self.train_bits, self.overflow == "WRAP"
+        fshape = tuple(fv.shape)
+        limits = self._limits
+
+        @ops.custom_gradient
+        def quantize(x: Any, fv: Any, i: Any) -> Any:
+            frac, width = limits(fv, i)
+            q, mask = fixed_convert(x, frac, width, signed=signed, rounding=rounding, overflow=overflow, prune=prune)
+
+            def grad(*args: Any, upstream: Any = None) -> Any:
+                if upstream is None:
+                    (upstream,) = args
+                gx = upstream if wrap else upstream * mask
+                if train:
+                    gf = _reduce_to(upstream * (q - x) * mask * (-LN2), fshape)
+                else:
+                    gf = ops.zeros_like(fv)
+                return gx, gf, ops.zeros_like(i)
+
+            return q, grad
+
+        return quantize(x, fv, i)
 
     def call(self, x: Any) -> Any:
         return self.convert(x)

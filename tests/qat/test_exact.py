@@ -8,12 +8,13 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
+from qat_cases import LAYER_KINDS, MODES, compare, grid, layer_model, quantizer_model  # noqa: E402
+
 import hlsforge  # noqa: E402
 from hlsforge import qat  # noqa: E402
 from hlsforge.ir.types import FixedType  # noqa: E402
-from hlsforge.quantize.fixed import quantize, to_float  # noqa: E402
 from hlsforge.qat.quantizer import fixed_convert  # noqa: E402
-from qat_cases import LAYER_KINDS, MODES, compare, grid, layer_model, quantizer_model  # noqa: E402
+from hlsforge.quantize.fixed import quantize, to_float  # noqa: E402
 
 N = 10_000
 

@@ -9,11 +9,12 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
+from _grad import gradients  # noqa: E402
+from qat_cases import IN, grid, layer_model, scramble_bits  # noqa: E402
+
 import hlsforge  # noqa: E402
 from hlsforge import qat  # noqa: E402
 from hlsforge.quantize import emulate  # noqa: E402
-from _grad import gradients  # noqa: E402
-from qat_cases import IN, grid, layer_model, scramble_bits  # noqa: E402
 
 
 def _quantizer(**kw):
@@ -141,3 +142,16 @@ def test_verify_uses_float64_for_wide_accumulators():
     report = qat.verify(model, x)
     assert report.wide_layers
     assert report.mismatches_float64 == 0 and report.ok
+
+
+def test_resource_loss_with_the_estimator():
+    pytest.importorskip("hlsforge.resources")
+    model, _ = layer_model("dense_relu_channel", seed=1)
+    layer = model.layers[-1]
+    for metric in ("lut", "dsp"):
+        loss = qat.ResourceLoss(1.0, metric=metric)
+        v, (g,) = gradients(lambda loss=loss: loss(model), [layer.kernel_quantizer.f])
+        assert np.isfinite(v) and v >= 0
+        assert np.all(np.isfinite(g))
+    v, (g,) = gradients(lambda: qat.ResourceLoss(1.0, metric="lut")(model), [layer.kernel_quantizer.f])
+    assert v > 0 and np.all(g >= 0) and np.any(g > 0)

@@ -8,6 +8,8 @@ directly. Needs the ``train`` extra (Keras 3 and a backend).
 
 from __future__ import annotations
 
+from .callback import HardwareCallback
+from .cost import ResourceLoss, ebops
 from .layers import (
     QActivation,
     QAdd,
@@ -19,8 +21,6 @@ from .layers import (
     QDense,
     QDepthwiseConv2D,
 )
-from .callback import HardwareCallback
-from .cost import ResourceLoss, ebops
 from .quantizer import FixedQuantizer
 from .tools import VerifyReport, calibrate, verify
 

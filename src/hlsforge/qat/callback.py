@@ -13,7 +13,7 @@ from ._keras import keras
 from .cost import ebops
 
 
-def _estimate(graph: Any) -> dict[str, float]:
+def _estimate(graph: Any) -> dict[str, Any]:
     """LUT/DSP/latency from hlsforge's resource estimator, when it is installed."""
     try:
         from .. import resources  # type: ignore[attr-defined]
@@ -22,9 +22,14 @@ def _estimate(graph: Any) -> dict[str, float]:
     est = getattr(resources, "estimate", None)
     if est is None:
         return {}
-    r = est(graph)
-    out = {}
-    for key in ("lut", "dsp", "ff", "bram", "latency_cycles"):
+    from ..errors import HlsforgeError
+
+    try:
+        r = est(graph)
+    except HlsforgeError as e:  # recorded in the row: an unsupported layer must not stop training
+        return {"estimate_error": str(e)}
+    out: dict[str, Any] = {}
+    for key in ("lut", "dsp", "ff", "latency_cycles", "latency_ns"):
         v = getattr(r, key, None) if not isinstance(r, dict) else r.get(key)
         if v is not None:
             out[key] = float(v)
@@ -67,6 +72,7 @@ class HardwareCallback(keras.callbacks.Callback):
         report = verify(self.model, self.x_val)
         from ..quantize import emulate
 
+        assert report.graph is not None
         y = np.asarray(emulate.run(report.graph, self.x_val))
         row: dict[str, Any] = {"epoch": epoch + 1, "mismatches": report.mismatches,
                                "mismatches_float64": report.mismatches_float64,

@@ -10,6 +10,7 @@ position (padding taps included, an upper bound). Details: docs/qat.md §6.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from ..errors import HlsforgeError, UnsupportedOpError
@@ -94,6 +95,21 @@ def _estimator(metric: str) -> Any:
     return differentiable
 
 
+def estimator_cost(est: Any, layer: _QWeighted, in_bits: Any, metric: str) -> Any:
+    """LUTs or DSPs of one Dense/Conv layer from ``hlsforge.resources.differentiable`` (the
+    estimator's smooth form), with ``keras.ops`` as its array module."""
+    kernel = layer.kernel
+    bw = ops.broadcast_to(layer.kernel_quantizer.bit_widths(kernel.dtype), kernel.shape)
+    shape = tuple(int(d) for d in kernel.shape)
+    bx = ops.cast(in_bits, kernel.dtype)
+    if getattr(layer, "depthwise", False):  # (k..., C, m): each output sees k taps
+        taps, n_out = int(math.prod(shape[:-2])), shape[-2] * shape[-1]
+        return est.dense_cost(ops, bx, ops.reshape(bw, (taps, n_out)), taps, n_out, metric)
+    n_out = shape[-1]
+    n_in = int(math.prod(shape[:-1]))
+    return est.dense_cost(ops, bx, ops.reshape(bw, (n_in, n_out)), n_in, n_out, metric)
+
+
 class ResourceLoss:
     """``beta · cost(model)`` added to the training loss; ``metric`` is ``"ebops"`` (HGQ's
     definition above) or ``"lut"``/``"dsp"`` from hlsforge's resource estimator when it is
@@ -118,7 +134,7 @@ class ResourceLoss:
     def layer_cost(self, layer: _QWeighted, in_q: FixedQuantizer, qkernel: Any = None) -> Any:
         if self.metric == "ebops":
             return layer_ebops(layer, in_q.bit_widths(), qkernel)
-        return self._est.layer_cost(layer, in_q, metric=self.metric, xp=ops)  # pragma: no cover - estimator branch
+        return estimator_cost(self._est, layer, in_q.bit_widths(), self.metric)
 
     def attach(self, model: Any) -> Any:
         """Make every Dense/Conv layer of ``model`` add ``beta · its cost`` to the loss."""

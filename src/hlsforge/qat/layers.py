@@ -215,7 +215,7 @@ class _QConvBase(_QWeighted):
         super().build(input_shape)
 
     def _spatial_out(self, spatial: tuple[Any, ...]) -> tuple[Any, ...]:
-        out = []
+        out: list[int | None] = []
         for L, k, s, d in zip(spatial, self.kernel_size, self.strides, self.dilation_rate, strict=True):
             if L is None:
                 out.append(None)

@@ -17,7 +17,16 @@ import numpy as np
 
 from ...errors import ModelFormatError, PrecisionError, UnsupportedOpError
 from ...ir.graph import Graph
-from ...ir.ops import AlphaAttrs, AxisAttrs, ConvAttrs, NoAttrs, Op, PoolAttrs, QuantizeAttrs, SoftmaxAttrs
+from ...ir.ops import (
+    AlphaAttrs,
+    AxisAttrs,
+    ConvAttrs,
+    NoAttrs,
+    Op,
+    PoolAttrs,
+    QuantizeAttrs,
+    SoftmaxAttrs,
+)
 from ...ir.types import FixedType, Overflow, Rounding, TensorType, parse_type
 from ...quantize.fixed import quantize, to_float
 from ...quantize.infer import dot_accum_type, type_for_raw_range
@@ -289,7 +298,7 @@ def finish_qat(graph: Graph) -> Graph:
             elif node.op is Op.ADD and all(isinstance(graph.values[i].type, FixedType) for i in node.inputs):
                 from ...quantize.fixed import fixed_add_type
 
-                out.type = fixed_add_type(x_t, graph.values[node.inputs[1]].type).as_fixed()  # exact partial sum
+                out.type = fixed_add_type(x_t, graph.values[node.inputs[1]].type).as_fixed()  # type: ignore[arg-type]
             else:
                 raise UnsupportedOpError(
                     f"{node.describe()}: layer {node.source_name!r} ({node.source_op}) is not a hlsforge.qat layer "

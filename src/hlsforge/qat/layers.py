@@ -161,6 +161,9 @@ class QDense(_QWeighted):
 
     def call(self, x: Any) -> Any:
         k = self.qkernel()
+        if keras.backend.standardize_dtype(x.dtype) == "float64":
+            # keras.ops.matmul on the torch backend computes float64 operands in float32
+            return self._finish(ops.einsum("...i,ij->...j", x, k), k)
         return self._finish(ops.matmul(x, k), k)
 
     def compute_output_shape(self, input_shape: Any) -> Any:

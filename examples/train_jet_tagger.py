@@ -99,12 +99,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"float Keras model: accuracy {float_acc:.4f}")
 
     results = []
-    print(f"{'beta':>8} {'accuracy':>9} {'EBOPs':>9} {'EBOPs@ep1':>10} {'mismatches':>10}")
+    print(f"{'beta':>8} {'accuracy':>9} {'EBOPs':>9} {'EBOPs@ep1':>10} {'mismatches':>10} {'LUT':>7} {'DSP':>5}")
     for beta in args.betas:
         model, hw = train(beta, xtr, ytr, xte, yte, args.epochs, out / f"beta_{beta:g}")
         last = hw.history[-1]
         print(f"{beta:8.1e} {last['accuracy']:9.4f} {last['ebops']:9.0f} {hw.history[0]['ebops']:10.0f} "
-              f"{sum(r['mismatches'] for r in hw.history):10d}")
+              f"{sum(r['mismatches'] for r in hw.history):10d} {last.get('lut', float('nan')):7.0f} "
+              f"{last.get('dsp', float('nan')):5.0f}")  # LUT/DSP: hlsforge's estimator, when installed
         results.append((beta, model, last))
 
     # the cheapest model within 1 % of the float accuracy

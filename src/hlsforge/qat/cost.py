@@ -112,13 +112,13 @@ def estimator_cost(est: Any, layer: _QWeighted, in_bits: Any, metric: str) -> An
 
 class ResourceLoss:
     """``beta · cost(model)`` added to the training loss; ``metric`` is ``"ebops"`` (HGQ's
-    definition above) or ``"lut"``/``"dsp"`` from hlsforge's resource estimator when it is
-    installed. Use ``ResourceLoss(beta).attach(model)`` before ``fit`` (each multiplying
+    definition above) or ``"lut"``/``"dsp"``/``"lut_dsp"`` (LUT + 55·DSP) from hlsforge's
+    resource estimator (``hlsforge.resources.differentiable``) when it is installed. Use ``ResourceLoss(beta).attach(model)`` before ``fit`` (each multiplying
     layer adds its share with ``add_loss``), or call ``loss(model)`` in a custom loop.
     ``beta`` can be changed between epochs through ``set_beta``.
     """
 
-    METRICS = ("ebops", "lut", "dsp")
+    METRICS = ("ebops", "lut", "dsp", "lut_dsp")
 
     def __init__(self, beta: float, metric: str = "ebops") -> None:
         if metric not in self.METRICS:

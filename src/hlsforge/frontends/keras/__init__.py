@@ -21,11 +21,12 @@ from ...errors import ModelFormatError
 from ...ir.graph import Graph
 from ...ir.passes import legalize
 from .layers import CONVERTERS
-from .qat import QAT_CONVERTERS, finish_qat
+from .qat import finish_qat
+from .qat import register as _register_qat
 
 __all__ = ["load_keras", "from_keras", "CONVERTERS"]
 
-CONVERTERS.update(QAT_CONVERTERS)  # hlsforge.qat layers (their graphs come back typed)
+_register_qat(CONVERTERS)  # hlsforge.qat layers (their graphs come back typed)
 
 
 def _finish(graph: Graph) -> Graph:

@@ -262,6 +262,28 @@ QAT_CONVERTERS: dict[str, Converter] = {
 }
 
 
+def _is_qat(call: LayerCall) -> bool:
+    """hlsforge.qat layers carry an ``output_quantizer`` dict of FixedQuantizer arguments
+    (QKeras layers of the same class names never do)."""
+    oq = call.get("output_quantizer")
+    return isinstance(oq, dict) and "bits" in oq and "integer" in oq
+
+
+def _dispatch(qat_fn: Converter, other: Converter) -> Converter:
+    def convert(ctx: Builder, call: LayerCall) -> Any:
+        return qat_fn(ctx, call) if _is_qat(call) else other(ctx, call)
+
+    return convert
+
+
+def register(converters: dict[str, Converter]) -> None:
+    """Add the converters; class names QKeras shares (QDense, QConv2D, QActivation, …) go to
+    the hlsforge.qat converter only for hlsforge.qat configs."""
+    for name, fn in QAT_CONVERTERS.items():
+        prev = converters.get(name)
+        converters[name] = fn if prev is None or name == "FixedQuantizer" else _dispatch(fn, prev)
+
+
 # ----------------------------------------------------------------------------- finishing
 
 

@@ -21,13 +21,18 @@ from ...errors import ModelFormatError
 from ...ir.graph import Graph
 from ...ir.passes import legalize
 from .layers import CONVERTERS
+from .qat import finish_qat
+from .qat import register as _register_qat
 
 __all__ = ["load_keras", "from_keras", "CONVERTERS"]
 
+_register_qat(CONVERTERS)  # hlsforge.qat layers (their graphs come back typed)
+
 
 def _finish(graph: Graph) -> Graph:
-    """Run the shared passes (Transpose cancelling, folding, dead code); validates the result."""
-    return legalize(graph)
+    """Run the shared passes (Transpose cancelling, folding, dead code); validates the result.
+    A model of hlsforge.qat layers is then typed with its trained types (``finish_qat``)."""
+    return finish_qat(legalize(graph))
 
 
 def from_keras(model: Any, *, input_shape: Any = None) -> Graph:

@@ -1,0 +1,161 @@
+"""Exactness cases shared by the in-process tests and the other-backend subprocess.
+
+Each case builds a small model from hlsforge.qat layers, puts its weights and bits somewhere
+non-trivial, and compares the Keras forward with ``emulate.run(hlsforge.load(model), x)`` on
+grid inputs. ``python qat_cases.py`` runs them all on the backend ``KERAS_BACKEND`` selects.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import sys
+
+import numpy as np
+
+ROUNDINGS = ("TRN", "TRN_ZERO", "RND", "RND_ZERO", "RND_MIN_INF", "RND_INF", "RND_CONV")
+OVERFLOWS = ("WRAP", "SAT", "SAT_ZERO", "SAT_SYM")
+MODES = list(itertools.product(ROUNDINGS, OVERFLOWS))
+IN = dict(bits=12, integer=5)  # input grid: ap_fixed<12,5>, LSB 1/128
+
+
+def grid(shape: tuple[int, ...], n: int, seed: int = 0, bits: int = 12, integer: int = 5) -> np.ndarray:
+    """``n`` random inputs on the ``fixed<bits, integer>`` grid, edges included."""
+    rng = np.random.default_rng(seed)
+    raw = rng.integers(-(2 ** (bits - 1)), 2 ** (bits - 1), size=(n, *shape))
+    raw[0], raw[1] = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+    return (raw * 2.0 ** (integer - bits)).astype(np.float32)
+
+
+def scramble_bits(model, seed: int = 0) -> None:
+    """Random trained-looking state: weights, per-element fractional bits (some pruned)."""
+    import keras
+
+    from hlsforge import qat
+
+    rng = np.random.default_rng(seed)
+    for layer in model._flatten_layers(include_self=False, recursive=True):
+        if isinstance(layer, qat.FixedQuantizer) and layer.train_bits and layer.built:
+            f = np.asarray(keras.ops.convert_to_numpy(layer.fractional()))
+            layer.set_fractional(f + rng.normal(0, 1.5, size=f.shape))
+        if hasattr(layer, "kernel") and hasattr(layer, "kernel_quantizer"):
+            k = layer.kernel
+            layer.kernel.assign(rng.normal(0, 0.6, size=tuple(k.shape)).astype(np.float32))
+            if layer.use_bias:
+                layer.bias.assign(rng.normal(0, 0.5, size=tuple(layer.bias.shape)).astype(np.float32))
+
+
+def compare(model, x: np.ndarray) -> int:
+    """Rows where Keras and the emulator differ."""
+    import keras
+
+    import hlsforge
+    from hlsforge.quantize import emulate
+
+    g = hlsforge.load(model)
+    ye = np.asarray(emulate.run(g, x), dtype=np.float64)
+    yk = np.asarray(keras.ops.convert_to_numpy(model(x)), dtype=np.float64)
+    assert ye.shape == yk.shape, (ye.shape, yk.shape)
+    return int(np.count_nonzero((ye != yk).reshape(len(x), -1).any(axis=1)))
+
+
+def quantizer_model(rounding: str, overflow: str, bits: int = 6, integer: int = 3, signed: bool = True):
+    import keras
+
+    from hlsforge import qat
+
+    inp = keras.Input((4,))
+    x = qat.FixedQuantizer(**IN, name="iq")(inp)
+    y = qat.FixedQuantizer(bits, integer, signed=signed, rounding=rounding, overflow=overflow, name="q")(x)
+    return keras.Model(inp, y)
+
+
+def layer_model(kind: str, mode: tuple[str, str] = ("RND_CONV", "SAT"), seed: int = 0):
+    """One Q layer after an input quantizer; returns ``(model, input shape)``."""
+    import keras
+
+    from hlsforge import qat
+
+    r, o = mode
+    outq = dict(bits=8, integer=4, rounding=r, overflow=o, trainable=True)
+    shapes = {"conv1d": (12, 3), "conv2d": (6, 6, 3), "depthwise": (6, 6, 3), "avg1d": (8, 3), "avg2d": (4, 4, 3),
+              "maxflat": (4, 4, 3)}
+    shape = shapes.get(kind, (8,))
+    inp = keras.Input(shape)
+    x = qat.FixedQuantizer(**IN, name="iq")(inp)
+    if kind == "dense":
+        y = qat.QDense(6, output_quantizer=outq)(x)
+    elif kind == "dense_relu_channel":
+        y = qat.QDense(6, activation="relu", kernel_quantizer=dict(granularity="channel"),
+                       output_quantizer=dict(outq, signed=False))(x)
+    elif kind == "dense_tensor":
+        y = qat.QDense(6, kernel_quantizer=dict(granularity="tensor", bits=6, integer=1), use_bias=False,
+                       output_quantizer=outq)(x)
+    elif kind == "conv1d":
+        y = qat.QConv1D(4, 3, strides=2, padding="same", output_quantizer=outq)(x)
+    elif kind == "conv2d":
+        y = qat.QConv2D(4, (3, 3), padding="valid", activation="relu", output_quantizer=outq)(x)
+    elif kind == "depthwise":
+        y = qat.QDepthwiseConv2D((3, 3), padding="same", depth_multiplier=2, output_quantizer=outq)(x)
+    elif kind in ("relu", "leaky_relu", "linear"):
+        y = qat.QActivation(kind, alpha=0.3, output_quantizer=outq)(x)
+    elif kind in ("sigmoid", "tanh", "softmax"):
+        y = qat.QActivation(kind, input_quantizer=dict(bits=9, integer=4, rounding=r, overflow=o),
+                            output_quantizer=dict(bits=8, integer=1, rounding=r, overflow=o,
+                                                  signed=kind == "tanh"))(x)
+    elif kind == "add":
+        a = qat.QDense(8, output_quantizer=outq)(x)
+        y = qat.QAdd(output_quantizer=outq)([x, a])
+    elif kind == "concat":
+        a = qat.QActivation("relu", output_quantizer=dict(outq, bits=6, integer=3))(x)
+        y = qat.QConcatenate(output_quantizer=outq)([x, a])
+    elif kind == "avg1d":
+        y = qat.QAveragePooling1D(2, output_quantizer=outq)(x)
+    elif kind == "avg2d":
+        y = qat.QAveragePooling2D((2, 2), output_quantizer=outq)(x)
+    elif kind == "maxflat":
+        h = keras.layers.MaxPooling2D(2)(x)
+        h = keras.layers.Flatten()(h)
+        y = qat.QDense(5, output_quantizer=outq)(h)
+    else:
+        raise ValueError(kind)
+    model = keras.Model(inp, y)
+    scramble_bits(model, seed)
+    return model, shape
+
+
+LAYER_KINDS = ("dense", "dense_relu_channel", "dense_tensor", "conv1d", "conv2d", "depthwise", "relu", "leaky_relu",
+               "linear", "sigmoid", "tanh", "softmax", "add", "concat", "avg1d", "avg2d", "maxflat")
+
+
+QUICK_KINDS = ("dense_relu_channel", "conv2d", "depthwise", "leaky_relu", "sigmoid", "softmax", "add")
+
+
+def run_all(n: int = 10000, quick: bool = False) -> list[str]:
+    """Every case (``quick``: signed quantizers and a few layers); returns failure messages."""
+    fails = []
+    x4 = grid((4,), n)
+    for r, o in MODES:
+        for signed in (True,) if quick else (True, False):
+            bad = compare(quantizer_model(r, o, signed=signed), x4)
+            if bad:
+                fails.append(f"quantizer {r},{o},signed={signed}: {bad} rows")
+    for i, kind in enumerate(LAYER_KINDS):
+        if quick and kind not in QUICK_KINDS:
+            continue
+        mode = MODES[(5 * i) % len(MODES)]
+        model, shape = layer_model(kind, mode, seed=i)
+        bad = compare(model, grid(shape, n, seed=i))
+        if bad:
+            fails.append(f"layer {kind} {mode}: {bad} rows")
+    return fails
+
+
+if __name__ == "__main__":
+    import keras
+
+    fails = run_all(int(os.environ.get("QAT_CASES_N", "10000")), quick=os.environ.get("QAT_CASES_QUICK") == "1")
+    print(f"backend={keras.backend.backend()} failures={len(fails)}")
+    for f in fails:
+        print(f)
+    sys.exit(1 if fails else 0)

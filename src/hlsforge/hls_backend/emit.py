@@ -318,6 +318,17 @@ def bridge_symbol(model: HlsModel, what: str) -> str:
     return f"hlsforge_{model.name}_{what}"
 
 
+def open_bridge_exports(w: CodeWriter) -> None:
+    """Open the ``extern "C"`` block of a C-sim bridge. The library is built with hidden
+    visibility, so only functions marked ``HLSFORGE_CSIM_EXPORT`` are visible to ctypes: two
+    same-named models loaded into one process never bind to each other's code."""
+    w.raw("#ifndef HLSFORGE_CSIM_EXPORT // the library is built with hidden visibility: only these are exported")
+    w.raw('#define HLSFORGE_CSIM_EXPORT __attribute__((visibility("default")))')
+    w.raw("#endif")
+    w.blank()
+    w.raw('extern "C" {')
+
+
 def render_bridge(model: HlsModel) -> str:
     """The C simulation's entry points: a whole batch per call, inputs and outputs as double.
 
@@ -340,11 +351,7 @@ def render_bridge(model: HlsModel) -> str:
         with w.block(f"static void trace_one({in_args}, double *const *layers, long long b)"):
             _render_layers(w, model, trace=True)
     w.blank()
-    w.raw("#ifndef HLSFORGE_CSIM_EXPORT // the library is built with hidden visibility: only these are exported")
-    w.raw('#define HLSFORGE_CSIM_EXPORT __attribute__((visibility("default")))')
-    w.raw("#endif")
-    w.blank()
-    w.raw('extern "C" {')
+    open_bridge_exports(w)
     w.blank()
     with w.block(f"HLSFORGE_CSIM_EXPORT int {bridge_symbol(model, 'n_layers')}()"):
         w.line(f"return {len(model.layers)};")

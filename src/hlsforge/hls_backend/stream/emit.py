@@ -10,6 +10,7 @@ from __future__ import annotations
 from ..emit import (
     GENERATOR,
     bridge_symbol,
+    open_bridge_exports,
     describe_layer,
     file_names,
     guard,
@@ -154,12 +155,12 @@ def render_bridge(model: HlsModel) -> str:
                 w.line(d)
             _render_body(w, model, pragmas=False, trace=True)
     w.blank()
-    w.raw('extern "C" {')
+    open_bridge_exports(w)
     w.blank()
-    with w.block(f"int {bridge_symbol(model, 'n_layers')}()"):
+    with w.block(f"HLSFORGE_CSIM_EXPORT int {bridge_symbol(model, 'n_layers')}()"):
         w.line(f"return {len(model.layers)};")
     w.blank()
-    with w.block(f"int {bridge_symbol(model, 'predict')}(const double *const *inputs, double *const *outputs, long long n)"):
+    with w.block(f"HLSFORGE_CSIM_EXPORT int {bridge_symbol(model, 'predict')}(const double *const *inputs, double *const *outputs, long long n)"):
         for p in (*model.inputs, *model.outputs):
             w.line(f"hls::stream<{ns}::{p.beat_type}> {p.name}(\"{p.name}\");")
         with w.block("for (long long b = 0; b < n; b++)"):
@@ -172,7 +173,7 @@ def render_bridge(model: HlsModel) -> str:
                         w.line(f"outputs[{k}][b * {p.size} + q * {p.beat} + j] = v[j].to_double();")
         w.line("return 0;")
     w.blank()
-    with w.block(f"int {bridge_symbol(model, 'trace')}(const double *const *inputs, double *const *layers, long long n)"):
+    with w.block(f"HLSFORGE_CSIM_EXPORT int {bridge_symbol(model, 'trace')}(const double *const *inputs, double *const *layers, long long n)"):
         with w.block("for (long long b = 0; b < n; b++)"):
             for p in model.inputs:
                 w.line(f"hls::stream<{ns}::{p.beat_type}> {p.name}(\"{p.name}\");")
@@ -194,7 +195,7 @@ def _render_fifo_entry(w: CodeWriter, model: HlsModel) -> None:
     ns = model.namespace
     fifos = streams_of(model)
     w.raw(f"#ifdef {TRACKING_MACRO}")
-    with w.block(f"long long {bridge_symbol(model, 'fifo')}(const double *const *inputs, long long n, long long *depths)"):
+    with w.block(f"HLSFORGE_CSIM_EXPORT long long {bridge_symbol(model, 'fifo')}(const double *const *inputs, long long n, long long *depths)"):
         w.line(f"using namespace {ns};")
         w.line("long long cycles = 0;")
         with w.block("for (long long b = 0; b < n; b++)"):

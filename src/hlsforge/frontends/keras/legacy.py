@@ -78,13 +78,23 @@ def _read_keras3_tree(group: Any) -> dict[str, Any]:
     tree: dict[str, Any] = {"vars": [], "layers": {}}
     if "vars" in group:
         v = group["vars"]
-        tree["vars"] = [np.asarray(v[k][()]) for k in sorted(v, key=int)]
+        keys = [k for k in v if str(k).isdigit()]
+        tree["vars"] = [_numeric(v[k], f"{v.name}/{k}") for k in sorted(keys, key=int)]
     if "layers" in group:
         for key in group["layers"]:
             sub = group["layers"][key]
             name = _decode(sub["vars"].attrs.get("name", key)) if "vars" in sub else key
             tree["layers"][name] = _read_keras3_tree(sub)
     return tree
+
+
+def _numeric(dataset: Any, where: str) -> np.ndarray:
+    """A weight dataset as a numeric array; anything else (strings, compound types) is a
+    ``ModelFormatError`` instead of a numpy error later."""
+    kind = getattr(getattr(dataset, "dtype", None), "kind", None)
+    if kind not in ("f", "i", "u", "b"):
+        raise ModelFormatError(f"weight {where!r} has dtype {getattr(dataset, 'dtype', '?')}, not numbers")
+    return np.asarray(dataset[()])
 
 
 def _decode(v: Any) -> str:
@@ -157,6 +167,20 @@ def _weights_source(path: str | os.PathLike[str]) -> tuple[H5Weights | Keras3Wei
     if tree is not None:
         return Keras3Weights(tree), "3"
     table, attrs = read_weight_table(path)
+    return H5Weights(table), attrs.get("keras_version")
+
+
+def weights_from_h5(fileobj: Any, where: str) -> tuple[H5Weights | Keras3Weights, Any]:
+    """Weights from an in-memory HDF5 file (a ``.keras`` archive's ``model.weights.h5``)."""
+    h5py = _h5py()
+    try:
+        with h5py.File(fileobj, "r") as f:
+            if "layers" in f and "layer_names" not in f.attrs and "model_weights" not in f:
+                return Keras3Weights(_read_keras3_tree(f)), "3"
+    except OSError as e:
+        raise ModelFormatError(f"{where} is not a readable HDF5 file: {e}") from None
+    fileobj.seek(0)
+    table, attrs = read_weight_table(fileobj)
     return H5Weights(table), attrs.get("keras_version")
 
 

@@ -75,7 +75,9 @@ VARIABLES = ("weight", "bias", "accum", "result", "table", "scale", "param", "ex
 """Variables a layer may have (which ones a given op has: :data:`OP_VARIABLES`)."""
 
 AUTO_VARIABLES = ("accum", "sum")
-"""Variables that accept ``auto`` (the narrowest lossless type, see ``quantize.infer``)."""
+"""Variables whose ``auto`` is the narrowest lossless type of ``quantize.infer``. Every other
+variable accepts ``auto`` too: the model's own quantizer type, else the narrowest lossless
+type (``quantize/as_trained.py``) — hls4ml's ``auto``."""
 
 OPTIONS = (
     "table_size", "table_range", "exp_table_size", "inv_table_size", "exp_table_range", "inv_table_range",
@@ -175,8 +177,8 @@ def _parse_precision(value: Any, key: str, where: str) -> TensorType | None:
         raise PrecisionError(
             f"{where}: {key}: float types are not supported by the fixed-point pipeline; use e.g. 'ap_fixed<16,6>'"
         )
-    if t is None and key not in AUTO_VARIABLES:
-        raise PrecisionError(f"{where}: {key}: 'auto' is supported only for {', '.join(AUTO_VARIABLES)}")
+    if t is None and key.startswith("input"):
+        raise PrecisionError(f"{where}: {key}: the graph input needs a type, not 'auto'")
     return t
 
 
@@ -493,6 +495,7 @@ class _Configurer:
         self.typed_here: dict[str, TensorType] = {}
         # as trained (quantize/as_trained.py): types inferred where the config sets nothing
         self.trained = trained
+        self.auto = trained if trained is not None else AsTrained(cfg.precision_default())
         self.pretyped: dict[str, TensorType] = {
             n.name: graph.values[n.outputs[0]].type for n in graph.nodes
             if n.outputs and isinstance(graph.values[n.outputs[0]].type, (FixedType, IntType))
@@ -501,7 +504,16 @@ class _Configurer:
     def prec(self, node: Node, var: str) -> TensorType | None:
         if self.trained is not None and not self.cfg.is_set(node, var):
             return self.trained.infer(self, node, var)
-        return self.cfg.precision(node, var)
+        t = self.cfg.precision(node, var)
+        if t is None and var not in AUTO_VARIABLES:  # `auto` beyond accumulators: as trained / lossless
+            return self.auto.infer(self, node, var)
+        return t
+
+    def is_auto(self, node: Node, var: str) -> bool:
+        """Is ``var`` of ``node`` inferred (as trained, or configured ``auto``)?"""
+        if self.trained is not None and not self.cfg.is_set(node, var):
+            return True
+        return self.cfg.is_set(node, var) and self.cfg.precision(node, var) is None
 
     def fixed(self, node: Node, var: str) -> TensorType:
         t = self.prec(node, var)
@@ -516,8 +528,8 @@ class _Configurer:
         """Type and quantize constant input ``i`` with variable ``var`` (``role`` names it)."""
         name = node.inputs[i]
         v = self.g.values[name]
-        if self.trained is not None and not self.cfg.is_set(node, var):
-            t: TensorType = v.type if name in self.preset else self.trained.constant_type(node, role, np.asarray(v.data))
+        if self.is_auto(node, var):
+            t: TensorType = v.type if name in self.preset else self.auto.constant_type(node, role, np.asarray(v.data))
         else:
             t = self.fixed(node, var)
         hint = f"give '{var}' more integer bits"

@@ -14,8 +14,8 @@ project YAML files. They are translated here, once, into the native ``model`` / 
 - ``HLSConfig`` (a whole project YAML) is unwrapped; ``IOType`` becomes ``io_type`` where this
   version has it; ``Part``/``ClockPeriod``/``OutputDir``/``ProjectName``/``Backend`` belong to
   ``hlsforge convert`` options and are reported, not applied.
-- ``auto`` for ``accum``/``sum`` stays ``auto`` (lossless); for any other variable it means
-  "not set": the model's own quantizers (as trained) or the default decide.
+- ``auto`` stays ``auto``: the model's own quantizer type where it has one, else the narrowest
+  lossless type (quantize/as_trained.py), as hls4ml's precision inference intends.
 - hls4ml's defaults where it has them: ``default: ap_fixed<16,6>``, ``table: ap_fixed<18,8>``,
   ``exp_table``/``inv_table``: ``ap_fixed<18,8,AP_RND,AP_SAT>``, ``table_size: 1024``,
   ``ReuseFactor: 1``, ``Strategy: Latency``.
@@ -58,7 +58,6 @@ _ACTIVATION_NAMES = {
 _VAR_ALIASES = {
     # hls4ml variable (without _t) → hlsforge variable, per op where it differs
     (Op.SOFTMAX, "accum"): "sum",
-    (Op.SOFTMAX, "table"): "exp_table",
     (Op.BATCHNORM, "weight"): "scale",
 }
 
@@ -80,7 +79,7 @@ class _Translator:
         self.io_type: str | None = None
 
     def ignore(self, where: str, key: str, value: Any) -> None:
-        if (key, value) not in _QUIET:
+        if value is not None and (key, value) not in _QUIET:
             self.ignored.append(f"{where}.{key}={value!r}")
 
     def precision(self, value: Any, where: str, op: Op | None = None) -> dict[str, Any]:
@@ -93,11 +92,7 @@ class _Translator:
         out: dict[str, Any] = {}
         for var, t in value.items():
             name = _VAR_ALIASES.get((op, _strip_t(str(var))), _strip_t(str(var))) if op else _strip_t(str(var))
-            if isinstance(t, str) and t.strip().lower() == "auto":
-                if name in ("accum", "sum"):
-                    out[name] = "auto"
-                continue  # hls4ml's "infer it": the model's quantizers or the default decide
-            out[name] = t
+            out[name] = t  # hls4ml's "auto" is hlsforge's: quantizer type, else lossless
         return out
 
     def scope(self, body: Any, where: str, op: Op | None = None) -> dict[str, Any]:
@@ -124,12 +119,13 @@ class _Translator:
     def hls4ml_names(self, node: Node) -> list[str]:
         """The names hls4ml gives the layer this node implements."""
         assert self.graph is not None
-        names = [node.name, node.source_name] if node.source_name else [node.name]
-        weighted = any(n.source_name == node.source_name and n.op in (Op.DENSE, Op.CONV1D, Op.CONV2D)
+        src = node.source_name
+        names = [node.name, src] if src else [node.name]
+        weighted = any(n.source_name == src and n.op in (Op.DENSE, Op.CONV1D, Op.CONV2D)
                        for n in self.graph.nodes if n is not node)
         act = _ACTIVATION_NAMES.get(node.op)
-        if act and weighted and node.source_name:
-            names = [node.name, f"{node.source_name}_{act}", f"{node.source_name}_activation"]
+        if act and weighted and src:  # a Dense/Conv's fused activation: hls4ml's <layer>_<act>
+            names = [f"{src}_{act}", f"{src}_activation"] + ([node.name] if node.name != src else [])
         return names
 
     def filter_vars(self, node: Node, scope: dict[str, Any]) -> dict[str, Any]:
@@ -158,8 +154,9 @@ class _Translator:
                     self.ignore("project", key, raw[key]) if key not in _PROJECT_KEYS else self.ignored.append(
                         f"project.{key}={raw[key]!r} (a `hlsforge convert` option, not a precision setting)")
             raw = dict(raw["HLSConfig"] or {})
+        native_model = raw.get("model")  # command-line flags merged into the file (they win)
         for key in raw:
-            if key not in ("Model", "LayerName", "LayerType"):
+            if key not in ("Model", "LayerName", "LayerType", "model"):
                 self.ignore("HLSConfig", str(key), raw[key])
         model = {"default": HLS4ML_DEFAULTS["default"], "ReuseFactor": 1, "Strategy": "Latency"}
         model.update(self.scope(raw.get("Model") or {}, "Model"))
@@ -176,6 +173,8 @@ class _Translator:
                     self.io_type.lower(), self.io_type)
             else:
                 self.ignored.append(f"IOType={self.io_type!r} (not configurable in this version)")
+        if isinstance(native_model, Mapping):
+            model.update(native_model)
         out: dict[str, Any] = {"model": model}
         layers: dict[str, dict[str, Any]] = {}
         by_type = raw.get("LayerType") or {}

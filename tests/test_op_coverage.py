@@ -17,6 +17,7 @@ CONSUMERS = {
     "precision configuration": "hlsforge.quantize.config:_CONFIG_RULES",
     "CPU backend": "hlsforge.cpu_backend.lower",
     "HLS backend": "hlsforge.hls_backend.lower",
+    "resource estimate": "hlsforge.resources.rules",
 }
 
 

@@ -14,10 +14,12 @@ from .errors import (
 )
 from .ir import Graph
 from .loader import load
+from .resources import estimate
 
 __version__ = "0.1.0"
 
 __all__ = [
     "load", "Graph", "HlsforgeError", "ModelFormatError", "UnsupportedOpError", "PrecisionError",
     "CompileError", "GraphError", "ShapeError", "InputError", "__version__",
+    "estimate",
 ]

@@ -1,0 +1,267 @@
+"""hlsforge.estimate: the acceptance properties (reuse, pruning, fabric products), the part
+database, the records, consistency with the HLS lowering, and speed."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+import pytest
+from est_models import cnn2d, mlp
+
+import hlsforge
+from hlsforge.errors import InputError, PrecisionError
+from hlsforge.hls_backend.lower import lower
+from hlsforge.ir import Graph, Op
+from hlsforge.quantize.config import configure
+from hlsforge.resources import PARTS, differentiable, estimate, get_part
+from hlsforge.resources.arith import bram_18k_for, csd_digits, dsps_per_multiply, odd_part
+from hlsforge.resources.parts import DSP48E1, DSP48E2, DSP58
+from hlsforge.resources.schedule import io_type_of, multiply_schedule, top_pragma
+
+Q16 = {"model": {"default": "ap_fixed<16,6>"}}
+
+
+def _dense_rows(e):
+    return [r for r in e.layers if r.op == "Dense"]
+
+
+def test_estimate_is_exported():
+    assert hlsforge.estimate is estimate
+
+
+@pytest.mark.parametrize("rf", [1, 2, 4, 8])
+def test_doubling_reuse_factor_halves_dsps(rf):
+    g = mlp()
+    a = estimate(configure(g, {"model": {"default": "ap_fixed<16,6>", "ReuseFactor": rf}}))
+    b = estimate(configure(g, {"model": {"default": "ap_fixed<16,6>", "ReuseFactor": 2 * rf}}))
+    for ra, rb in zip(_dense_rows(a), _dense_rows(b), strict=True):
+        assert ra.dsp > 0
+        assert abs(rb.dsp - ra.dsp / 2) <= 1, (ra.name, ra.dsp, rb.dsp)
+        assert rb.ii == 2 * ra.ii
+    assert b.ii == 2 * a.ii
+
+
+@pytest.mark.parametrize("strategy", ["Latency", "Resource"])
+def test_doubling_reuse_factor_halves_dsps_both_strategies(strategy):
+    g = mlp()
+    cfg = lambda rf: {"model": {"default": "ap_fixed<16,6>", "ReuseFactor": rf, "Strategy": strategy}}  # noqa: E731
+    a, b = estimate(configure(g, cfg(4))), estimate(configure(g, cfg(8)))
+    assert abs(b.dsp - a.dsp / 2) <= len(_dense_rows(a))
+
+
+def test_pruning_70_percent_cuts_multiplies_by_70_percent():
+    full = estimate(configure(mlp(softmax=False), Q16))
+    pruned = estimate(configure(mlp(softmax=False, prune=0.7), Q16))
+    ratio = pruned.multiplies / full.multiplies
+    assert ratio == pytest.approx(0.3, abs=0.01)
+    for rf, rp in zip(_dense_rows(full), _dense_rows(pruned), strict=True):
+        assert rp.multiplies / rf.multiplies == pytest.approx(0.3, abs=0.02)
+    assert pruned.dsp < 0.35 * full.dsp  # pruned weights free their multipliers (Latency)
+
+
+def test_a_6_1_by_6_1_product_goes_to_fabric():
+    g = Graph("mul66")
+    g.add_input("a", (8,))
+    g.add_input("b", (8,))
+    out = g.add_node(Op.MUL, ["a", "b"], source_name="mul").outputs[0]
+    g.outputs = [out]
+    q = configure(g.validate(), {"model": {"default": "ap_fixed<6,1>", "result": "ap_fixed<12,2>"}})
+    e = estimate(q)
+    row = e.layers[0]
+    assert row.dsp == 0 and row.fabric_multiplies == 8 and row.dsp_multiplies == 0
+    assert row.lut > 0
+    # and the same in a Dense layer: <6,1> inputs times <6,1> weights use no DSP
+    d = estimate(configure(mlp(softmax=False), {"model": {"default": "ap_fixed<6,1>", "accum": "ap_fixed<16,6>"}}))
+    assert d.dsp == 0 and sum(r.fabric_multiplies for r in d.layers) > 0
+    # while <16,6> x <16,6> goes to DSPs
+    w = estimate(configure(mlp(softmax=False), Q16))
+    assert w.dsp > 0
+
+
+def test_zero_weights_are_free_and_powers_of_two_are_shifts():
+    g = Graph("shifts")
+    g.add_input("x", (4,))
+    k = np.array([[0.5, 0, 0.375], [1.0, 0, -0.25], [0.75, 0, 0], [2.0, 0, 0.625]], dtype=np.float32)
+    g.add_constant("k", k)
+    g.add_constant("b", np.zeros(3, np.float32))
+    out = g.add_node(Op.DENSE, ["x", "k", "b"], source_name="fc").outputs[0]
+    g.outputs = [out]
+    e = estimate(configure(g.validate(), {"model": {"default": "ap_fixed<16,6>"}}))
+    row = e.layers[0]
+    assert row.multiplies == 7  # the 5 zeros are skipped
+    assert row.shifts == 4  # 0.5, 1, -0.25, 2
+    assert row.dsp_multiplies == 3 and row.dsp == 3  # 0.375, 0.75, 0.625
+
+
+def test_csd_digits_and_dsp_tiles():
+    assert list(csd_digits(np.array([0, 1, 3, 7, 5, 11, 255, -7]))) == [0, 1, 2, 2, 2, 3, 2, 2]
+    assert list(odd_part(np.array([0, 8, 12, -40]))) == [0, 1, 3, 5]
+    assert dsps_per_multiply(DSP48E2, 27, 18) == 1
+    assert dsps_per_multiply(DSP48E2, 18, 27) == 1
+    assert dsps_per_multiply(DSP48E1, 27, 18) == 2  # over the 25-bit port
+    assert dsps_per_multiply(DSP48E2, 32, 32) == 4
+    assert dsps_per_multiply(DSP58, 27, 24) == 1
+    assert dsps_per_multiply(DSP48E2, 27, 24) == 2
+    assert bram_18k_for(1024, 18) == 1 and bram_18k_for(512, 36) == 1 and bram_18k_for(4, 72) == 2
+
+
+def test_wider_than_the_port_costs_more_dsps():
+    narrow = estimate(configure(mlp(softmax=False), {"model": {"default": "ap_fixed<18,6>"}}))
+    wide = estimate(configure(mlp(softmax=False), {"model": {"default": "ap_fixed<18,6>", "weight": "ap_fixed<24,6>", "input": "ap_fixed<24,6>", "result": "ap_fixed<24,6>"}}))
+    assert wide.dsp > 1.8 * narrow.dsp  # 24 x 24 needs two DSP48E2 per product
+    versal = estimate(configure(mlp(softmax=False), {"model": {"default": "ap_fixed<18,6>", "weight": "ap_fixed<24,6>", "input": "ap_fixed<24,6>", "result": "ap_fixed<24,6>"}}), part="xcvc1902-vsva2197-2MP-e-S")
+    assert versal.dsp < 0.6 * wide.dsp  # a DSP58 takes 27 x 24 in one
+
+
+def test_part_database():
+    for name in ("xcvu13p", "xcvu9p", "xcku115", "xcu250", "xcu50", "xcvc1902", "xc7z020", "xc7k325t"):
+        assert name in PARTS
+        p = PARTS[name]
+        assert p.lut > 0 and p.ff >= p.lut and p.dsp > 0 and p.bram_18k > 0
+    assert get_part("xcvu13p-flga2577-2-e").name == "xcvu13p"
+    assert get_part("XCU250-FIGD2104-2L-E").name == "xcu250"
+    assert get_part("xc7z020clg400-1").dsp_family is DSP48E1
+    assert get_part("xcvc1902").dsp_family is DSP58
+    with pytest.raises(InputError, match="unknown FPGA part 'xc9zz'.*xcvu13p"):
+        get_part("xc9zz")
+
+
+def test_records_totals_utilization_and_serialization():
+    e = estimate(configure(mlp(), Q16), part="xcvu9p-flga2104-2-e", clock_ns=4.0)
+    assert e.lut == sum(r.lut for r in e.layers)
+    assert e.dsp == sum(r.dsp for r in e.layers)
+    assert e.utilization["dsp"] == pytest.approx(100 * e.dsp / PARTS["xcvu9p"].dsp)
+    assert e.latency_ns == pytest.approx(4.0 * e.latency_cycles)
+    d = json.loads(e.to_json())
+    assert d["dsp"] == e.dsp and d["part"] == "xcvu9p-flga2104-2-e" and len(d["layers"]) == len(e.layers)
+    assert {"name", "op", "lut", "ff", "dsp", "bram_18k", "latency_cycles", "ii", "multiplies", "notes"} <= set(d["layers"][0])
+    text = str(e)
+    assert "fc1" in text and "total" in text and str(e.dsp) in text
+
+
+def test_latency_grows_with_a_faster_clock_and_sums_along_the_path():
+    g = configure(mlp(), Q16)
+    slow, fast = estimate(g, clock_ns=10.0), estimate(g, clock_ns=2.5)
+    assert fast.latency_cycles > slow.latency_cycles
+    assert slow.latency_cycles == sum(r.latency_cycles for r in slow.layers)
+
+
+def test_config_argument_and_unquantized_graph():
+    g = mlp()
+    a = estimate(g, config=Q16)
+    b = estimate(configure(g, Q16))
+    assert a.to_dict() == b.to_dict()
+    c = estimate(g)
+    assert any("not quantized" in n for n in c.notes)
+    with pytest.raises(PrecisionError, match="already quantized"):
+        estimate(configure(g, Q16), config=Q16)
+    with pytest.raises(PrecisionError, match="clock_ns"):
+        estimate(configure(g, Q16), clock_ns=0)
+
+
+def test_invalid_reuse_factor_is_the_lowering_error():
+    g = configure(mlp(), {"model": {"default": "ap_fixed<16,6>", "ReuseFactor": 3}})
+    with pytest.raises(PrecisionError, match="ReuseFactor 3 is not valid.*valid ReuseFactors: 1, 2, 4"):
+        estimate(g)
+
+
+@pytest.mark.parametrize("strategy", ["Latency", "Resource"])
+def test_schedule_matches_the_lowered_records(strategy):
+    """The estimate's reuse factor, strategy, multiplier limit and top pragma are the values
+    the HLS lowering writes into the generated configs."""
+    g = configure(cnn2d(shape=(8, 8, 2), filters=(4,), dense=(8,)), {
+        "model": {"default": "ap_fixed<12,4>", "ReuseFactor": 2, "Strategy": strategy}})
+    model = lower(g)
+    by_node = {n.name: n for n in g.nodes}
+    for layer in model.layers:
+        cfg = {name: v for c in layer.configs for (_, name, v) in c.ints}
+        if "multiplier_limit" in cfg and layer.op in ("Dense", "Conv2D"):
+            s = multiply_schedule(by_node[layer.node], cfg["n_in"], cfg["n_out"])
+            assert s.multiplier_limit == cfg["multiplier_limit"]
+            assert s.reuse_factor == layer.reuse_factor == cfg["reuse_factor"]
+            assert s.strategy == layer.strategy
+    assert top_pragma(g, io_type_of(g)) == model.top_pragma
+    e = estimate(g)
+    assert {r.name: r.reuse_factor for r in e.layers if r.op in ("Dense", "Conv2D")} == {
+        la.node: la.reuse_factor for la in model.layers if la.op in ("Dense", "Conv2D")}
+
+
+def test_resource_strategy_puts_weights_in_block_ram():
+    g = mlp(softmax=False)
+    lat = estimate(configure(g, {"model": {"default": "ap_fixed<16,6>", "ReuseFactor": 16}}))
+    res = estimate(configure(g, {"model": {"default": "ap_fixed<16,6>", "ReuseFactor": 16, "Strategy": "Resource"}}))
+    assert res.bram_18k > lat.bram_18k == 0
+
+
+def test_io_stream_is_modelled():
+    g = configure(cnn2d(shape=(10, 10, 2), filters=(4,), dense=(8,)), {"model": {"default": "ap_fixed<10,4>"}})
+    par = estimate(g)
+    for n in g.nodes:
+        n.options["hls"] = {"reuse_factor": 1, "strategy": "latency", "io_type": "io_stream"}
+    st = estimate(g)
+    assert par.io_type == "io_parallel" and st.io_type == "io_stream"
+    assert any(r.op == "FIFO" for r in st.layers)
+    assert st.latency_cycles <= par.latency_cycles + 5
+
+
+@pytest.mark.parametrize("config", ["ap_fixed<16,6>", "ap_fixed<6,2>", {"model": {"default": "ap_fixed<10,4,AP_RND,AP_SAT>", "accum": "auto"}}])
+def test_every_op_in_the_zoo_is_costed(config):
+    """Every op-zoo case gets a row per node with sane numbers, under several precisions."""
+    from op_zoo import CASES, covered_ops
+
+    seen = set()
+    for name, build in CASES.items():
+        g = configure(build(), config)
+        e = estimate(g)
+        assert [r.name for r in e.layers] == [n.name for n in g.nodes], name
+        for r in e.layers:
+            assert min(r.lut, r.ff, r.dsp, r.bram_18k, r.latency_cycles) >= 0 and r.ii >= 1, (name, r)
+        seen |= {n.op for n in g.nodes}
+    assert seen >= covered_ops()
+
+
+def test_speed_under_50_ms_for_a_10_layer_model():
+    g = configure(mlp((64,) * 11, softmax=False), Q16)
+    estimate(g)
+    times = []
+    for _ in range(5):
+        t = time.perf_counter()
+        estimate(g)
+        times.append(time.perf_counter() - t)
+    assert sorted(times)[2] < 0.05, times
+
+
+# ----------------------------------------------------------------------------- differentiable
+
+
+def test_differentiable_matches_the_discrete_dsp_count():
+    rng = np.random.default_rng(0)
+    g = mlp((32, 16), softmax=False, seed=4)
+    for bits in (8, 12, 16):
+        e = estimate(configure(g, {"model": {"default": f"ap_fixed<{bits},4>"}}))
+        row = e.layers[0]
+        d = differentiable.dense_cost(np, bits, bits, 32, 16, "dsp", tau=0.05)
+        # the discrete count excludes zero and power-of-two weights, which the smooth form
+        # sees only through their widths
+        n_free = 32 * 16 - row.dsp_multiplies if row.dsp else 0
+        assert d == pytest.approx(row.dsp + n_free, rel=0.02, abs=1.0)
+    del rng
+
+
+def test_differentiable_is_smooth_and_monotone_numpy():
+    bw = np.full((16, 8), 8.0)
+    base = differentiable.dense_cost(np, 10.0, bw, 16, 8, "lut")
+    more = differentiable.dense_cost(np, 10.0, bw + 1, 16, 8, "lut")
+    assert more > base > 0
+    # pruning a weight (bits -> 0) removes its cost
+    pruned = bw.copy()
+    pruned[:8] = 0.0
+    assert differentiable.dense_cost(np, 10.0, pruned, 16, 8, "ebops") == pytest.approx(
+        0.5 * differentiable.dense_cost(np, 10.0, bw, 16, 8, "ebops"), rel=0.02)
+    # finite differences exist everywhere (no flat steps at the DSP threshold)
+    xs = [differentiable.dense_cost(np, 8.0, b, 4, 4, "lut_dsp") for b in np.linspace(2, 20, 50)]
+    assert np.all(np.diff(xs) > 0)
+    with pytest.raises(ValueError, match="metric"):
+        differentiable.dense_cost(np, 8, 8, 4, 4, "watts")

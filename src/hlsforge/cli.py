@@ -199,7 +199,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--tool", choices=["vitis", "vivado"], default="vitis", help="hls: vendor tool")
     c.set_defaults(func=cmd_convert)
 
-    k = sub.add_parser("check", help="float vs fixed point, layer by layer, with the cause of each difference")
+    k = sub.add_parser("check", help="float vs fixed point, layer by layer, with the cause of each difference",
+                       epilog="exit codes: 0 agrees (no overflow to fix, backends match; saturation by the model's own "
+                              "quantizers is its trained behaviour); 1 differs: an overflow to fix or a backend "
+                              "mismatch (the verdict line says which); 2 error (bad model, inputs or config)")
     k.add_argument("model")
     k.add_argument("--weights", help="weights .h5 for a Keras architecture JSON")
     k.add_argument("--inputs", help=".npy file of events in the model's input layout (default: random)")

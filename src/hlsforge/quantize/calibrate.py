@@ -381,10 +381,12 @@ class _Search:
                     lo = mid + 1
             knobs[k] = hi
         if self.guard:
-            for k in knobs:
-                knobs[k] += self.guard
-            notes.append(f"{self.guard} guard bit(s) added to every fractional-bit choice, so data beyond the "
-                         "calibration set keeps the target")
+            guarded = {k: v + self.guard for k, v in knobs.items()}
+            if self.evaluate(guarded)[0]:  # rounding is not monotonic in the bits: check
+                notes.append(f"{self.guard} guard bit(s) added to every fractional-bit choice, so data beyond "
+                             "the calibration set keeps the target")
+                return guarded, notes, start_cost
+            notes.append("guard bits were dropped: with them the target was not met on the calibration data")
         return knobs, notes, start_cost
 
     def _cost_only(self, knobs: Mapping[str, int]) -> float:
@@ -475,6 +477,8 @@ def calibrate(
     knobs, notes, start_cost = search.run()
     cfg, choices = search.config(knobs)
     ok, agreement, max_error, final_cost = search.evaluate(knobs)
+    if not ok and not any("not met" in n for n in notes):
+        notes.append("the target is not met on the calibration data by the returned configuration")
     for c in choices:
         if c.reason:
             continue

@@ -79,7 +79,10 @@ def saved_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Pa
         x = rng.normal(size=(32, *m.input_shape[1:])).astype(np.float32)
         p = tmp / f"{name}.keras"
         m.save(p)
-        out[name] = (p, x, np.asarray(m.predict(x, verbose=0)))
+        y = np.asarray(m.predict(x, verbose=0))
+        out[name] = (p, x, y)
+        m.save(tmp / f"{name}.h5")  # the legacy HDF5 format loads framework-free too
+        out[f"{name}_h5"] = (tmp / f"{name}.h5", x, y)
     return out
 
 

@@ -201,7 +201,7 @@ class AsTrained:
         if op in (Op.DENSE, Op.CONV1D, Op.CONV2D):
             return node.precision["accum"]
         if op in (Op.AVGPOOL1D, Op.AVGPOOL2D, Op.GLOBAL_AVGPOOL):
-            return _plain(fixed_mul_type(node.precision["accum"], node.precision["scale"]))
+            return _plain(fixed_mul_type(node.precision["accum"], node.precision["scale"]))  # type: ignore[arg-type]
         if op in _SAME_AS_INPUT:
             return _plain(as_fixed_type(x))  # type: ignore[arg-type]
         if op is Op.RELU:

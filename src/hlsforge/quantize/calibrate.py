@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import HlsforgeError, InputError, PrecisionError
-from ..ir.graph import Graph, Node
+from ..ir.graph import Graph
 from ..ir.ops import Op
 from ..ir.types import FixedType, Overflow, Rounding, type_to_str
 from ..progress import track
@@ -403,8 +403,8 @@ class _Search:
 
 def bit_cost(q: Graph) -> dict[str, float]:
     """Fallback cost: Σ over multiplies of (input width + weight width), plus Σ activation widths."""
-    from .fixed import as_fixed_type
     from .config import raw_constant
+    from .fixed import as_fixed_type
 
     mult = 0
     act = 0

@@ -48,8 +48,8 @@ from ..ir.graph import Graph, Node, Value
 from ..ir.ops import Op
 from ..ir.records import ir_record
 from ..ir.types import FixedType, FloatType, IntType, Overflow, TensorType, parse_type, type_to_str
-from .fixed import as_fixed_type, convert_raw, fixed_add_type, quantize, to_float
 from .as_trained import AsTrained, carries_quantizers
+from .fixed import as_fixed_type, convert_raw, fixed_add_type, quantize, to_float
 from .infer import dot_accum_type, exact_sum_type, table_sum_type
 from .tables import TableSpec, build_table
 

@@ -158,7 +158,7 @@ class _Translator:
         for key in raw:
             if key not in ("Model", "LayerName", "LayerType", "model"):
                 self.ignore("HLSConfig", str(key), raw[key])
-        model = {"default": HLS4ML_DEFAULTS["default"], "ReuseFactor": 1, "Strategy": "Latency"}
+        model: dict[str, Any] = {"default": HLS4ML_DEFAULTS["default"], "ReuseFactor": 1, "Strategy": "Latency"}
         model.update(self.scope(raw.get("Model") or {}, "Model"))
         for var in ("table", "exp_table", "inv_table"):
             model.setdefault(var, HLS4ML_DEFAULTS[var])

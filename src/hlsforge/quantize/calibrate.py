@@ -100,6 +100,7 @@ class Calibration:
     start_cost: dict[str, float]
     evaluations: int
     notes: list[str] = field(default_factory=list)
+    met: bool = True  # the returned configuration meets the target on the calibration data
 
     def to_yaml(self) -> str:
         """The configuration as YAML (needs PyYAML), ready for ``--config``."""
@@ -386,7 +387,7 @@ class _Search:
                 notes.append(f"{self.guard} guard bit(s) added to every fractional-bit choice, so data beyond "
                              "the calibration set keeps the target")
                 return guarded, notes, start_cost
-            notes.append("guard bits were dropped: with them the target was not met on the calibration data")
+            notes.append("guard bits were dropped: with them the calibration data missed the target")
         return knobs, notes, start_cost
 
     def _cost_only(self, knobs: Mapping[str, int]) -> float:
@@ -493,4 +494,4 @@ def calibrate(
     notes.append(f"integer bits cover the calibration range × {1 + margin:g}; results saturate beyond it")
     clean = {k: v for k, v in final_cost.items() if k != "objective"}
     start = {k: v for k, v in start_cost.items() if k != "objective"}
-    return Calibration(cfg, choices, str(tgt), agreement, max_error, clean, kind, start, search.evals, notes)
+    return Calibration(cfg, choices, str(tgt), agreement, max_error, clean, kind, start, search.evals, notes, ok)

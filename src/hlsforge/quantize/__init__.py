@@ -15,6 +15,7 @@ from .config import (
     load_config,
     raw_constant,
 )
+from .calibrate import Calibration, calibrate
 from .emulate import Trace
 from .fixed import (
     ResultType,
@@ -36,6 +37,8 @@ from .tables import TableSpec, build_table
 __all__ = [
     # config / tables / emulate (precision configuration, lookup tables, bit-exact emulator)
     "configure",
+    "calibrate",
+    "Calibration",
     "PrecisionConfig",
     "load_config",
     "raw_constant",

@@ -13,6 +13,7 @@ Each quantized model's expected output comes from outside hlsforge:
 from __future__ import annotations
 
 import json
+import warnings
 from itertools import product
 from pathlib import Path
 
@@ -195,3 +196,35 @@ def test_qonnx_brevitas_cnn_as_trained_equals_onnxruntime() -> None:
     x = (RNG.integers(-300, 300, size=(40, 2, 6, 6)) / 32).astype(np.float32)  # off the 1/8 grid: rounds
     want = run_onnxruntime(_plain(model), x)
     np.testing.assert_array_equal(np.asarray(emulate.run(q, x), np.float32), want)
+
+
+def test_hls4ml_style_qkeras_config_keeps_the_model_exact(tmp_path: Path) -> None:
+    """An hls4ml per-layer config for a QKeras model (types from the quantizers, ``auto``
+    results, as ``config_from_keras_model(granularity="name")`` writes them) changes nothing
+    the model quantizes itself, and the ``auto`` results keep it exact."""
+    from frontends.keras.qk_numpy import qk_bits, qk_relu
+
+    jpath, wpath, w = _jet_tagger_files(tmp_path)
+    g = hlsforge.load(jpath, weights=wpath)
+    cfg = {
+        "Model": {"Precision": "ap_fixed<16,6>", "ReuseFactor": 1, "Strategy": "Latency", "BramFactor": 1000000000,
+                  "TraceOutput": False},
+        "LayerName": {
+            "inputs": {"Trace": False, "Precision": {"result": "ap_fixed<10,4>"}},
+            "fc1": {"Trace": False, "Precision": {"weight": "fixed<6,1,RND_CONV,SAT>", "bias": "fixed<6,1,RND_CONV,SAT>",
+                                                  "result": "auto", "accum": "auto"}},
+            "fc1_quantized_relu": {"Trace": False, "Precision": {"result": "ufixed<6,2,RND_CONV,SAT>"}},
+            "output": {"Trace": False, "Precision": {"weight": "fixed<6,1,RND_CONV,SAT>", "bias": "fixed<6,1,RND_CONV,SAT>",
+                                                     "result": "auto", "accum": "auto"}, "ReuseFactor": 2},
+        },
+    }
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        q = configure(g, cfg)
+    assert not [str(r.message) for r in rec]  # every key understood; hls4ml's defaults are quiet
+    assert q.values[q.inputs[0]].type == FixedType(10, 4)
+    assert q.node("output").options["hls"].reuse_factor == 2
+    x = (RNG.integers(-512, 512, size=(200, 16)) / 64.0).astype(np.float32)
+    h = qk_relu(x.astype(np.float64) @ qk_bits(w["k1"], 6, 0) + qk_bits(w["b1"], 6, 0), 6, 2)
+    want = h @ qk_bits(w["k2"], 6, 0) + qk_bits(w["b2"], 6, 0)
+    np.testing.assert_array_equal(np.asarray(emulate.run(q, x), np.float64), want)

@@ -7,6 +7,7 @@ of values into fixed-point types and the result types of arithmetic).
 from __future__ import annotations
 
 from . import emulate
+from .calibrate import Calibration, calibrate
 from .config import (
     HlsOptions,
     PrecisionConfig,
@@ -15,7 +16,6 @@ from .config import (
     load_config,
     raw_constant,
 )
-from .calibrate import Calibration, calibrate
 from .emulate import Trace
 from .fixed import (
     ResultType,

@@ -189,6 +189,8 @@ class _Translator:
         else:
             used: set[str] = set()
             for node in self.graph.nodes:
+                if node.op is Op.QUANTIZE:
+                    continue  # the model's own quantizer: no variables to configure
                 entry: dict[str, Any] = {}
                 if node.source_op in by_type:
                     entry.update(self.scope(by_type[node.source_op], f"LayerType.{node.source_op}", node.op))
@@ -211,6 +213,9 @@ class _Translator:
                     if t is not None:
                         model.setdefault("input", {})[nm] = t
                     continue
+                if any(n.op is Op.QUANTIZE and n.source_name and nm.startswith(f"{n.source_name}_")
+                       for n in self.graph.nodes):
+                    continue  # a fused quantized activation (fc1_quantized_relu): the model's quantizer decides
                 self.ignored.append(f"LayerName.{nm} (no such layer in model {self.graph.name!r})")
             for tn in by_type:
                 if f"type:{tn}" not in used and tn not in ("InputLayer",):

@@ -179,3 +179,15 @@ def test_damaged_archives_are_model_format_errors(tmp_path: Path) -> None:
         except Exception as e:  # pragma: no cover - the failure being tested for
             pytest.fail(f"{name}: {type(e).__name__}: {e}")
         assert name.startswith("flip"), f"{name} loaded"
+
+
+def test_hgq2_layers_are_refused_by_module_not_misread(tmp_path: Path) -> None:
+    """HGQ2's ``QDense`` shares QKeras's class name; it must not load as a float Dense."""
+    from hlsforge.errors import UnsupportedOpError
+
+    layer = {"module": "hgq.layers.core.dense", "class_name": "QDense", "registered_name": "hgq>QDense",
+             "config": {"name": "d1", "units": 2}, "inbound_nodes": []}
+    cfg = {"module": "keras", "class_name": "Sequential", "config": {"name": "m", "layers": [layer]}}
+    p = _zip(tmp_path / "hgq.keras", {"config.json": json.dumps(cfg).encode(), "model.weights.h5": b"x"})
+    with pytest.raises(UnsupportedOpError, match=r"'d1'.*HGQ2"):
+        hlsforge.load(p)

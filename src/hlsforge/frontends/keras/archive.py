@@ -125,9 +125,39 @@ def load_keras_archive(path: str | os.PathLike[str], *, input_shape: Any = None)
     from .legacy import _build, weights_from_h5
 
     config, metadata, weights = read_archive(path)
+    _refuse_unsupported_packages(config, str(path))
     source, _ = weights_from_h5(io.BytesIO(weights), f"{str(path)!r}: model.weights.h5")
     version = metadata.get("keras_version") or "3"
     return _build(config, source, version, "keras", input_shape)
+
+
+_UNSUPPORTED_PACKAGES = {
+    "hgq": "HGQ2 layers carry trainable per-channel/per-element bit widths that hlsforge does not read yet; "
+           "see docs/frontends.md (HGQ2)",
+}
+
+
+def _refuse_unsupported_packages(config: Any, where: str) -> None:
+    """Layers whose class names collide with supported ones (HGQ2's ``QDense`` is not
+    QKeras's) are refused by their module before any converter can misread them."""
+    stack = [config]
+    while stack:
+        obj = stack.pop()
+        if isinstance(obj, dict):
+            module = obj.get("module")
+            if isinstance(module, str) and "class_name" in obj:
+                top = module.split(".")[0]
+                if top in _UNSUPPORTED_PACKAGES:
+                    from ...errors import UnsupportedOpError
+
+                    name = (obj.get("config") or {}).get("name", obj.get("class_name"))
+                    raise UnsupportedOpError(
+                        f"{where!r}: layer {name!r} ({obj.get('class_name')} from {module}): "
+                        f"{_UNSUPPORTED_PACKAGES[top]}"
+                    )
+            stack.extend(v for v in obj.values() if isinstance(v, (dict, list)))
+        elif isinstance(obj, list):
+            stack.extend(v for v in obj if isinstance(v, (dict, list)))
 
 
 def is_keras_archive(path: Path) -> bool:

@@ -14,9 +14,19 @@ from .errors import (
 )
 from .ir import Graph
 from .loader import load
-from .resources import estimate
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> object:
+    """``hlsforge.estimate`` (= ``hlsforge.resources.estimate``), imported on first use so that
+    ``import hlsforge`` stays light."""
+    if name == "estimate":
+        from .resources import estimate
+
+        return estimate
+    raise AttributeError(f"module 'hlsforge' has no attribute {name!r}")
+
 
 __all__ = [
     "load", "Graph", "HlsforgeError", "ModelFormatError", "UnsupportedOpError", "PrecisionError",

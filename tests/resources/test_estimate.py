@@ -31,16 +31,28 @@ def test_estimate_is_exported():
     assert hlsforge.estimate is estimate
 
 
-@pytest.mark.parametrize("rf", [1, 2, 4, 8])
+@pytest.mark.parametrize("rf", [2, 4, 8, 16])
 def test_doubling_reuse_factor_halves_dsps(rf):
+    """Once the multiplier limit n_in*n_out/RF binds, each doubling of RF halves the DSPs."""
     g = mlp()
     a = estimate(configure(g, {"model": {"default": "ap_fixed<16,6>", "ReuseFactor": rf}}))
     b = estimate(configure(g, {"model": {"default": "ap_fixed<16,6>", "ReuseFactor": 2 * rf}}))
     for ra, rb in zip(_dense_rows(a), _dense_rows(b), strict=True):
         assert ra.dsp > 0
         assert abs(rb.dsp - ra.dsp / 2) <= 1, (ra.name, ra.dsp, rb.dsp)
-        assert rb.ii == 2 * ra.ii
-    assert b.ii == 2 * a.ii
+        assert rb.ii >= ra.ii
+
+
+def test_reuse_factor_2_caps_dsps_at_the_multiplier_limit():
+    """From RF 1 to 2 the DSPs drop to the limit n_in*n_out/2 — by half when every product
+    needs a multiplier, less when shifts and shared products already need fewer (as Vitis
+    HLS reports show: hls4ml's jet tagger kept 247 DSPs in fc1 at RF 1 and at RF 2)."""
+    g = mlp()
+    a = estimate(configure(g, {"model": {"default": "ap_fixed<16,6>", "ReuseFactor": 1}}))
+    b = estimate(configure(g, {"model": {"default": "ap_fixed<16,6>", "ReuseFactor": 2}}))
+    for ra, rb, node in zip(_dense_rows(a), _dense_rows(b), [n for n in g.nodes if n.op is Op.DENSE], strict=True):
+        n_in, n_out = g.values[node.inputs[1]].shape
+        assert rb.dsp == min(ra.dsp, n_in * n_out // 2)
 
 
 @pytest.mark.parametrize("strategy", ["Latency", "Resource"])
@@ -58,7 +70,9 @@ def test_pruning_70_percent_cuts_multiplies_by_70_percent():
     assert ratio == pytest.approx(0.3, abs=0.01)
     for rf, rp in zip(_dense_rows(full), _dense_rows(pruned), strict=True):
         assert rp.multiplies / rf.multiplies == pytest.approx(0.3, abs=0.02)
-    assert pruned.dsp < 0.35 * full.dsp  # pruned weights free their multipliers (Latency)
+    # pruned weights free their multipliers (Latency); the survivors are the large weights,
+    # which more often need a multiplier than a shift or one adder
+    assert pruned.dsp < 0.45 * full.dsp
 
 
 def test_a_6_1_by_6_1_product_goes_to_fabric():
@@ -80,19 +94,25 @@ def test_a_6_1_by_6_1_product_goes_to_fabric():
     assert w.dsp > 0
 
 
-def test_zero_weights_are_free_and_powers_of_two_are_shifts():
+def test_zero_weights_are_free_powers_of_two_are_shifts_and_products_are_shared():
     g = Graph("shifts")
     g.add_input("x", (4,))
-    k = np.array([[0.5, 0, 0.375], [1.0, 0, -0.25], [0.75, 0, 0], [2.0, 0, 0.625]], dtype=np.float32)
+    # column 0: shifts (0.5, 1, -0.25, 2); column 1: zeros; column 2: 3/8 and 5/8 are one
+    # adder each (two CSD digits), 11/32 and 13/16 need a multiplier (three digits);
+    # column 3 repeats 11/32 on the same input: the product is computed once
+    k = np.array([[0.5, 0, 0.375, 0], [1.0, 0, 0.34375, 0.34375], [-0.25, 0, 0.8125, 0], [2.0, 0, 0.625, 0]],
+                 dtype=np.float32)
     g.add_constant("k", k)
-    g.add_constant("b", np.zeros(3, np.float32))
+    g.add_constant("b", np.zeros(4, np.float32))
     out = g.add_node(Op.DENSE, ["x", "k", "b"], source_name="fc").outputs[0]
     g.outputs = [out]
-    e = estimate(configure(g.validate(), {"model": {"default": "ap_fixed<16,6>"}}))
-    row = e.layers[0]
-    assert row.multiplies == 7  # the 5 zeros are skipped
-    assert row.shifts == 4  # 0.5, 1, -0.25, 2
-    assert row.dsp_multiplies == 3 and row.dsp == 3  # 0.375, 0.75, 0.625
+    row = estimate(configure(g.validate(), {"model": {"default": "ap_fixed<16,6>"}})).layers[0]
+    assert row.multiplies == 9  # the 7 zeros are skipped
+    assert row.shifts == 4
+    assert row.dsp_multiplies == 2 and row.dsp == 2  # 11/32 (shared by two outputs) and 13/16
+    forced = estimate(configure(g.validate(), {"model": {"default": "ap_fixed<16,6>"}}),
+                      model=hlsforge.resources.CostModel(mult_impl="fabric")).layers[0]
+    assert forced.dsp == 0 and forced.lut > row.lut
 
 
 def test_csd_digits_and_dsp_tiles():
@@ -107,12 +127,35 @@ def test_csd_digits_and_dsp_tiles():
     assert bram_18k_for(1024, 18) == 1 and bram_18k_for(512, 36) == 1 and bram_18k_for(4, 72) == 2
 
 
+def _full_range_dense(t: str, n_in: int = 16, n_out: int = 8, seed: int = 0) -> Graph:
+    """One Dense layer whose weights use the whole range of ``t`` (uniform raw integers)."""
+    ft = hlsforge.ir.types.parse_type(t)
+    rng = np.random.default_rng(seed)
+    raw = rng.integers(ft.raw_min, ft.raw_max, size=(n_in, n_out), endpoint=True)
+    g = Graph(f"dense_{n_in}_{n_out}")
+    g.add_input("x", (n_in,))
+    g.add_constant("k", raw * 2.0 ** -ft.frac)
+    g.add_constant("b", np.zeros(n_out))
+    g.outputs = [g.add_node(Op.DENSE, ["x", "k", "b"], source_name="fc").outputs[0]]
+    return g.validate()
+
+
 def test_wider_than_the_port_costs_more_dsps():
-    narrow = estimate(configure(mlp(softmax=False), {"model": {"default": "ap_fixed<18,6>"}}))
-    wide = estimate(configure(mlp(softmax=False), {"model": {"default": "ap_fixed<18,6>", "weight": "ap_fixed<24,6>", "input": "ap_fixed<24,6>", "result": "ap_fixed<24,6>"}}))
-    assert wide.dsp > 1.8 * narrow.dsp  # 24 x 24 needs two DSP48E2 per product
-    versal = estimate(configure(mlp(softmax=False), {"model": {"default": "ap_fixed<18,6>", "weight": "ap_fixed<24,6>", "input": "ap_fixed<24,6>", "result": "ap_fixed<24,6>"}}), part="xcvc1902-vsva2197-2MP-e-S")
-    assert versal.dsp < 0.6 * wide.dsp  # a DSP58 takes 27 x 24 in one
+    cfg = lambda w: {"model": {"default": f"ap_fixed<{w},6>", "accum": "ap_fixed<48,16>"}}  # noqa: E731
+    narrow = estimate(configure(_full_range_dense("ap_fixed<18,6>"), cfg(18))).layers[0]
+    wide = estimate(configure(_full_range_dense("ap_fixed<24,6>"), cfg(24))).layers[0]
+    versal = estimate(configure(_full_range_dense("ap_fixed<24,6>"), cfg(24)), part="xcvc1902-vsva2197-2MP-e-S").layers[0]
+    assert narrow.dsp == narrow.dsp_multiplies > 100  # 18 x 18 fits one DSP48E2
+    assert wide.dsp == 2 * wide.dsp_multiplies  # 24 x 24 needs two DSP48E2 (27 x 18)
+    assert versal.dsp == versal.dsp_multiplies  # a DSP58 takes 27 x 24 in one
+    # two activations multiplied: the declared widths decide
+    g = Graph("mul24")
+    g.add_input("a", (4,))
+    g.add_input("b", (4,))
+    g.outputs = [g.add_node(Op.MUL, ["a", "b"], source_name="mul").outputs[0]]
+    q = configure(g.validate(), {"model": {"default": "ap_fixed<24,6>", "result": "ap_fixed<48,12>"}})
+    assert estimate(q).dsp == 8 and estimate(q, part="xcvc1902").dsp == 4
+    assert estimate(q, part="xc7z020").dsp == 8  # DSP48E1 25 x 18: two as well
 
 
 def test_part_database():
@@ -145,7 +188,9 @@ def test_latency_grows_with_a_faster_clock_and_sums_along_the_path():
     g = configure(mlp(), Q16)
     slow, fast = estimate(g, clock_ns=10.0), estimate(g, clock_ns=2.5)
     assert fast.latency_cycles > slow.latency_cycles
-    assert slow.latency_cycles == sum(r.latency_cycles for r in slow.layers)
+    m = slow_model = hlsforge.resources.DEFAULT_MODEL
+    hops = sum(r.latency_cycles + (m.layer_boundary_cycles if r.latency_cycles else 0) for r in slow.layers)
+    assert slow.latency_cycles == hops + slow_model.top_overhead_cycles
 
 
 def test_config_argument_and_unquantized_graph():
@@ -189,10 +234,13 @@ def test_schedule_matches_the_lowered_records(strategy):
 
 
 def test_resource_strategy_puts_weights_in_block_ram():
+    """Resource: weight ROMs of depth RF — block RAM from depth 32, LUT-ROM below."""
     g = mlp(softmax=False)
-    lat = estimate(configure(g, {"model": {"default": "ap_fixed<16,6>", "ReuseFactor": 16}}))
-    res = estimate(configure(g, {"model": {"default": "ap_fixed<16,6>", "ReuseFactor": 16, "Strategy": "Resource"}}))
+    lat = estimate(configure(g, {"model": {"default": "ap_fixed<16,6>", "ReuseFactor": 32}}))
+    res = estimate(configure(g, {"model": {"default": "ap_fixed<16,6>", "ReuseFactor": 32, "Strategy": "Resource"}}))
     assert res.bram_18k > lat.bram_18k == 0
+    shallow = estimate(configure(g, {"model": {"default": "ap_fixed<16,6>", "ReuseFactor": 16, "Strategy": "Resource"}}))
+    assert shallow.bram_18k == 0 and shallow.lut > res.lut
 
 
 def test_io_stream_is_modelled():
@@ -223,7 +271,7 @@ def test_every_op_in_the_zoo_is_costed(config):
 
 
 def test_speed_under_50_ms_for_a_10_layer_model():
-    g = configure(mlp((64,) * 11, softmax=False), Q16)
+    g = configure(mlp((100,) * 11, softmax=False), Q16)  # 10 Dense layers of 100 x 100
     estimate(g)
     times = []
     for _ in range(5):
@@ -236,24 +284,29 @@ def test_speed_under_50_ms_for_a_10_layer_model():
 # ----------------------------------------------------------------------------- differentiable
 
 
-def test_differentiable_matches_the_discrete_dsp_count():
-    rng = np.random.default_rng(0)
-    g = mlp((32, 16), softmax=False, seed=4)
-    for bits in (8, 12, 16):
-        e = estimate(configure(g, {"model": {"default": f"ap_fixed<{bits},4>"}}))
-        row = e.layers[0]
-        d = differentiable.dense_cost(np, bits, bits, 32, 16, "dsp", tau=0.05)
-        # the discrete count excludes zero and power-of-two weights, which the smooth form
-        # sees only through their widths
-        n_free = 32 * 16 - row.dsp_multiplies if row.dsp else 0
-        assert d == pytest.approx(row.dsp + n_free, rel=0.02, abs=1.0)
-    del rng
+@pytest.mark.parametrize("bits", [6, 10, 12, 16])
+def test_differentiable_matches_the_discrete_estimate(bits):
+    """On weights that use their whole type (what a bit width means to the smooth form),
+    the smooth DSP and LUT counts agree with the discrete estimate. (Near the DSP binding
+    threshold, ~8 x 8 bits, they differ more: the discrete rule sees each constant's
+    narrowed width, the smooth one the declared width.)"""
+    t = f"ap_fixed<{bits},3>"
+    g = _full_range_dense(t, 32, 16, seed=bits)
+    cfg = {"model": {"default": t, "accum": f"ap_fixed<{2 * bits + 6},9>"}}
+    row = estimate(configure(g, cfg)).layers[0]
+    d = differentiable.dense_cost(np, bits, bits, 32, 16, "dsp")
+    assert d == pytest.approx(row.dsp, rel=0.15, abs=8)
+    lut = differentiable.dense_cost(np, bits, bits, 32, 16, "lut")
+    assert lut == pytest.approx(row.lut, rel=0.35)
+    rf = estimate(configure(g, {"model": {**cfg["model"], "ReuseFactor": 4}})).layers[0]
+    d4 = differentiable.dense_cost(np, bits, bits, 32, 16, "dsp", reuse_factor=4)
+    assert d4 == pytest.approx(rf.dsp, rel=0.15, abs=8)
 
 
 def test_differentiable_is_smooth_and_monotone_numpy():
     bw = np.full((16, 8), 8.0)
-    base = differentiable.dense_cost(np, 10.0, bw, 16, 8, "lut")
-    more = differentiable.dense_cost(np, 10.0, bw + 1, 16, 8, "lut")
+    base = differentiable.dense_cost(np, 10.0, bw, 16, 8, "lut_dsp")
+    more = differentiable.dense_cost(np, 10.0, bw + 1, 16, 8, "lut_dsp")
     assert more > base > 0
     # pruning a weight (bits -> 0) removes its cost
     pruned = bw.copy()
@@ -265,3 +318,14 @@ def test_differentiable_is_smooth_and_monotone_numpy():
     assert np.all(np.diff(xs) > 0)
     with pytest.raises(ValueError, match="metric"):
         differentiable.dense_cost(np, 8, 8, 4, 4, "watts")
+
+
+def test_long_clock_chains_layers_into_one_cycle():
+    """At 25 ns HLS leaves small layers combinational and chains them (no registers); at
+    3.33 ns every layer is pipelined and its output registered."""
+    g = configure(mlp((8, 8, 4), softmax=False), {"model": {"default": "ap_fixed<10,4>"}})
+    slow, fast = estimate(g, clock_ns=25.0), estimate(g, clock_ns=3.33)
+    assert all(r.latency_cycles == 0 and r.comb_ns > 0 for r in slow.layers)
+    assert slow.latency_cycles <= 1 and sum(r.ff for r in slow.layers) == 0
+    assert all(r.latency_cycles >= 1 for r in fast.layers if r.op == "Dense")
+    assert fast.latency_cycles > 5 and fast.ff > slow.ff

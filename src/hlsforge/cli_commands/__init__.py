@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 
-COMMANDS: tuple[str, ...] = ("calibrate",)
+COMMANDS: tuple[str, ...] = ("calibrate", "estimate")
 
 
 def register_all(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -152,8 +152,11 @@ def project_files(
     files[tcl.VIVADO_SYNTH_TCL] = tcl.render_vivado_synth_tcl(model, settings)
     if settings.tool == "vitis":
         files[vitis.CONFIG_FILE] = vitis.render_config(model, settings)
-    files["README.md"] = render_readme(model, settings)
-    files[METADATA_FILE] = settings.to_json()
+    from ..resources.driver import project_estimate
+
+    section, est = project_estimate(graph, settings.part, settings.clock_period)
+    files["README.md"] = render_readme(model, settings) + section
+    files[METADATA_FILE] = settings.to_json(estimate=est)
     return dict(sorted(files.items()))
 
 

@@ -59,8 +59,11 @@ class ProjectSettings:
     def clock_text(self) -> str:
         return f"{self.clock_period:g}"
 
-    def to_json(self) -> str:
-        return json.dumps({"hlsforge_project": 1, **asdict(self)}, indent=2, sort_keys=True) + "\n"
+    def to_json(self, estimate: dict[str, Any] | None = None) -> str:
+        doc: dict[str, Any] = {"hlsforge_project": 1, **asdict(self)}
+        if estimate is not None:
+            doc["estimate"] = estimate  # hlsforge.estimate of the project's design (read-only)
+        return json.dumps(doc, indent=2, sort_keys=True) + "\n"
 
 
 def make_settings(
@@ -116,6 +119,7 @@ def read_settings(project_dir: str | Path) -> ProjectSettings:
     except (OSError, ValueError) as e:
         raise ProjectError(f"cannot read {path}: {e}") from None
     doc.pop("hlsforge_project", None)
+    doc.pop("estimate", None)
     try:
         return ProjectSettings(**doc)
     except TypeError as e:

@@ -1,7 +1,7 @@
 """Cost of the arithmetic primitives the HLS kernels are built from.
 
 Everything here is a small, documented first-principles rule (docs/estimate.md has the
-derivations and sources); the op rules (``rules.py``) only count how many of each primitive a
+derivations and sources); the op rules (``rules/``) only count how many of each primitive a
 layer instantiates. The few numbers that are not architecture facts (the LUT/DSP binding
 threshold, combinational delays) are collected in :class:`CostModel`, with the calibration
 against published synthesis results in ``tests/resources/test_calibration.py``.
@@ -41,6 +41,7 @@ __all__ = [
     "bram_18k_for",
     "rom_cost",
     "cast_luts",
+    "cast_register_bits",
     "tree_depth",
 ]
 
@@ -58,17 +59,28 @@ class CostModel:
     period is ``clock_ns * (1 - clock_uncertainty)`` (Vivado HLS default uncertainty 12.5 %).
     """
 
+    mult_impl: str = "auto"  # "dsp" / "fabric": what Vitis HLS config_op mul -impl forces
     fabric_product_bits: int = 14
     fabric_operand_bits: int = 4
     fabric_lut_per_pp_bit: float = 0.55  # LUTs per partial-product bit of a general fabric multiplier
     clock_uncertainty: float = 0.125
     t_dsp_ns: float = 3.0  # combinational DSP multiply (registered inside the DSP)
-    t_add_ns: float = 0.9  # one carry-chain adder level incl. routing
+    dsp_latency_cycles: int = 2  # HLS pipelines a DSP multiply over 2 cycles (M and P registers)
+    dsp_comb_min_period_ns: float = 8.0  # ... unless the usable period is this long: then combinational
+    chain_fraction: float = 0.75  # a layer within this fraction of the period stays unregistered
+    share_overhead_cycles: int = 5  # extra II cycles when shared multipliers serialize products
+    t_add_ns: float = 1.455  # one carry-chain adder level incl. routing (7-series -2 reports)
+    layer_boundary_cycles: int = 1  # the top function registers each layer's output array
+    top_overhead_cycles: int = 1  # the top function's input register
+    ff_per_product_bit: float = 1.6  # registers per accumulator bit of each product (RF 1)
+    ff_per_shared_product_bit: float = 1.2  # the same when multipliers are shared (RF > 1)
+    balance_limit_products: int = 8192  # above this many products a layer's sums stay chains
+    softmax_ff_width_fraction: float = 0.75  # live softmax bits per element and stage / entry width
     t_lut_ns: float = 0.55  # one LUT level incl. routing (compare, mux, cast)
     t_bram_cycles: int = 2  # registered block-RAM read
     t_lutrom_ns: float = 1.4  # distributed ROM read (LUT6 + F7/F8 muxes)
     rom_lut_max_bits: int = 1024  # ROMs up to this size stay in LUTs, larger go to block RAM
-    resource_rom_bram_min_depth: int = 2  # Resource-strategy weight ROMs this deep go to BRAM
+    resource_rom_bram_min_depth: int = 32  # Resource-strategy weight ROMs this deep go to BRAM (else LUT ROM)
     ff_per_dsp_output: float = 1.0  # output register bits of a DSP product counted as FF
 
 
@@ -86,14 +98,16 @@ def signed_of(t: TensorType) -> bool:
     return bool(getattr(t, "signed", True))
 
 
+def bit_length(a: np.ndarray) -> np.ndarray:
+    """``int.bit_length`` of non-negative integers below 2**53, vectorized (exact via frexp)."""
+    return np.frexp(np.asarray(a, dtype=np.float64))[1].astype(np.int64)
+
+
 def odd_part(raw: np.ndarray) -> np.ndarray:
     """``|raw|`` with its trailing zero bits removed (a shift is free wiring)."""
     a = np.abs(np.asarray(raw, dtype=np.int64))
-    nz = a != 0
-    low = a & -a  # lowest set bit
-    out = np.zeros_like(a)
-    out[nz] = a[nz] // low[nz]
-    return out
+    tz = np.maximum(bit_length(a & -a) - 1, 0)  # trailing zeros (0 for a == 0)
+    return a >> tz
 
 
 def csd_digits(raw: np.ndarray) -> np.ndarray:
@@ -121,6 +135,8 @@ def dsps_per_multiply(family: DspFamily, wa: int, wb: int) -> int:
 
 def use_dsp(wa: int, wb: int, model: CostModel = DEFAULT_MODEL) -> bool:
     """Whether HLS binds a ``wa x wb`` multiplication to DSPs (else it goes to fabric)."""
+    if model.mult_impl in ("dsp", "fabric"):
+        return model.mult_impl == "dsp"
     return wa + wb > model.fabric_product_bits and min(wa, wb) > model.fabric_operand_bits
 
 
@@ -160,21 +176,24 @@ def rom_cost(
     """(LUT, BRAM_18K, in_bram) of a ROM read ``reads`` times in the same cycle.
 
     Small ROMs are replicated in distributed LUT-ROM (``ceil(entries/64)`` LUT6 per bit plus
-    the F7/F8 mux tree, about one LUT per 4 LUT6 beyond the first); large ones in block RAM,
-    one copy per two reads (two ports).
+    the F7/F8 mux tree, about one LUT per 4 LUT6 beyond the first); large ones in block RAM:
+    the first copy serves two reads through its two ports and every further read gets its
+    own copy (what Vitis HLS reports for tables read n = 2..16 times per cycle: n - 1 copies).
     """
     bits = entries * width
     if bits <= model.rom_lut_max_bits:
         per_bit = math.ceil(entries / 64)
         per_bit += (per_bit - 1 + 3) // 4 if per_bit > 1 else 0
         return reads * width * per_bit, 0, False
-    copies = math.ceil(reads / 2)
+    copies = max(1, reads - 1)
     return 0, copies * bram_18k_for(entries, width), True
 
 
 def cast_luts(src: TensorType, dst: TensorType) -> int:
-    """LUTs to convert one value from ``src`` to ``dst``: rounding is an incrementer over the
-    kept bits, saturation a range check plus a mux; plain truncation and wrapping are wiring."""
+    """LUTs to convert one value from ``src`` to ``dst``, as HLS builds it: rounding is an
+    incrementer one bit wider than the result; saturation detects the overflow over the
+    dropped integer bits (and the sign) and selects between the value and the two limits
+    (two multiplexers as wide as the result); truncation and wrapping are wiring."""
     if not isinstance(dst, (FixedType, IntType)) or not isinstance(src, (FixedType, IntType)):
         return 0
     d = dst.as_fixed() if isinstance(dst, IntType) else dst
@@ -182,8 +201,18 @@ def cast_luts(src: TensorType, dst: TensorType) -> int:
     luts = 0
     drops_frac = s.frac > d.frac
     if drops_frac and d.rounding is not Rounding.TRN:
-        luts += d.width  # +1/2 LSB incrementer
+        luts += d.width + 1  # +1/2 LSB incrementer
     drops_int = (s.integer > d.integer) or (s.signed and not d.signed)
     if drops_int and d.overflow is not Overflow.WRAP:
-        luts += d.width + (s.integer - d.integer if s.integer > d.integer else 1)  # compare + mux
+        dropped = max(s.integer - d.integer, 0) + 1
+        luts += 2 * d.width + 2 * dropped  # two selects + overflow/underflow detection
     return luts
+
+
+def cast_register_bits(src: TensorType, dst: TensorType) -> int:
+    """Register bits HLS adds for a rounding cast (the incremented value is registered)."""
+    if not isinstance(dst, (FixedType, IntType)) or not isinstance(src, (FixedType, IntType)):
+        return 0
+    d = dst.as_fixed() if isinstance(dst, IntType) else dst
+    s = src.as_fixed() if isinstance(src, IntType) else src
+    return d.width + 1 if (s.frac > d.frac and d.rounding is not Rounding.TRN) else 0

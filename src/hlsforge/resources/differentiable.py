@@ -8,20 +8,29 @@ operations both provide (``exp``, ``maximum``, ``minimum``, ``sum``, ``reshape``
 
 How it matches the discrete model (``arith.py``), term by term, for a Dense layer:
 - a weight of ``bits_w <= 0`` is pruned: it costs nothing (a smooth gate ``nonzero``);
-- a product goes to DSPs when ``bits_in + bits_w > fabric_product_bits`` and both operands
-  exceed ``fabric_operand_bits`` (a product of two soft steps); it then costs
-  ``dsps_per_multiply`` (1, or more once an operand is wider than the DSP port — a soft
-  ceiling), divided by the reuse factor;
-- a product in fabric costs shift-and-add LUTs: a ``b``-bit constant has on average
-  ``b/3 + 1/9`` nonzero canonical-signed-digit digits (the NAF density), each beyond the first
-  an adder as wide as the input plus half the weight;
+- a product needs a multiplier only when its constant has three or more nonzero canonical
+  signed digits (one digit is a shift, two are one adder): the expected fraction of such
+  ``b``-bit constants is a logistic in ``b`` (``MUL_DIGITS_*``);
+- such a product goes to DSPs when ``bits_in + bits_w > fabric_product_bits`` and both
+  operands exceed ``fabric_operand_bits`` (a product of two soft steps; ``model.mult_impl``
+  forces either side); it then costs ``dsps_per_multiply`` (1, or more once an operand is
+  wider than the DSP port — continued linearly); with a reuse factor the multiplier limit
+  ``n_in * n_out / RF`` caps the total;
+- every other nonzero product is shift-and-add in fabric: a ``b``-bit constant has on
+  average ``b/3 + 1/9`` nonzero digits (the NAF density), each beyond the first an adder as
+  wide as the input plus half the weight;
 - the adder tree adds ``bits_in + bits_w + 2`` LUTs per nonzero product (one carry-chain adder
   per term);
 - ``ebops`` is HGQ's effective bit operations, ``sum(bits_in * bits_w)`` over the products.
 
-Steps are logistic with temperature ``tau`` (bits); with integer widths and ``tau -> 0`` the
-functions reproduce the discrete rules' DSP and multiplier counts exactly for the same widths
-(a test checks this against ``hlsforge.estimate``).
+With ``reuse_factor > 1`` the DSP count saturates at the multiplier limit: beyond it, wider
+weights cost the hardware nothing more (they cost II), so the LUT+DSP gradient can turn
+negative there — train with RF 1 costs, or add a latency term.
+
+Steps are logistic with temperature ``tau`` (bits). The discrete estimate counts the actual
+constants; this form uses the expected counts for random constants of the given widths, so
+the two agree on average (a test checks DSPs and LUTs against ``hlsforge.estimate`` on random
+weights).
 """
 
 from __future__ import annotations
@@ -39,6 +48,11 @@ METRICS = ("lut", "dsp", "ebops", "lut_dsp")
 CSD_DENSITY = 1.0 / 3.0
 """Average fraction of nonzero digits in the canonical signed-digit form of a random integer
 (the non-adjacent form has density 1/3 asymptotically)."""
+
+MUL_DIGITS_MIDPOINT = 7.0
+MUL_DIGITS_SCALE = 1.3
+"""Logistic fit of the fraction of b-bit constants with >= 3 nonzero CSD digits (exact: 0.13
+at 5 bits, 0.50 at 7, 0.86 at 10, 0.95 at 12)."""
 
 DSP_LUT_EQUIVALENT = 55.0
 """LUTs one DSP is worth in the ``lut_dsp`` proxy (HGQ's convention)."""
@@ -94,23 +108,29 @@ def dense_cost(
     nonzero = soft_step(xp, bw - 0.5, tau)
     if metric == "ebops":
         return xp.sum(bx * xp.maximum(bw, 0.0) * nonzero) * count * positions
+    # a product needs a multiplier when its constant has >= 3 nonzero CSD digits (fewer are
+    # a shift or one adder): the fraction of such b-bit constants is ~ logistic(b - 7, 1.3)
+    p_mul = soft_step(xp, bw - MUL_DIGITS_MIDPOINT, MUL_DIGITS_SCALE) * nonzero
     # the DSP binding rule, smoothed
     wide = soft_step(xp, bx + bw - (model.fabric_product_bits + 0.5), tau)
     both = soft_step(xp, xp.minimum(bx, bw) - (model.fabric_operand_bits + 0.5), tau)
-    p_dsp = wide * both * nonzero
+    if model.mult_impl == "dsp":
+        wide = both = 1.0
+    elif model.mult_impl == "fabric":
+        wide = both = 0.0
+    p_dsp = p_mul * wide * both
     hi, lo = xp.maximum(bx, bw), xp.minimum(bx, bw)
     per_dsp = _soft_ceil_ratio(xp, hi, family.a_width) * _soft_ceil_ratio(xp, lo, family.b_width)
-    rf = float(reuse_factor)
-    dsp = xp.sum(p_dsp * per_dsp) * count / rf
+    dsp = xp.sum(p_dsp * per_dsp) * count
+    if reuse_factor > 1:  # the multiplier limit n_in * n_out / RF caps the shared multipliers
+        dsp = xp.minimum(dsp, float(n_in * n_out) / reuse_factor)
     if metric == "dsp":
         return dsp
-    # fabric: shift-and-add multipliers by constants (RF 1) or shared general multipliers
-    digits = xp.maximum(bw - 1.0, 0.0) * CSD_DENSITY + 1.0
-    if reuse_factor == 1:
-        fabric = (1.0 - wide * both) * nonzero * xp.maximum(digits - 1.0, 0.0) * (bx + bw / 2.0)
-    else:
-        fabric = (1.0 - wide * both) * nonzero * (model.fabric_lut_per_pp_bit * bx * bw + bx + bw) / rf
-    tree = nonzero * (bx + bw + 2.0) / (rf if reuse_factor > 1 else 1.0)
+    # fabric: shift-and-add products, (digits - 1) adders as wide as the input and half the
+    # weight; a b-bit constant has about b/3 + 1/9 nonzero digits (NAF density 1/3)
+    digits = xp.maximum(bw, 1.0) * CSD_DENSITY + 1.0 / 9.0
+    fabric = (nonzero - p_dsp) * xp.maximum(digits - 1.0, 0.0) * (bx + bw / 2.0)
+    tree = nonzero * (bx + bw + 2.0)  # one adder per term of the output's sum
     lut = xp.sum(fabric + tree) * count
     if metric == "lut":
         return lut

@@ -3,7 +3,7 @@
 Why first principles: hlsforge knows every type, every constant weight and every pragma it
 emits, so it can count the primitives (DSPs, constant multipliers, adders, ROMs, registers)
 the HLS kernels instantiate instead of predicting from a learned model. The per-op rules are
-in ``rules.py``, the primitive costs in ``arith.py``, the device facts in ``parts.py``; the
+in ``rules/`` (one module per op family), the primitive costs in ``arith.py``, the device facts in ``parts.py``; the
 documented model and its calibration against published syntheses are in docs/estimate.md.
 """
 
@@ -15,13 +15,13 @@ from typing import Any
 
 from ..errors import PrecisionError, UnsupportedOpError
 from ..ir.graph import Graph
-from .arith import DEFAULT_MODEL, CostModel
+from .arith import DEFAULT_MODEL, CostModel, bram_18k_for, width_of
 from .parts import DEFAULT_PART, Part, get_part
 from .records import RESOURCES, Estimate, LayerEstimate
 from .rules import RULES, UNSUPPORTED, RuleContext
 from .schedule import io_type_of, top_pragma
 
-__all__ = ["estimate"]
+__all__ = ["estimate", "project_estimate"]
 
 
 def _quantized(graph: Graph, config: Any) -> tuple[Graph, list[str]]:
@@ -44,8 +44,6 @@ def _quantized(graph: Graph, config: Any) -> tuple[Graph, list[str]]:
 def _stream_fifos(graph: Graph, ctx: RuleContext) -> LayerEstimate | None:
     """io_stream: one FIFO per activation edge, as deep as the tensor has stream elements
     (hls4ml's default depth before FIFO-depth optimization), one element wide."""
-    from .arith import rom_cost, width_of
-
     lut = bram = ff = 0
     for node in graph.nodes:
         for name in node.outputs:
@@ -57,12 +55,9 @@ def _stream_fifos(graph: Graph, ctx: RuleContext) -> LayerEstimate | None:
                 ff += width
                 continue
             if depth * width > ctx.model.rom_lut_max_bits:
-                from .arith import bram_18k_for
-
                 bram += bram_18k_for(depth, width)
             else:
                 lut += width * max(1, -(-depth // 32))  # SRL32 shift registers
-                _ = rom_cost
     if not (lut or bram or ff):
         return None
     return LayerEstimate(
@@ -94,8 +89,11 @@ def estimate(
     io = io_type_of(g)
     ctx = RuleContext(g, dev, float(clock_ns), model, io)
     rows: list[LayerEstimate] = []
-    ready: dict[str, int] = {name: 0 for name in g.inputs}
+    # io_parallel: (cycle, ns of logic already chained in that cycle) when each value is ready
+    ready: dict[str, tuple[int, float]] = {name: (0, 0.0) for name in g.inputs}
     first: dict[str, int] = {name: 0 for name in g.inputs}
+    limit = ctx.period * model.chain_fraction
+    registered = False
     for node in g.nodes:
         rule = RULES.get(node.op)
         if rule is None:
@@ -104,20 +102,30 @@ def estimate(
         row = rule(ctx, node)
         rows.append(row)
         acts = [i for i in node.inputs if not g.values[i].is_constant]
-        start = max((ready.get(i, 0) for i in acts), default=0)
+        cycle, used = max((ready.get(i, (0, 0.0)) for i in acts), default=(0, 0.0))
         if io == "io_stream":
             # layers overlap: a layer starts when its producer's first element arrives and
             # finishes no earlier than its own processing time after that
             s0 = max((first.get(i, 0) for i in acts), default=0)
-            fill = min(row.latency_cycles, max(1, row.latency_cycles - row.ii + 1))
-            done = max(s0 + row.latency_cycles, start + fill)
+            lat = max(row.latency_cycles, 1 if row.comb_ns else 0)
+            fill = min(lat, max(1, lat - row.ii + 1))
+            done = max(s0 + lat, cycle + fill)
             for o in node.outputs:
                 first[o] = s0 + fill
-                ready[o] = done
-        else:
+                ready[o] = (done, 0.0)
+        elif row.latency_cycles == 0:
+            # combinational: chained into the current cycle while it fits, else the next one
+            state = (cycle, used + row.comb_ns) if used + row.comb_ns <= limit else (cycle + 1, row.comb_ns)
             for o in node.outputs:
-                ready[o] = start + row.latency_cycles
-    latency = max((ready.get(o, 0) for o in g.outputs), default=0)
+                ready[o] = state if row.comb_ns else (cycle, used)
+        else:
+            # a registered layer; the top function registers its output before the next layer
+            registered = True
+            for o in node.outputs:
+                ready[o] = (cycle + row.latency_cycles + model.layer_boundary_cycles, 0.0)
+    latency = max((ready.get(o, (0, 0.0))[0] for o in g.outputs), default=0)
+    if registered or io == "io_stream":
+        latency += model.top_overhead_cycles
     if io == "io_stream":
         fifo = _stream_fifos(g, ctx)
         if fifo is not None:
@@ -139,7 +147,24 @@ def estimate(
 
 
 def _port_bits(g: Graph, name: str) -> int:
-    from .arith import width_of
-
     v = g.values[name]
     return v.size * width_of(v.type)
+
+
+def project_estimate(graph: Graph, part: str, clock_ns: float) -> tuple[str, dict[str, Any] | None]:
+    """The README section and the JSON record of the estimate written into a generated HLS
+    project. An estimate that cannot be made (e.g. a part the database lacks) becomes a note
+    in the README instead of stopping the project from being written."""
+    from ..errors import HlsforgeError
+
+    title = "\n## Resource estimate (hlsforge, no vendor tools)\n\n"
+    try:
+        est = estimate(graph, part=part, clock_ns=clock_ns)
+    except HlsforgeError as e:
+        return title + f"Not available: {e}\n", None
+    body = est.to_markdown()
+    return (
+        title + "First-principles estimate of what this firmware synthesizes to (docs/estimate.md in\n"
+        "hlsforge); the vendor reports after `synth` are the reference.\n\n" + body + "\n",
+        est.to_dict(),
+    )

@@ -74,6 +74,7 @@ PARTS: dict[str, Part] = {
         Part("xc7vx690t", "Virtex-7", DSP48E1, 433_200, 866_400, 3_600, 2_940),
         Part("xc7k325t", "Kintex-7", DSP48E1, 203_800, 407_600, 840, 890),
         Part("xc7z020", "Zynq-7000", DSP48E1, 53_200, 106_400, 220, 280),
+        Part("xc7z007s", "Zynq-7000", DSP48E1, 14_400, 28_800, 66, 100),
     ]
 }
 """Device name prefix -> part; a full name (``xcvu13p-flga2577-2-e``) matches by prefix."""

@@ -19,7 +19,8 @@ class LayerEstimate:
     ``multiplies``: nonzero-weight (or variable) multiplications one inference performs;
     ``dsp_multiplies``/``fabric_multiplies``/``shifts`` split them by how they are built
     (a power-of-two weight is a shift, not a multiplier). ``ii``: cycles between two inputs
-    this layer accepts; ``latency_cycles``: from its input to its output.
+    this layer accepts; ``latency_cycles``: from its input to its output (0: combinational,
+    its ``comb_ns`` chains with the neighbouring layers in one clock cycle).
     """
 
     name: str
@@ -38,6 +39,7 @@ class LayerEstimate:
     strategy: str = "latency"
     source_name: str = ""
     notes: list[str] = field(default_factory=list)
+    comb_ns: float = 0.0  # a combinational layer (latency 0): its delay, chained with neighbours
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -127,3 +129,28 @@ class Estimate:
 
     def __str__(self) -> str:
         return self.table()
+
+    def to_markdown(self) -> str:
+        """A Markdown section: totals, utilization, per-layer table, notes."""
+        head = "| layer | op | LUT | FF | DSP | BRAM_18K | latency | II | multiplies | RF |"
+        rule = "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+        rows = [
+            f"| {r.name} | {r.op} | {r.lut} | {r.ff} | {r.dsp} | {r.bram_18k} | {r.latency_cycles} | {r.ii} "
+            f"| {r.multiplies} | {r.reuse_factor} |"
+            for r in self.layers
+        ]
+        util = ", ".join(f"{r.upper()} {self.utilization[r]:.2f} %" for r in RESOURCES)
+        out = [
+            f"Part `{self.part}` ({self.dsp_family}), clock {self.clock_ns:g} ns, {self.io_type}: "
+            f"**{self.lut} LUT, {self.ff} FF, {self.dsp} DSP, {self.bram_18k} BRAM_18K**; latency "
+            f"{self.latency_cycles} cycles ({self.latency_ns:g} ns), II {self.ii}.",
+            "",
+            f"Utilization: {util}.",
+            "",
+            head,
+            rule,
+            *rows,
+        ]
+        if self.notes:
+            out += ["", *(f"- {n}" for n in self.notes)]
+        return "\n".join(out)

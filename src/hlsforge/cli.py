@@ -520,7 +520,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     k = sub.add_parser("check", parents=[quiet], help="float vs fixed point, layer by layer, with the cause of each difference",
                        description="Compare the float reference with the bit-exact fixed-point emulator layer by "
-                                   "layer (and optionally the CPU backend and the HLS C simulation).",
+                                   "layer (and optionally the CPU backend and the HLS C simulation). Exit code 0: "
+                                   "agrees (no overflow to fix, backends match; saturation by the model's own "
+                                   "quantizers is its trained behaviour); 1: differs, an overflow to fix or a backend "
+                                   "mismatch (the verdict line says which); 2: bad model, inputs or config.",
                        epilog=_examples("hlsforge check model.onnx --precision 'ap_fixed<12,4>' --accum auto",
                                         "hlsforge check model.onnx --config precision.yml --inputs events.npy --json",
                                         "hlsforge check model.onnx --cpu --csim --events 200"),

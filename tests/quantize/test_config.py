@@ -264,7 +264,7 @@ def test_transient_ops_are_rejected() -> None:
         ({"model": {"acum": "auto"}}, r"model: unknown key 'acum'; valid keys: default, weight"),
         ({"model": {"default": "ap_fixd<8,3>"}}, r"model: default: invalid precision 'ap_fixd<8,3>'"),
         ({"model": {"default": "ap_fixed<80,3>"}}, r"outside 1..64"),
-        ({"model": {"result": "auto"}}, r"'auto' is supported only for accum, sum"),
+        ({"model": {"input": "auto"}}, r"input needs a type, not 'auto'"),
         ({"model": {"weight": "float"}}, r"float types are not supported"),
         ({"op_type": {"Dens": {}}}, r"unknown op type 'Dens'; known: Dense"),
         ({"op_type": {"ReLU": {"weight": "ap_fixed<8,3>"}}}, r"op_type 'ReLU': unknown key 'weight' \(this op has no such variable\)"),

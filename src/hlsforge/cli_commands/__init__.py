@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 
-COMMANDS: tuple[str, ...] = ("estimate", "scan", "report")
+COMMANDS: tuple[str, ...] = ("estimate", "scan", "report", "calibrate")
 
 
 def register_all(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

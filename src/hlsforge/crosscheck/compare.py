@@ -37,6 +37,7 @@ class LayerCheck:
     overflows: int
     accum_overflows: int
     cause: str
+    quantizer_saturations: int = 0  # clipped by the model's own trained quantizer: its behaviour
 
 
 @dataclass
@@ -47,6 +48,12 @@ class CrossCheckReport:
     output_max_abs_diff: float
     argmax_agreement: float | None  # classifiers: fraction of events whose argmax matches float
     backends: dict[str, str] = field(default_factory=dict)  # e.g. "csim vs emulate": "exact (5000 values)"
+    input_quantizer_saturations: dict[str, int] = field(default_factory=dict)  # inputs typed by the model's quantizer
+
+    @property
+    def verdict(self) -> str:
+        """One line: does the fixed-point model agree with float, and if not, why."""
+        return verdict_of(self)
 
     @property
     def ok(self) -> bool:
@@ -57,6 +64,7 @@ class CrossCheckReport:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["ok"] = self.ok
+        d["verdict"] = self.verdict
         return d
 
     def __str__(self) -> str:
@@ -74,12 +82,44 @@ class CrossCheckReport:
         over_in = {k: v for k, v in self.input_overflows.items() if v}
         if over_in:
             lines.append(f"inputs outside the input type's range: {over_in}")
+        sat = {c.layer: c.quantizer_saturations for c in self.layers if c.quantizer_saturations}
+        sat.update({k: v for k, v in self.input_quantizer_saturations.items() if v})
+        if sat:
+            lines.append(
+                "saturated by the model's own quantizers (trained behaviour, also in the framework; not an "
+                f"overflow to fix): {sat}"
+            )
         lines.append(f"output: max |fixed - float| = {self.output_max_abs_diff:.3g}")
         if self.argmax_agreement is not None:
             lines.append(f"argmax agreement with float: {100 * self.argmax_agreement:.2f}%")
         for name, verdict in self.backends.items():
             lines.append(f"{name}: {verdict}")
+        lines.append(f"verdict: {self.verdict}")
         return "\n".join(lines)
+
+
+def verdict_of(report: CrossCheckReport) -> str:
+    """``agrees ...`` or ``differs: <why>``; saturation by a trained quantizer is never a reason."""
+    bad_backends = [k for k, v in report.backends.items() if v.startswith("DIFFERS")]
+    if bad_backends:
+        return f"differs: {', '.join(bad_backends)} do not match (a backend bug: please report it)"
+    over = [c for c in report.layers if c.overflows or c.accum_overflows]
+    if any(report.input_overflows.values()):
+        names = [k for k, v in report.input_overflows.items() if v]
+        return f"differs: inputs {names} overflow the input type; give the input more integer bits"
+    if over:
+        c = over[0]
+        return f"differs: layer {c.layer!r} overflows ({c.result_type}); give it more integer bits"
+    if report.output_max_abs_diff == 0:
+        return "agrees: the fixed-point model equals the float model exactly on these events"
+    first = next((c for c in report.layers if c.max_abs_diff > 0 and "propagated" not in c.cause), None)
+    why = f"; first difference at {first.layer!r}: {first.cause}" if first is not None else ""
+    if report.argmax_agreement is not None and report.argmax_agreement == 1.0:
+        return f"agrees on every argmax (max |Δ| {report.output_max_abs_diff:.3g}{why})"
+    if report.argmax_agreement is not None:
+        return (f"differs: argmax agreement {100 * report.argmax_agreement:.2f} %, max |Δ| "
+                f"{report.output_max_abs_diff:.3g}{why}")
+    return f"differs by at most {report.output_max_abs_diff:.3g} (no overflow){why}"
 
 
 def _lsb(t: Any) -> float:
@@ -139,12 +179,16 @@ def compare(
         lsb = _lsb(t)
         over = int(emu.overflows.get(key, 0))
         acc_over = int(emu.accum_overflows.get(key, 0))
+        sat = 0
+        if node.op is Op.QUANTIZE:  # the model's own quantizer clipping: not an overflow to fix
+            sat, over = over, 0
         max_diff = float(diff.max()) if diff.size else 0.0
         layers.append(
             LayerCheck(
                 layer=key, op=node.op.value, result_type=str(t), max_abs_diff=max_diff,
                 mean_abs_diff=float(diff.mean()) if diff.size else 0.0, lsb=lsb, overflows=over,
                 accum_overflows=acc_over, cause=_cause(node, max_diff, lsb, over, acc_over, t, prev),
+                quantizer_saturations=sat,
             )
         )
         prev = max_diff
@@ -156,9 +200,15 @@ def compare(
     agreement = None
     if out_ref.ndim == 2 and out_ref.shape[1] > 1:
         agreement = float(np.mean(np.argmax(out_ref, 1) == np.argmax(out_emu, 1)))
+    in_over = dict(emu.input_overflows)
+    in_sat: dict[str, int] = {}
+    for name in list(in_over):  # an input typed by its reader quantizer: clipping is the model's
+        readers = [n for n in qgraph.nodes if name in n.inputs]
+        if readers and all(n.op is Op.QUANTIZE and n.attrs.target == qgraph.values[name].type for n in readers):
+            in_sat[name] = in_over.pop(name)
     report = CrossCheckReport(
-        events=int(np.shape(out_ref)[0]), layers=layers, input_overflows=dict(emu.input_overflows),
-        output_max_abs_diff=out_diff, argmax_agreement=agreement,
+        events=int(np.shape(out_ref)[0]), layers=layers, input_overflows=in_over,
+        output_max_abs_diff=out_diff, argmax_agreement=agreement, input_quantizer_saturations=in_sat,
     )
     if cpu:
         from .. import cpu_backend

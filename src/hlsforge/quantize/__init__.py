@@ -7,6 +7,7 @@ of values into fixed-point types and the result types of arithmetic).
 from __future__ import annotations
 
 from . import emulate
+from .calibrate import Calibration, calibrate
 from .config import (
     HlsOptions,
     PrecisionConfig,
@@ -36,6 +37,8 @@ from .tables import TableSpec, build_table
 __all__ = [
     # config / tables / emulate (precision configuration, lookup tables, bit-exact emulator)
     "configure",
+    "calibrate",
+    "Calibration",
     "PrecisionConfig",
     "load_config",
     "raw_constant",

@@ -48,6 +48,7 @@ from ..ir.graph import Graph, Node, Value
 from ..ir.ops import Op
 from ..ir.records import ir_record
 from ..ir.types import FixedType, FloatType, IntType, Overflow, TensorType, parse_type, type_to_str
+from .as_trained import AsTrained, carries_quantizers
 from .fixed import as_fixed_type, convert_raw, fixed_add_type, quantize, to_float
 from .infer import dot_accum_type, exact_sum_type, table_sum_type
 from .tables import TableSpec, build_table
@@ -74,7 +75,9 @@ VARIABLES = ("weight", "bias", "accum", "result", "table", "scale", "param", "ex
 """Variables a layer may have (which ones a given op has: :data:`OP_VARIABLES`)."""
 
 AUTO_VARIABLES = ("accum", "sum")
-"""Variables that accept ``auto`` (the narrowest lossless type, see ``quantize.infer``)."""
+"""Variables whose ``auto`` is the narrowest lossless type of ``quantize.infer``. Every other
+variable accepts ``auto`` too: the model's own quantizer type, else the narrowest lossless
+type (``quantize/as_trained.py``) — hls4ml's ``auto``."""
 
 OPTIONS = (
     "table_size", "table_range", "exp_table_size", "inv_table_size", "exp_table_range", "inv_table_range",
@@ -187,8 +190,8 @@ def _parse_precision(value: Any, key: str, where: str) -> TensorType | None:
         raise PrecisionError(
             f"{where}: {key}: float types are not supported by the fixed-point pipeline; use e.g. 'ap_fixed<16,6>'"
         )
-    if t is None and key not in AUTO_VARIABLES:
-        raise PrecisionError(f"{where}: {key}: 'auto' is supported only for {', '.join(AUTO_VARIABLES)}")
+    if t is None and key.startswith("input"):
+        raise PrecisionError(f"{where}: {key}: the graph input needs a type, not 'auto'")
     return t
 
 
@@ -368,12 +371,22 @@ class PrecisionConfig:
                     return scope.precision[key]
         return DEFAULT_PRECISION
 
+    def is_set(self, node: Node, var: str) -> bool:
+        """Does any scope set ``var`` of ``node`` (itself, a fallback or a ``default``)?"""
+        chain = (var, *_FALLBACK.get((node.op, var), ()), "default")
+        return any(key in scope.precision for _, scope in self.scopes(node) for key in chain)
+
     def option(self, node: Node, key: str, default: Any = None, *fallbacks: str) -> Any:
         for _, scope in self.scopes(node):
             for k in (key, *fallbacks):
                 if k in scope.options:
                     return scope.options[k]
         return default
+
+    def precision_default(self) -> TensorType:
+        """The model-level ``default`` (``ap_fixed<16,6>`` when unset)."""
+        t = self.model.precision.get("default", DEFAULT_PRECISION)
+        return t if t is not None else DEFAULT_PRECISION
 
     def input_type(self, name: str) -> TensorType:
         if name in self.inputs:
@@ -490,14 +503,32 @@ def _overflow_count(x: np.ndarray, t: FixedType) -> int:
 class _Configurer:
     """State of one :func:`configure` run over a copy of the graph."""
 
-    def __init__(self, graph: Graph, cfg: PrecisionConfig) -> None:
+    def __init__(self, graph: Graph, cfg: PrecisionConfig, trained: AsTrained | None = None) -> None:
         self.g = graph
         self.cfg = cfg
         self.preset = {n for n, v in graph.values.items() if v.is_constant and isinstance(v.type, (FixedType, IntType))}
         self.typed_here: dict[str, TensorType] = {}
+        # as trained (quantize/as_trained.py): types inferred where the config sets nothing
+        self.trained = trained
+        self.auto = trained if trained is not None else AsTrained(cfg.precision_default())
+        self.pretyped: dict[str, TensorType] = {
+            n.name: graph.values[n.outputs[0]].type for n in graph.nodes
+            if n.outputs and isinstance(graph.values[n.outputs[0]].type, (FixedType, IntType))
+        } if trained is not None else {}
 
     def prec(self, node: Node, var: str) -> TensorType | None:
-        return self.cfg.precision(node, var)
+        if self.trained is not None and not self.cfg.is_set(node, var):
+            return self.trained.infer(self, node, var)
+        t = self.cfg.precision(node, var)
+        if t is None and var not in AUTO_VARIABLES:  # `auto` beyond accumulators: as trained / lossless
+            return self.auto.infer(self, node, var)
+        return t
+
+    def is_auto(self, node: Node, var: str) -> bool:
+        """Is ``var`` of ``node`` inferred (as trained, or configured ``auto``)?"""
+        if self.trained is not None and not self.cfg.is_set(node, var):
+            return True
+        return self.cfg.is_set(node, var) and self.cfg.precision(node, var) is None
 
     def fixed(self, node: Node, var: str) -> TensorType:
         t = self.prec(node, var)
@@ -510,9 +541,12 @@ class _Configurer:
 
     def set_constant(self, node: Node, i: int, var: str, role: str) -> FixedType:
         """Type and quantize constant input ``i`` with variable ``var`` (``role`` names it)."""
-        t = self.fixed(node, var)
         name = node.inputs[i]
         v = self.g.values[name]
+        if self.is_auto(node, var):
+            t: TensorType = v.type if name in self.preset else self.auto.constant_type(node, role, np.asarray(v.data))
+        else:
+            t = self.fixed(node, var)
         hint = f"give '{var}' more integer bits"
         if name in self.preset:
             t = v.type
@@ -720,6 +754,8 @@ _CONFIG_RULES: dict[Op, Callable[[_Configurer, Node], None]] = {
 def configure(
     graph: Graph,
     config: PrecisionConfig | Mapping[str, Any] | str | os.PathLike[str] | None = None,
+    *,
+    input: Any = None,  # noqa: A002 - the documented keyword
 ) -> Graph:
     """Return a quantized copy of ``graph`` (the input is never changed).
 
@@ -730,7 +766,15 @@ def configure(
     validated ``ReuseFactor``/``Strategy``. ``graph.metadata["precision_config"]`` records
     the config used. Errors are ``PrecisionError`` naming the layer; configuring a graph that
     is already quantized is one (weights would be rounded twice).
+
+    A graph that carries quantizers (QKeras, QONNX, HGQ2, ``hlsforge.qat``) is configured
+    **as trained** wherever the config sets nothing (``quantize/as_trained.py``): quantizer
+    types, else the narrowest lossless type. ``input=`` (a type, or a dict by input name)
+    gives the graph input's type; without it the input takes its input quantizer's type, and
+    with no configuration at all a missing input type is a ``PrecisionError``. hls4ml
+    configurations (``Model``/``LayerName``/``LayerType``/``HLSConfig``) are translated first.
     """
+    config = _translate_hls4ml(config, graph)
     cfg = PrecisionConfig.load(config)
     if METADATA_KEY in graph.metadata:
         raise PrecisionError(
@@ -740,9 +784,19 @@ def configure(
     g = graph.copy()
     g.validate(final=True)
     cfg.check_against(g)
-    c = _Configurer(g, cfg)
+    trained = AsTrained(cfg.precision_default()) if carries_quantizers(g) else None
+    c = _Configurer(g, cfg, trained)
+    known = AsTrained.input_types(g, input) if (trained is not None or input is not None) else {}
     for name in g.inputs:
-        g.values[name].type = cfg.input_type(name)
+        t = known.get(name)
+        if t is None and name not in cfg.inputs and cfg.input is None and trained is not None and config is None:
+            raise PrecisionError(
+                f"model {graph.name!r}: graph input {name!r} has no input quantizer, so the model does not say "
+                f"its type; pass it: configure(graph, input='ap_fixed<16,6>') (CLI: a config with "
+                "model: {input: ...}), or put a quantizer on the input when training"
+            )
+        explicit = name in cfg.inputs or cfg.input is not None
+        g.values[name].type = t if t is not None and (input is not None or not explicit) else cfg.input_type(name)
     for node in list(g.nodes):
         rule = _CONFIG_RULES.get(node.op)
         if rule is None:
@@ -755,7 +809,23 @@ def configure(
             reuse_factor=cfg.option(node, "ReuseFactor", 1), strategy=cfg.option(node, "Strategy", "Latency")
         )
     g.metadata[METADATA_KEY] = cfg.to_dict()
+    if trained is not None:
+        g.metadata["as_trained"] = list(dict.fromkeys(trained.notes))
+        for note in g.metadata["as_trained"]:
+            warnings.warn(note, stacklevel=2)
     return g
+
+
+def _translate_hls4ml(config: Any, graph: Graph) -> Any:
+    """hls4ml configurations (dict or YAML path) → the native schema (quantize/hls4ml_config.py)."""
+    from .hls4ml_config import is_hls4ml_config, translate
+
+    if isinstance(config, (str, os.PathLike)) and not (isinstance(config, str) and _is_type_text(config)):
+        loaded = load_config(config)
+        return translate(loaded, graph, source=str(config)) if is_hls4ml_config(loaded) else loaded
+    if isinstance(config, Mapping) and is_hls4ml_config(config):
+        return translate(config, graph)
+    return config
 
 
 def is_configured(graph: Graph) -> bool:

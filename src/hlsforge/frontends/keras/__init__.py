@@ -7,8 +7,8 @@ Entry points::
     from_keras(live_model, input_shape=None) -> Graph
 
 ``hlsforge.load`` dispatches here for ``.keras``, ``.h5``/``.hdf5``, Keras architecture
-``.json`` files and live ``keras`` models. Saved ``.h5``/``.json`` models are read with h5py
-only; TensorFlow and Keras are not imported.
+``.json`` files and live ``keras`` models. Saved ``.keras``/``.h5``/``.json`` models are read
+with zipfile/json and h5py only; TensorFlow, Keras and their backends are not imported.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def load_keras(model: Any, *, weights: str | os.PathLike[str] | None = None, inp
 
     ``.json``: architecture from ``model.to_json()`` (Keras 2 or 3, QKeras layers allowed) with
     ``weights=`` the HDF5 weights file; ``.h5``/``.hdf5``: a full legacy model file;
-    ``.keras``: a native Keras 3 archive (needs keras). ``input_shape`` (batch excluded, or a
+    ``.keras``: a native Keras 3 archive (read with zipfile + h5py, no Keras needed). ``input_shape`` (batch excluded, or a
     dict by input name) fixes dimensions the model leaves open.
     """
     if isinstance(model, (str, os.PathLike)):
@@ -64,8 +64,8 @@ def load_keras(model: Any, *, weights: str | os.PathLike[str] | None = None, inp
                 raise ModelFormatError(f"{str(path)!r} is a full model file; weights= is only for architecture JSON")
             return _finish(load_h5(path, input_shape=input_shape))
         if suffix == ".keras":
-            from .live import load_keras_file
+            from .archive import load_keras_archive
 
-            return _finish(load_keras_file(path, input_shape=input_shape))
+            return _finish(load_keras_archive(path, input_shape=input_shape))
         raise ModelFormatError(f"{str(path)!r}: the Keras frontend reads .json (+ weights), .h5/.hdf5 and .keras files")
     return from_keras(model, input_shape=input_shape)

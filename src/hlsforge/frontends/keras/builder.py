@@ -391,6 +391,11 @@ _CREATION_ORDER: dict[str, Callable[[dict[str, Any]], list[str]]] = {
     **{c: _kernel_bias(["kernel"]) for c in ("Dense", "Conv1D", "Conv2D", "DepthwiseConv1D", "DepthwiseConv2D")},
     **{c: _kernel_bias(["depthwise_kernel", "pointwise_kernel"]) for c in ("SeparableConv1D", "SeparableConv2D")},
     "BatchNormalization": _bn_order,
+    # QKeras (v3, Keras 3 archives): same variables as their Keras counterparts
+    **{c: _kernel_bias(["kernel"]) for c in ("QDense", "QConv1D", "QConv2D")},
+    "QDepthwiseConv2D": _kernel_bias(["depthwise_kernel"]),
+    **{c: _kernel_bias(["depthwise_kernel", "pointwise_kernel"]) for c in ("QSeparableConv1D", "QSeparableConv2D")},
+    "QBatchNormalization": _bn_order,
 }
 """Variable order of each weighted Keras 3 layer, for weight files that store them unnamed."""
 

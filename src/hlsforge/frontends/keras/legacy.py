@@ -107,11 +107,8 @@ def _read_keras3_tree(group: Any, depth: int = 0) -> dict[str, Any]:
     tree: dict[str, Any] = {"vars": [], "layers": {}}
     if "vars" in group:
         v = group["vars"]
-        try:
-            keys = sorted(v, key=int)
-        except (TypeError, ValueError):
-            raise ModelFormatError(f"{v.name!r}: Keras 3 weight variables are numbered 0, 1, ...; found {sorted(v)[:5]}") from None
-        tree["vars"] = [read_dataset(v[k], f"weight {v[k].name!r}") for k in keys]
+        keys = [k for k in v if str(k).isdigit()]  # numbered variables; other entries are not weights
+        tree["vars"] = [read_dataset(v[k], f"weight {v[k].name!r}") for k in sorted(keys, key=int)]
     if "layers" in group:
         for key in group["layers"]:
             sub = group["layers"][key]
@@ -225,6 +222,20 @@ def _weights_source(path: str | os.PathLike[str]) -> tuple[H5Weights | Keras3Wei
     if tree is not None:
         return Keras3Weights(tree), "3"
     table, attrs = read_weight_table(path)
+    return H5Weights(table), attrs.get("keras_version")
+
+
+def weights_from_h5(fileobj: Any, where: str) -> tuple[H5Weights | Keras3Weights, Any]:
+    """Weights from an in-memory HDF5 file (a ``.keras`` archive's ``model.weights.h5``)."""
+    h5py = _h5py()
+    try:
+        with h5py.File(fileobj, "r") as f:
+            if "layers" in f and "layer_names" not in f.attrs and "model_weights" not in f:
+                return Keras3Weights(_read_keras3_tree(f)), "3"
+    except OSError as e:
+        raise ModelFormatError(f"{where} is not a readable HDF5 file: {e}") from None
+    fileobj.seek(0)
+    table, attrs = read_weight_table(fileobj)
     return H5Weights(table), attrs.get("keras_version")
 
 

@@ -1,0 +1,497 @@
+"""Calibrated post-training quantization: per-layer types chosen from data.
+
+Why: ``ap_fixed<16,6>`` everywhere is both too wide (most layers need fewer bits) and unsafe
+(a layer whose values exceed ±32 wraps). From calibration data hlsforge can choose each
+layer's integer bits so nothing overflows, then take fractional bits away layer by layer for
+as long as the quantized model still meets a target, spending bits where they matter.
+
+Algorithm (docs/numerics.md, "Calibrated post-training quantization"):
+
+1. **Ranges.** The float reference runs on the calibration data; each value's ``[min, max]``
+   (graph inputs, every layer's output, every weight array) gives its integer bits:
+   the fewest such that ``max(|min|, |max|) · (1 + margin)`` fits (unsigned when ``min ≥ 0``).
+   ``margin`` (default :data:`DEFAULT_MARGIN` = 0.25) is headroom for data beyond the
+   calibration set; results saturate (``AP_SAT``) rather than wrap if it is exceeded.
+2. **Start.** Every fractional-bit knob — the graph input, each layer's weights and its
+   result — starts at :data:`START_FRAC`; more is tried if that misses the target.
+   Accumulators take the result's integer bits and wrap: modular arithmetic makes the final
+   sum exact whenever the result fits. Their fractional bits start at every product bit
+   (``frac_in + frac_w``, no error) and are a knob too. Layers that change no value (ReLU, max pooling, reshapes,
+   concatenation) keep their input's fractional bits.
+3. **Descend.** Knobs are visited in order of how much cost one bit of each saves; each is
+   lowered by bisection to the fewest fractional bits that still meet the target, the others
+   held. The target is argmax agreement with the float model (default ≥ 99.9 %; a tie for the
+   maximum counts as a disagreement) or a bound on the largest absolute output error, both
+   measured on the calibration data, where only half the budget (:data:`SAFETY`) may be spent.
+4. **Cost** is the resource estimate (``hlsforge.estimate``: LUT and DSP as fractions of the
+   part) when that package is present, else a bit count (multiplier input widths plus
+   activation widths).
+
+Returns a :class:`Calibration`: the configuration (native schema, dumpable as YAML), the
+per-layer choices with the reason for each, the agreement reached and the cost.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..errors import HlsforgeError, InputError, PrecisionError
+from ..ir.graph import Graph
+from ..ir.ops import Op
+from ..ir.types import FixedType, Overflow, Rounding, type_to_str
+from ..progress import track
+
+__all__ = ["calibrate", "Calibration", "LayerChoice", "DEFAULT_MARGIN", "START_FRAC"]
+
+DEFAULT_MARGIN = 0.25
+"""Relative headroom over the calibration range when choosing integer bits."""
+
+START_FRAC = 12
+"""Fractional bits every knob starts from (raised to 18, then 24, if the target is missed)."""
+
+MIN_FRAC = -4
+"""Fewest fractional bits tried (negative: the LSB is larger than 1)."""
+
+SAFETY = 0.5
+"""Fraction of the target's budget (disagreements, or output error) the search may spend on
+the calibration data; the rest is headroom for unseen events."""
+
+TABLE = FixedType(18, 8)
+SOFTMAX_TABLE = FixedType(18, 8, True, Rounding.RND, Overflow.SAT)
+PARAM = FixedType(18, 8)
+
+_DOT = (Op.DENSE, Op.CONV1D, Op.CONV2D)
+_PASS = (Op.RELU, Op.MAXPOOL1D, Op.MAXPOOL2D, Op.GLOBAL_MAXPOOL, Op.FLATTEN, Op.RESHAPE, Op.TRANSPOSE, Op.PAD,
+         Op.CONCAT)
+_TABLES = (Op.SIGMOID, Op.TANH, Op.ELU, Op.SELU, Op.SOFTPLUS)
+
+
+@dataclass
+class LayerChoice:
+    """What calibration chose for one layer, and why."""
+
+    name: str
+    op: str
+    lo: float
+    hi: float
+    result: str
+    weight: str | None = None
+    accum: str | None = None
+    reason: str = ""
+
+
+@dataclass
+class Calibration:
+    """The result of :func:`calibrate`."""
+
+    config: dict[str, Any]
+    layers: list[LayerChoice]
+    target: str
+    agreement: float
+    max_error: float
+    cost: dict[str, float]
+    cost_kind: str
+    start_cost: dict[str, float]
+    evaluations: int
+    notes: list[str] = field(default_factory=list)
+    met: bool = True  # the returned configuration meets the target on the calibration data
+
+    def to_yaml(self) -> str:
+        """The configuration as YAML (needs PyYAML), ready for ``--config``."""
+        try:
+            import yaml
+        except ImportError:
+            raise PrecisionError("writing YAML needs PyYAML: pip install 'hlsforge[yaml]'") from None
+        return str(yaml.safe_dump(self.config, sort_keys=False))
+
+    def report(self) -> str:
+        """A table of the choices, the target reached and the cost before/after the descent."""
+        rows = [("layer", "op", "range", "result", "weight", "accum", "why")]
+        for c in self.layers:
+            rows.append((c.name, c.op, f"[{c.lo:.4g}, {c.hi:.4g}]", c.result, c.weight or "", c.accum or "", c.reason))
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+        lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+        cost = ", ".join(f"{k} {v:g}" for k, v in self.cost.items() if k != "objective")
+        start = ", ".join(f"{k} {v:g}" for k, v in self.start_cost.items() if k != "objective")
+        lines += [
+            "",
+            f"target: {self.target}; reached: argmax agreement {100 * self.agreement:.3f} %, "
+            f"max |error| {self.max_error:.4g} (on the calibration data)",
+            f"cost ({self.cost_kind}): {cost}  (all knobs at the start: {start}); {self.evaluations} evaluations",
+        ]
+        lines += [f"note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.report()
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def integer_bits(lo: float, hi: float, margin: float) -> tuple[int, bool]:
+    """``(integer bits, signed)`` holding ``[lo, hi]`` with relative headroom ``margin``."""
+    signed = lo < 0
+    m = max(abs(lo), abs(hi)) * (1.0 + margin)
+    if not math.isfinite(m):
+        raise InputError("calibration data produce infinite or NaN values")
+    if m <= 0:
+        return (1 if signed else 0), signed
+    e = math.floor(math.log2(m)) + 1  # 2**e > m
+    return e + int(signed), signed
+
+
+def _fixed(i: int, signed: bool, frac: int, *, sat: bool = True) -> FixedType:
+    width = max(i + frac, 1 + int(signed))
+    integer = width - frac
+    if sat:
+        return FixedType(width, integer, signed, Rounding.RND, Overflow.SAT)
+    return FixedType(width, integer, signed)
+
+
+def _const_type(values: np.ndarray, frac: int) -> FixedType:
+    """The narrowest signed type with ``frac`` fractional bits holding every value of a
+    constant after rounding (``AP_RND``: ties up), so no weight saturates."""
+    from .infer import type_for_raw_range
+
+    v = np.asarray(values, dtype=np.float64)
+    raw = np.floor(v * 2.0**frac + 0.5) if v.size else np.zeros(1)
+    t = type_for_raw_range(int(raw.min()), int(raw.max()), frac, signed=True)
+    return FixedType(max(t.width, 2), t.integer + max(2 - t.width, 0), True, Rounding.RND, Overflow.SAT)
+
+
+@dataclass
+class _Target:
+    kind: str  # "argmax" | "max_error"
+    value: float
+
+    def met(self, agreement: float, max_error: float) -> bool:
+        """Met on the calibration data with half the allowed disagreement (or error) to spare:
+        :data:`SAFETY` keeps the target on events the calibration did not see."""
+        if self.kind == "argmax":
+            return agreement >= 1.0 - (1.0 - self.value) * SAFETY
+        return max_error <= self.value * SAFETY
+
+    def __str__(self) -> str:
+        return f"argmax agreement >= {100 * self.value:g} %" if self.kind == "argmax" else f"max |error| <= {self.value:g}"
+
+
+def _parse_target(target: Any) -> _Target:
+    if isinstance(target, _Target):
+        return target
+    if isinstance(target, (int, float)) and not isinstance(target, bool) and 0 < float(target) <= 1:
+        return _Target("argmax", float(target))
+    if isinstance(target, Mapping) and len(target) == 1:
+        (k, v), = target.items()
+        if k in ("argmax", "agreement") and isinstance(v, (int, float)) and 0 < float(v) <= 1:
+            return _Target("argmax", float(v))
+        if k in ("max_error", "error") and isinstance(v, (int, float)) and float(v) > 0:
+            return _Target("max_error", float(v))
+    if isinstance(target, str):
+        kind, _, val = target.partition(":")
+        try:
+            return _parse_target({kind.strip(): float(val)} if val else {kind.strip(): 0.999})
+        except (ValueError, PrecisionError):
+            pass
+    raise PrecisionError(
+        f"calibrate: target must be an argmax agreement in (0, 1] (e.g. 0.999), {{'argmax': 0.999}} or "
+        f"{{'max_error': 0.01}}, got {target!r}"
+    )
+
+
+def _first_output(y: Any) -> np.ndarray:
+    if isinstance(y, Mapping):
+        y = next(iter(y.values()))
+    return np.asarray(y, dtype=np.float64).reshape(len(y), -1)
+
+
+def argmax_agreement(y: np.ndarray, ref_arg: np.ndarray) -> float:
+    """Fraction of events whose argmax equals the float model's, counting a tie for the
+    maximum as a disagreement (which index the hardware picks is then arbitrary)."""
+    top = y.max(axis=1, keepdims=True)
+    unique = np.count_nonzero(y == top, axis=1) == 1
+    return float(np.mean(unique & (y.argmax(axis=1) == ref_arg)))
+
+
+# ----------------------------------------------------------------------------- the search
+
+
+class _Search:
+    def __init__(self, graph: Graph, x: Any, target: _Target, margin: float, cost: Callable[[Graph], dict[str, float]],
+                 quiet: bool | None, guard: int = 1) -> None:
+        from .. import reference
+
+        self.guard = guard
+        self.g = graph
+        self.x = x
+        self.target = target
+        self.margin = margin
+        self.cost_fn = cost
+        self.quiet = quiet
+        self.evals = 0
+        trace = reference.run(graph, x, trace=True)
+        self.ref = _first_output(reference.run(graph, x))
+        self.ref_arg = self.ref.argmax(axis=1)
+        keys = reference.trace_keys(graph)
+        self.ranges: dict[str, tuple[float, float]] = {}
+        arrays = graph.prepare_inputs(x)
+        for name, a in arrays.items():
+            a = np.asarray(a, dtype=np.float64)
+            self.ranges[name] = (float(a.min()), float(a.max()))
+        for node in graph.nodes:
+            y = np.asarray(trace[keys[node.name]], dtype=np.float64)
+            if not np.isfinite(y).all():
+                raise InputError(f"{node.describe()}: the float model gives NaN or inf on the calibration data")
+            self.ranges[node.outputs[0]] = (float(y.min()), float(y.max()))
+        self.knobs: dict[str, int] = {}
+        for name in graph.inputs:
+            self.knobs[f"input:{name}"] = START_FRAC
+        for node in graph.nodes:
+            if node.op in _DOT or node.op is Op.BATCHNORM:
+                self.knobs[f"weight:{node.name}"] = START_FRAC
+            if node.op not in _PASS and node.op is not Op.QUANTIZE:
+                self.knobs[f"result:{node.name}"] = START_FRAC
+            if node.op in _DOT:
+                self.knobs[f"accum:{node.name}"] = 2 * START_FRAC  # extra bits over the result's
+
+    # ------------------------------------------------------------------ config from knobs
+
+    def config(self, knobs: Mapping[str, int]) -> tuple[dict[str, Any], list[LayerChoice]]:
+        g = self.g
+        frac: dict[str, int] = {}
+        types: dict[str, FixedType] = {}
+        inputs = {}
+        for name in g.inputs:
+            i, s = integer_bits(*self.ranges[name], self.margin)
+            t = _fixed(i, s, knobs[f"input:{name}"])
+            inputs[name] = type_to_str(t)
+            frac[name], types[name] = t.frac, t
+        layers: dict[str, Any] = {}
+        choices: list[LayerChoice] = []
+        for node in g.nodes:
+            out = node.outputs[0]
+            lo, hi = self.ranges[out]
+            i, s = integer_bits(lo, hi, self.margin)
+            acts = [v for v in node.inputs if not g.values[v].is_constant]
+            in_frac = max((frac.get(v, START_FRAC) for v in acts), default=START_FRAC)
+            entry: dict[str, Any] = {}
+            choice = LayerChoice(node.name, node.op.value, lo, hi, "")
+            if node.op is Op.QUANTIZE:
+                t = node.attrs.target
+                frac[out], types[out] = t.frac, t
+                choice.result, choice.reason = type_to_str(t), "the model's quantizer"
+                choices.append(choice)
+                continue
+            if node.op in _PASS:
+                t = _fixed(i, s, in_frac, sat=False)
+                choice.reason = "changes no value: the input's fractional bits"
+            else:
+                t = _fixed(i, s, knobs[f"result:{node.name}"])
+            entry["result"] = type_to_str(t)
+            if node.op in _DOT or node.op is Op.BATCHNORM:
+                fw = knobs[f"weight:{node.name}"]
+                w = np.asarray(g.values[node.inputs[1]].data, dtype=np.float64)
+                b = np.asarray(g.values[node.inputs[2]].data, dtype=np.float64) if len(node.inputs) > 2 else np.zeros(1)
+                wt, bt = _const_type(w, fw), _const_type(b, fw)
+                entry["scale" if node.op is Op.BATCHNORM else "weight"] = type_to_str(wt)
+                entry["bias"] = type_to_str(bt)
+                choice.weight = type_to_str(wt)
+                if node.op in _DOT:
+                    af = min(in_frac + wt.frac, t.frac + knobs[f"accum:{node.name}"])
+                    # the result's integer bits (a wrapping accumulator ends exact when the result
+                    # fits); fractional bits: every product bit, or fewer when the knob says so
+                    acc = FixedType(i + af, i, True) if i + af >= 2 else FixedType(2, 2 - af, True)
+                    entry["accum"] = type_to_str(acc)
+                    choice.accum = entry["accum"]
+            elif node.op in (Op.AVGPOOL1D, Op.AVGPOOL2D, Op.GLOBAL_AVGPOOL):
+                entry["accum"] = "auto"
+                entry["scale"] = type_to_str(FixedType(18, 0, False, Rounding.RND))
+            elif node.op in _TABLES:
+                entry["table"] = type_to_str(TABLE)
+                if node.op is Op.SELU:
+                    entry["param"] = type_to_str(PARAM)
+            elif node.op is Op.SOFTMAX:
+                entry.update(exp_table=type_to_str(SOFTMAX_TABLE), inv_table=type_to_str(SOFTMAX_TABLE), sum="auto")
+            elif node.op in (Op.LEAKY_RELU, Op.CLIP, Op.HARD_SIGMOID):
+                entry["param"] = type_to_str(PARAM)
+            elif node.op in (Op.ADD, Op.SUB, Op.MUL) and any(g.values[v].is_constant for v in node.inputs):
+                c = np.concatenate([np.asarray(g.values[v].data, np.float64).ravel()
+                                    for v in node.inputs if g.values[v].is_constant])
+                entry["weight"] = type_to_str(_const_type(c, START_FRAC + 4))
+            layers[node.name] = entry
+            frac[out], types[out] = t.frac, t
+            choice.result = entry["result"]
+            choices.append(choice)
+        cfg = {"model": {"default": "ap_fixed<16,6>", "input": inputs if len(inputs) > 1 else next(iter(inputs.values())),
+                         "table_size": 1024}, "layers": layers}
+        return cfg, choices
+
+    # ------------------------------------------------------------------ evaluation
+
+    def evaluate(self, knobs: Mapping[str, int]) -> tuple[bool, float, float, dict[str, float]]:
+        from . import emulate
+        from .config import configure
+
+        cfg, _ = self.config(knobs)
+        self.evals += 1
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                q = configure(self.g, cfg)
+                y = _first_output(emulate.run(q, self.x))
+            except HlsforgeError:
+                return False, 0.0, math.inf, {"objective": math.inf}
+        agreement = argmax_agreement(y, self.ref_arg)
+        max_error = float(np.max(np.abs(y - self.ref)))
+        return self.target.met(agreement, max_error), agreement, max_error, self.cost_fn(q)
+
+    def run(self) -> tuple[dict[str, int], list[str], dict[str, float]]:
+        notes: list[str] = []
+        for start in (START_FRAC, 18, 24):
+            knobs = {k: start for k in self.knobs}
+            ok, agr, err, cost = self.evaluate(knobs)
+            if ok:
+                break
+        else:
+            notes.append(f"the target is not met even with 24 fractional bits everywhere (agreement {agr:.4f}, "
+                         f"max error {err:.3g}); the widest configuration is returned")
+            return knobs, notes, cost
+        start_cost = cost
+        # order: cost saved by taking 2 bits from each knob alone
+        saving = {}
+        for k in self.knobs:
+            trial = dict(knobs)
+            trial[k] = knobs[k] - 2
+            saving[k] = start_cost["objective"] - self._cost_only(trial)
+        order = sorted(self.knobs, key=lambda k: -saving[k])
+        for k in track(order, "calibrate: fractional bits", quiet=self.quiet):
+            lo, hi = MIN_FRAC, knobs[k]  # hi meets the target
+            while lo < hi:
+                mid = (lo + hi) // 2
+                trial = dict(knobs)
+                trial[k] = mid
+                if self.evaluate(trial)[0]:
+                    hi = mid
+                else:
+                    lo = mid + 1
+            knobs[k] = hi
+        if self.guard:
+            guarded = {k: v + self.guard for k, v in knobs.items()}
+            if self.evaluate(guarded)[0]:  # rounding is not monotonic in the bits: check
+                notes.append(f"{self.guard} guard bit(s) added to every fractional-bit choice, so data beyond "
+                             "the calibration set keeps the target")
+                return guarded, notes, start_cost
+            notes.append("guard bits were dropped: with them the calibration data missed the target")
+        return knobs, notes, start_cost
+
+    def _cost_only(self, knobs: Mapping[str, int]) -> float:
+        from .config import configure
+
+        cfg, _ = self.config(knobs)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                return self.cost_fn(configure(self.g, cfg))["objective"]
+            except HlsforgeError:
+                return math.inf
+
+
+def bit_cost(q: Graph) -> dict[str, float]:
+    """Fallback cost: Σ over multiplies of (input width + weight width), plus Σ activation widths."""
+    from .config import raw_constant
+    from .fixed import as_fixed_type
+
+    mult = 0
+    act = 0
+    for node in q.nodes:
+        if node.op in _DOT:
+            xw = as_fixed_type(q.values[node.inputs[0]].type).width  # type: ignore[arg-type]
+            kv = q.values[node.inputs[1]]
+            nz = int(np.count_nonzero(raw_constant(kv)))
+            mult += nz * (xw + as_fixed_type(kv.type).width)  # type: ignore[arg-type]
+        t = q.values[node.outputs[0]].type
+        act += as_fixed_type(t).width * max(1, q.values[node.outputs[0]].size)  # type: ignore[arg-type]
+    return {"objective": float(mult + act), "bits": float(mult + act)}
+
+
+def estimate_cost(part: str | None, clock_ns: float) -> tuple[Callable[[Graph], dict[str, float]], str] | None:
+    """LUT and DSP from ``hlsforge.estimate`` as fractions of the part (None if unavailable)."""
+    try:
+        from ..resources import DEFAULT_PART, estimate, get_part
+    except ImportError:
+        return None
+    dev = get_part(part or DEFAULT_PART)
+    avail = dev.totals()
+
+    def cost(q: Graph) -> dict[str, float]:
+        try:
+            e = estimate(q, part=part or DEFAULT_PART, clock_ns=clock_ns)
+        except HlsforgeError:
+            return bit_cost(q)
+        return {"objective": e.lut / avail["lut"] + e.dsp / avail["dsp"], "lut": float(e.lut), "dsp": float(e.dsp)}
+
+    return cost, f"hlsforge.estimate on {part or DEFAULT_PART}: LUT/LUTs + DSP/DSPs of the part"
+
+
+def calibrate(
+    graph: Graph,
+    x: Any,
+    target: Any = 0.999,
+    *,
+    margin: float = DEFAULT_MARGIN,
+    part: str | None = None,
+    clock_ns: float = 5.0,
+    cost: str = "auto",
+    guard_bits: int = 1,
+    quiet: bool | None = None,
+) -> Calibration:
+    """Choose per-layer fixed-point types for ``graph`` (a float graph) from data ``x``.
+
+    ``target``: argmax agreement with the float model in (0, 1] (default 0.999), or
+    ``{"argmax": 0.999}`` / ``{"max_error": 0.01}``. ``margin``: relative headroom over the
+    calibration ranges for integer bits. ``cost``: ``"auto"`` (the resource estimate when
+    available, else bits), ``"estimate"`` or ``"bits"``. Returns a :class:`Calibration` whose
+    ``config`` goes straight to ``configure`` or ``--config`` (``to_yaml()``).
+    """
+    from .config import METADATA_KEY
+
+    tgt = _parse_target(target)
+    if METADATA_KEY in graph.metadata:
+        raise PrecisionError(f"calibrate: model {graph.name!r} is already quantized; pass the float graph")
+    if not (isinstance(margin, (int, float)) and margin >= 0):
+        raise PrecisionError(f"calibrate: margin must be a non-negative number, got {margin!r}")
+    if cost not in ("auto", "estimate", "bits"):
+        raise PrecisionError(f"calibrate: cost must be 'auto', 'estimate' or 'bits', got {cost!r}")
+    est = estimate_cost(part, clock_ns) if cost != "bits" else None
+    if cost == "estimate" and est is None:
+        raise PrecisionError("calibrate: cost='estimate' needs hlsforge.resources (the resource estimator)")
+    fn, kind = est if est is not None else (bit_cost, "bit count: multiplier input widths + activation widths")
+    if isinstance(guard_bits, bool) or not isinstance(guard_bits, int) or guard_bits < 0:
+        raise PrecisionError(f"calibrate: guard_bits must be a non-negative integer, got {guard_bits!r}")
+    search = _Search(graph, x, tgt, float(margin), fn, quiet, guard_bits)
+    knobs, notes, start_cost = search.run()
+    cfg, choices = search.config(knobs)
+    ok, agreement, max_error, final_cost = search.evaluate(knobs)
+    if not ok and not any("not met" in n for n in notes):
+        notes.append("the target is not met on the calibration data by the returned configuration")
+    for c in choices:
+        if c.reason:
+            continue
+        parts = []
+        if f"accum:{c.name}" in knobs:
+            parts.append(f"accum frac ≤ result frac + {knobs[f'accum:{c.name}']}")
+        if f"weight:{c.name}" in knobs:
+            parts.append(f"weight frac {knobs[f'weight:{c.name}']}")
+        if f"result:{c.name}" in knobs:
+            parts.append(f"result frac {knobs[f'result:{c.name}']}")
+        c.reason = ("fewest " + ", ".join(parts) + " meeting the target") if parts else ""
+    notes.append(f"integer bits cover the calibration range × {1 + margin:g}; results saturate beyond it")
+    clean = {k: v for k, v in final_cost.items() if k != "objective"}
+    start = {k: v for k, v in start_cost.items() if k != "objective"}
+    return Calibration(cfg, choices, str(tgt), agreement, max_error, clean, kind, start, search.evals, notes, ok)

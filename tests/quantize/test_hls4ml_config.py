@@ -146,3 +146,11 @@ def test_cli_config_accepts_hls4ml_yaml(model: keras.Model, tmp_path: Path) -> N
     assert "Traceback" not in r.stderr
     written = "".join(p.read_text(errors="ignore") for p in (tmp_path / "out").rglob("*.h"))
     assert "ap_fixed<12,5>" in written
+
+
+def test_iotype_becomes_io_type() -> None:
+    from hlsforge.quantize.hls4ml_config import translate
+
+    for io in ("io_stream", "io_parallel"):
+        cfg = translate({"IOType": io, "HLSConfig": {"Model": {"Precision": "ap_fixed<16,6>"}}})
+        assert cfg["model"]["io_type"] == io

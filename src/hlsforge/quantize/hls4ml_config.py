@@ -11,8 +11,8 @@ project YAML files. They are translated here, once, into the native ``model`` / 
   node, below any ``LayerName`` entry: hls4ml's precedence name > type > model).
 - ``LayerName: {name: {...}}`` → ``layers``. hls4ml names a Dense/Conv's fused activation
   ``<layer>_<activation>`` (``fc1_relu``); those names reach the activation node here.
-- ``HLSConfig`` (a whole project YAML) is unwrapped; ``IOType`` becomes ``io_type`` where this
-  version has it; ``Part``/``ClockPeriod``/``OutputDir``/``ProjectName``/``Backend`` belong to
+- ``HLSConfig`` (a whole project YAML) is unwrapped; ``IOType`` becomes ``io_type``;
+  ``Part``/``ClockPeriod``/``OutputDir``/``ProjectName``/``Backend`` belong to
   ``hlsforge convert`` options and are reported, not applied.
 - ``auto`` stays ``auto``: the model's own quantizer type where it has one, else the narrowest
   lossless type (quantize/as_trained.py), as hls4ml's precision inference intends.
@@ -166,13 +166,7 @@ class _Translator:
         if "Strategy" in model and isinstance(model["Strategy"], str):
             model["Strategy"] = {"latency": "Latency", "resource": "Resource"}.get(model["Strategy"].lower(), model["Strategy"])
         if self.io_type is not None:
-            from .config import OPTIONS
-
-            if "io_type" in OPTIONS:
-                model["io_type"] = {"io_parallel": "io_parallel", "io_stream": "io_stream"}.get(
-                    self.io_type.lower(), self.io_type)
-            else:
-                self.ignored.append(f"IOType={self.io_type!r} (not configurable in this version)")
+            model["io_type"] = self.io_type.lower()  # io_parallel / io_stream; checked by configure
         if isinstance(native_model, Mapping):
             model.update(native_model)
         out: dict[str, Any] = {"model": model}

@@ -19,6 +19,7 @@ import io
 import json
 import os
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -126,6 +127,8 @@ def load_keras_archive(path: str | os.PathLike[str], *, input_shape: Any = None)
 
     config, metadata, weights = read_archive(path)
     _refuse_unsupported_packages(config, str(path))
+    if _uses_hlsforge_qat(config):
+        return _load_qat_archive(path, input_shape)
     source, _ = weights_from_h5(io.BytesIO(weights), f"{str(path)!r}: model.weights.h5")
     version = metadata.get("keras_version") or "3"
     return _build(config, source, version, "keras", input_shape)
@@ -137,27 +140,58 @@ _UNSUPPORTED_PACKAGES = {
 }
 
 
-def _refuse_unsupported_packages(config: Any, where: str) -> None:
-    """Layers whose class names collide with supported ones (HGQ2's ``QDense`` is not
-    QKeras's) are refused by their module before any converter can misread them."""
+def _layer_objects(config: Any) -> Iterator[dict[str, Any]]:
+    """Every serialized object (``{"class_name", "module", "config"}``) in a model config."""
     stack = [config]
     while stack:
         obj = stack.pop()
         if isinstance(obj, dict):
-            module = obj.get("module")
-            if isinstance(module, str) and "class_name" in obj:
-                top = module.split(".")[0]
-                if top in _UNSUPPORTED_PACKAGES:
-                    from ...errors import UnsupportedOpError
-
-                    name = (obj.get("config") or {}).get("name", obj.get("class_name"))
-                    raise UnsupportedOpError(
-                        f"{where!r}: layer {name!r} ({obj.get('class_name')} from {module}): "
-                        f"{_UNSUPPORTED_PACKAGES[top]}"
-                    )
+            if isinstance(obj.get("module"), str) and "class_name" in obj:
+                yield obj
             stack.extend(v for v in obj.values() if isinstance(v, (dict, list)))
         elif isinstance(obj, list):
             stack.extend(v for v in obj if isinstance(v, (dict, list)))
+
+
+def _refuse_unsupported_packages(config: Any, where: str) -> None:
+    """Layers whose class names collide with supported ones (HGQ2's ``QDense`` is not
+    QKeras's) are refused by their module before any converter can misread them."""
+    for obj in _layer_objects(config):
+        top = obj["module"].split(".")[0]
+        if top in _UNSUPPORTED_PACKAGES:
+            from ...errors import UnsupportedOpError
+
+            name = (obj.get("config") or {}).get("name", obj.get("class_name"))
+            raise UnsupportedOpError(
+                f"{where!r}: layer {name!r} ({obj.get('class_name')} from {obj['module']}): "
+                f"{_UNSUPPORTED_PACKAGES[top]}"
+            )
+
+
+def _uses_hlsforge_qat(config: Any) -> bool:
+    return any(obj["module"].startswith("hlsforge.qat") for obj in _layer_objects(config))
+
+
+def _load_qat_archive(path: str | os.PathLike[str], input_shape: Any) -> Graph:
+    """A model of ``hlsforge.qat`` layers: its archive stores the quantizers' variables by
+    position only, so it is loaded by Keras (which ``hlsforge.qat`` needs anyway) and read
+    like a live model, where every variable has its name."""
+    try:
+        import keras
+
+        from ... import qat  # noqa: F401  (registers the layers with Keras' deserializer)
+    except ImportError:
+        raise ModelFormatError(
+            f"{str(path)!r} is built from hlsforge.qat layers; loading it needs Keras: "
+            "pip install 'hlsforge[train]'"
+        ) from None
+    from .live import from_keras
+
+    try:
+        model = keras.saving.load_model(path)
+    except Exception as e:  # Keras raises many types for a damaged archive
+        raise ModelFormatError(f"{str(path)!r}: Keras could not load this hlsforge.qat model: {e}") from None
+    return from_keras(model, input_shape=input_shape)
 
 
 def is_keras_archive(path: Path) -> bool:

@@ -199,6 +199,12 @@ def _dense(node: Node, ins: Sequence[Array]) -> Array:
     return _f32(np.asarray(x, np.float64) @ np.asarray(k, np.float64) + np.asarray(b, np.float64))
 
 
+def _tree_ensemble(node: Node, ins: Sequence[Array]) -> Array:
+    from .trees.evaluate import reference_rule
+
+    return reference_rule(node, ins)
+
+
 def _batch(x: Array, n: int) -> Array:
     return x.reshape((n,) + x.shape)
 
@@ -234,6 +240,7 @@ RULES: dict[Op, Rule] = {
     Op.TRANSPOSE: lambda n, ins: np.ascontiguousarray(np.transpose(ins[0], (0,) + tuple(p + 1 for p in n.attrs.perm))),
     Op.PAD: _pad,
     Op.QUANTIZE: _quantize,
+    Op.TREE_ENSEMBLE: lambda n, ins: _tree_ensemble(n, ins),
     Op.IDENTITY: lambda n, ins: ins[0],
     Op.DROPOUT: lambda n, ins: ins[0],
 }
@@ -263,7 +270,8 @@ def run(graph: Graph, x: Any, *, trace: bool = False) -> Any:
     ``trace=True`` returns a dict of every node's output keyed by source layer name
     (intermediate tensors in the IR's channels-last layout; graph outputs in the user's).
     """
-    arrays = graph.prepare_inputs(x)
+    trees = any(n.op is Op.TREE_ENSEMBLE for n in graph.nodes)  # trees define NaN/inf (missing values)
+    arrays = graph.prepare_inputs(x, allow_nan=trees, allow_inf=trees)
     env: dict[str, Array] = {n: _f32(graph.to_internal(n, a)) for n, a in arrays.items()}
     n_batch = next(iter(env.values())).shape[0]
     keys = trace_keys(graph) if trace else {}

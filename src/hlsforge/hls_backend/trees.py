@@ -16,7 +16,7 @@ import numpy as np
 from ..errors import UnsupportedOpError
 from ..ir.ops_trees import CMP_LE, TreeEnsembleAttrs
 from ..quantize.fixed import as_fixed_type, quantize
-from ..quantize.trees import per_output_leaves, zero_default
+from ..quantize.trees import per_output_leaves, sum_raw_bounds, zero_default
 from .records import Call
 
 
@@ -43,6 +43,8 @@ def lower_tree_ensemble(layer: Any) -> Any:
     t_raw = np.rint(np.ldexp(a.threshold, in_t.frac)).astype(np.int64)
     # the grid threshold in the threshold type's own fraction bits (exact: frac >= input frac)
     t_raw = t_raw * (1 << (as_fixed_type(thr_type).frac - in_t.frac))
+    shift = as_fixed_type(thr_type).frac - in_t.frac
+    raw_ok = in_t.width + shift <= 62 and as_fixed_type(thr_type).width <= 62
     zd = zero_default(a)
     zero_side = np.where(zd, np.where(a.default_left, 1, 2), 0)
     outs = per_output_leaves(a)
@@ -52,6 +54,12 @@ def lower_tree_ensemble(layer: Any) -> Any:
         out_trees[k, : len(trees)] = trees
     leaf_raw = quantize(np.where(internal[:, None], 0.0, a.leaf_value), as_fixed_type(leaf_type))
     base_raw = quantize(a.base_score, as_fixed_type(leaf_type))
+    # C-sim shortcut: when no partial sum can round or overflow accum, sum raw integers
+    lf, af = as_fixed_type(leaf_type), as_fixed_type(acc_type)
+    leaf_shift = af.frac - lf.frac
+    lo, hi = sum_raw_bounds(a, leaf_raw, base_raw)
+    exact = (leaf_shift >= 0 and af.width <= 62 and lf.width + leaf_shift <= 62
+             and af.raw_min <= lo * 2**leaf_shift and hi * 2**leaf_shift <= af.raw_max)
     feature = layer.index_array("feature", np.where(internal, a.feature, 0), "split feature per node")
     threshold = layer.raw_array("threshold", np.where(internal, t_raw, 0), thr_type, thr_t,
                                 "x <= threshold goes left (threshold on the input grid)")
@@ -70,6 +78,10 @@ def lower_tree_ensemble(layer: Any) -> Any:
             _u("n_outputs", a.n_outputs), _u("max_depth", max(a.max_depth(), 1)),
             _u("leaf_width", a.leaf_value.shape[1]), _u("trees_per_output", per),
             ("bool", "zero_default", "true" if zd.any() else "false"),
+            ("bool", "raw_compare", "true" if raw_ok else "false"),
+            _u("threshold_shift", shift if raw_ok else 0),
+            ("bool", "exact_sum", "true" if exact else "false"),
+            _u("leaf_shift", leaf_shift if exact else 0),
         ],
         [("threshold_t", thr_t), ("leaf_t", leaf_t), ("accum_t", acc_t)],
     )

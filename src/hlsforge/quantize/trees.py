@@ -114,24 +114,30 @@ def configure_tree_ensemble(c: Any, node: Node) -> None:
     node.attrs = new
     acc = c.prec(node, "accum")
     if acc is None:
-        lo = hi = 0
-        lr = np.asarray(leaf_raw, dtype=object)
-        internal = a.feature >= 0
-        owner = a.tree_of_node()
-        for k, trees in enumerate(per_output_leaves(a)):
-            col = lr[:, k if a.vector_leaves else 0]
-            s_lo = s_hi = 0
-            for t in trees:
-                vals = col[(owner == t) & ~internal]
-                s_lo += min(0, int(min(vals)))
-                s_hi += max(0, int(max(vals)))
-            b = int(np.asarray(base_raw, dtype=object)[k])
-            lo, hi = min(lo, s_lo + min(0, b)), max(hi, s_hi + max(0, b))
+        lo, hi = sum_raw_bounds(a, leaf_raw, base_raw)
         acc = type_for_raw_range(lo, hi, lt.frac, signed=True, where=f"{where}: accum auto")
     node.precision["threshold"] = thr_t
     node.precision["leaf"] = leaf_t
     node.precision["accum"] = acc
     c.set_result(node, c.fixed(node, "result"))
+
+
+def sum_raw_bounds(a: TreeEnsembleAttrs, leaf_raw: np.ndarray, base_raw: np.ndarray) -> tuple[int, int]:
+    """Raw bounds (leaf fraction bits) of every partial sum of any output, base included."""
+    lo = hi = 0
+    lr = np.asarray(leaf_raw, dtype=object)
+    internal = a.feature >= 0
+    owner = a.tree_of_node()
+    for k, trees in enumerate(per_output_leaves(a)):
+        col = lr[:, k if a.vector_leaves else 0]
+        s_lo = s_hi = 0
+        for t in trees:
+            vals = col[(owner == t) & ~internal]
+            s_lo += min(0, int(min(vals)))
+            s_hi += max(0, int(max(vals)))
+        b = int(np.asarray(base_raw, dtype=object)[k])
+        lo, hi = min(lo, s_lo + min(0, b)), max(hi, s_hi + max(0, b))
+    return lo, hi
 
 
 def zero_default(a: TreeEnsembleAttrs) -> np.ndarray:

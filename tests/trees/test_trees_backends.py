@@ -101,7 +101,7 @@ def test_cpu_backend_equals_reference_threaded():
         np.testing.assert_array_equal(m.predict(x), want)
         errors = []
 
-        def work(k, m=m, x=x, want=want):
+        def work(k, m=m, x=x, want=want, errors=errors):
             for i in range(k, 400, 8):
                 if not np.array_equal(m.predict(x[i]), want[i : i + 1]):
                     errors.append(i)

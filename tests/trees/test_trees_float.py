@@ -112,3 +112,31 @@ def test_proba_outputs_of_boosters():
     lb = lightgbm_model("binary")
     g = hlsforge.load(lb, output="proba")
     np.testing.assert_allclose(reference.run(g, x)[:, 0], lb.predict(x.astype(np.float64)), atol=2e-7)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("n_trees,depth", [(1, 1), (3, 10), (50, 6), (500, 3), (200, 8)])
+def test_sweep_sizes_all_libraries(n_trees, depth):
+    """Models of 1–500 trees and depth 1–10 from every booster library (slow)."""
+    import xgboost as xgb
+
+    for objective in ("binary:logistic", "multi:softprob", "reg:squarederror"):
+        bst = xgboost_model(objective, n_trees=n_trees, depth=depth)
+        g = hlsforge.load(bst)
+        x = _inputs(g, nan=True, inf=False)
+        d = xgb.DMatrix(x)
+        assert _ulps(reference.run(g, x), bst.predict(d, output_margin=True).reshape(len(x), -1)) <= 4
+        np.testing.assert_array_equal(apply(g, x), bst.predict(d, pred_leaf=True).reshape(len(x), -1))
+    for objective in ("binary", "multiclass", "regression"):
+        bst = lightgbm_model(objective, n_trees=n_trees, leaves=min(2 ** depth, 255))
+        g = hlsforge.load(bst)
+        x = _inputs(g, nan=True, inf=True)
+        xd = x.astype(np.float64)
+        np.testing.assert_array_equal(reference.run(g, x), bst.predict(xd, raw_score=True).reshape(len(x), -1).astype(np.float32))
+        np.testing.assert_array_equal(apply(g, x), bst.predict(xd, pred_leaf=True).reshape(len(x), -1))
+    for kind in ("RandomForest", "GradientBoosting", "HistGradientBoosting"):
+        model = sklearn_model(kind, "multiclass", n_trees=min(n_trees, 100), depth=depth)
+        g = hlsforge.load(model)
+        x = _inputs(g, nan=kind != "GradientBoosting", inf=kind == "HistGradientBoosting")
+        want = model.decision_function(x) if hasattr(model, "decision_function") else model.predict_proba(x)
+        np.testing.assert_array_equal(reference.run(g, x), np.asarray(want).reshape(len(x), -1).astype(np.float32))

@@ -118,7 +118,7 @@ def _tmva_xml(model, boost: str) -> ET.Element:
         t = est.tree_
         bt = ET.SubElement(w, "BinaryTree", type="DecisionTree", boostWeight=f"{rng.uniform(0.5, 2):.6f}", itree=str(i))
 
-        def node(parent, j, pos, flip):
+        def node(parent, j, pos, flip, t=t):
             leaf = t.children_left[j] < 0
             v = lr * t.value[j, 0, 0]
             e = ET.SubElement(parent, "Node", pos=pos, IVar=str(-1 if leaf else t.feature[j]),
@@ -127,8 +127,8 @@ def _tmva_xml(model, boost: str) -> ET.Element:
                               nType=str(0 if not leaf else (1 if v > 0 else -1)))
             if not leaf:  # cType 1: x <= cut goes to pos="l"; cType 0: to pos="r"
                 le, gt = ("r", "l") if flip else ("l", "r")
-                node(e, t.children_left[j], le, (j % 2) == 1)
-                node(e, t.children_right[j], gt, (j % 3) == 1)
+                node(e, t.children_left[j], le, (j % 2) == 1, t)
+                node(e, t.children_right[j], gt, (j % 3) == 1, t)
 
         node(bt, 0, "s", False)
     return root

@@ -49,7 +49,7 @@ def probe_inputs(thresholds: np.ndarray, features: np.ndarray, n: int, *, nan: b
     return x
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def sklearn_model(kind: str, target: str, n_trees: int = 10, depth: int = 4) -> Any:
     from sklearn import ensemble, tree
 
@@ -71,7 +71,7 @@ def sklearn_model(kind: str, target: str, n_trees: int = 10, depth: int = 4) -> 
     return makers[kind]().fit(x, y)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def xgboost_model(objective: str, n_trees: int = 10, depth: int = 4) -> Any:
     import xgboost as xgb
 
@@ -83,7 +83,7 @@ def xgboost_model(objective: str, n_trees: int = 10, depth: int = 4) -> Any:
     return xgb.train(params, xgb.DMatrix(x, label=y), num_boost_round=n_trees)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def lightgbm_model(objective: str, n_trees: int = 10, leaves: int = 15, **extra: Any) -> Any:
     import lightgbm as lgb
 

@@ -16,11 +16,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from ...errors import ModelFormatError, UnsupportedOpError
 from ...ir.graph import Graph
-from ...ir.ops_trees import CMP_LE, MISSING_AS_ZERO, MISSING_NAN, MISSING_NAN_TINY_ZERO, MISSING_ZERO
+from ...ir.ops_trees import (
+    CMP_LE,
+    MISSING_AS_ZERO,
+    MISSING_NAN,
+    MISSING_NAN_TINY_ZERO,
+    MISSING_ZERO,
+)
 from .builder import ForestBuilder, check_output
 
 _MISSING = {"None": MISSING_AS_ZERO, "Zero": MISSING_ZERO, "NaN": MISSING_NAN_TINY_ZERO}

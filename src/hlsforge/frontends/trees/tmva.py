@@ -101,12 +101,11 @@ def from_xml(root: ET.Element, *, output: str = "margin", where: str = "TMVA wei
     for ti, tree in enumerate(weights.findall("BinaryTree")):
         w = float(tree.get("boostWeight", "1"))
         total += w
-        if boost == "Grad":
-            def leaf(node: ET.Element) -> float:
+        def leaf(node: ET.Element, w: float = w) -> float:
+            if boost == "Grad":
                 return float(node.get("res", "0"))
-        else:
-            def leaf(node: ET.Element, w: float = w) -> float:
-                return w * (float(node.get("nType", "0")) if yes_no else float(node.get("purity", "0")))
+            return w * (float(node.get("nType", "0")) if yes_no else float(node.get("purity", "0")))
+
         cols = _tree(tree, leaf, f"{where}: tree {ti}")
         b.add_tree(compare=CMP_LE, default_left=True, output=ti % n_out, **cols)
     scale = 1.0

@@ -112,3 +112,23 @@ def test_cpu_backend_equals_reference_threaded():
         for th in threads:
             th.join()
         assert not errors
+
+
+def test_two_same_named_models_in_one_process():
+    """Two different forests compiled under the same name, loaded side by side: each C-sim
+    must use its own constants (no shared statics between libraries)."""
+    outs = []
+    for name in ("gb_binary", "rf_multi"):
+        q = configure(hlsforge.load(_models()[name]), CONFIGS["auto"])
+        m = hls_backend_compile(q, name="same_name")
+        outs.append((q, m))
+    for q, m in outs:
+        at = q.nodes[0].attrs
+        x = probe_inputs(at.threshold, at.feature, 2000, nan=False, inf=False, seed=9)
+        np.testing.assert_array_equal(m.predict(x), emulate.run(q, x))
+
+
+def hls_backend_compile(q, name):
+    from hlsforge.hls_backend import compile as compile_hls
+
+    return compile_hls(q, name=name)

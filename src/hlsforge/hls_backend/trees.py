@@ -17,7 +17,7 @@ from ..errors import UnsupportedOpError
 from ..ir.ops_trees import CMP_LE, TreeEnsembleAttrs
 from ..quantize.fixed import as_fixed_type, quantize
 from ..quantize.trees import per_output_leaves, sum_raw_bounds, zero_default
-from .records import Call
+from .records import Call, ConstArray
 
 
 def lower_tree_ensemble(layer: Any) -> Any:
@@ -71,6 +71,19 @@ def lower_tree_ensemble(layer: Any) -> Any:
     ot = layer.index_array("output_trees", out_trees.reshape(-1), "trees summed into each output, in order")
     oc = layer.index_array("output_count", np.array([len(t) for t in outs]), "number of trees per output")
     base = layer.raw_array("base", base_raw, leaf_type, leaf_t, "base score per output")
+    # C simulation only (synthesis never reads them): the same constants as raw integers,
+    # pre-shifted, for the integer fast paths of the kernel (kept out of function statics so
+    # that two models with the same names in one process can never share them)
+    t_sim = np.where(internal, t_raw, 0) if raw_ok else np.zeros(1, dtype=np.int64)
+    l_sim = np.asarray(leaf_raw, dtype=object).reshape(-1) * 2**leaf_shift if exact else np.zeros(1, dtype=object)
+    b_sim = np.asarray(base_raw, dtype=object) * 2**leaf_shift if exact else np.zeros(1, dtype=object)
+    sims = []
+    for role, arr, what in (("threshold_sim", t_sim, "thresholds"), ("leaf_sim", l_sim, "leaves"),
+                            ("base_sim", b_sim, "base scores")):
+        name = layer.ctx.name(f"{layer.ident}_{role}")
+        layer.arrays.append(ConstArray(name, "long long", tuple(f"{int(v)}LL" for v in arr),
+                                       f"C simulation: raw {what} (unused by synthesis)"))
+        sims.append(name)
     cfg = layer.config(
         "hlsforge::tree_ensemble_config",
         [
@@ -88,6 +101,7 @@ def lower_tree_ensemble(layer: Any) -> Any:
     call = Call(
         "hlsforge::tree_ensemble",
         (layer.input(0).type_name, layer.out.type_name, cfg.name),
-        (layer.input(0).array, layer.out.array, feature, threshold, left, right, zs, leaf, roots, ot, oc, base),
+        (layer.input(0).array, layer.out.array, feature, threshold, left, right, zs, leaf, roots, ot, oc, base,
+         *sims),
     )
     return _Parts("hlsforge_kernels/trees.h", [call], configs=[cfg])

@@ -50,7 +50,8 @@ void tree_ensemble(const data_T x[CONFIG_T::n_features], res_T res[CONFIG_T::n_o
                    const unsigned roots[CONFIG_T::n_trees],
                    const unsigned output_trees[CONFIG_T::n_outputs * CONFIG_T::trees_per_output],
                    const unsigned output_count[CONFIG_T::n_outputs],
-                   const typename CONFIG_T::leaf_t base[CONFIG_T::n_outputs]) {
+                   const typename CONFIG_T::leaf_t base[CONFIG_T::n_outputs],
+                   const long long threshold_sim[], const long long leaf_sim[], const long long base_sim[]) {
     #pragma HLS PIPELINE II=1
     #pragma HLS ARRAY_PARTITION variable=x complete
     #pragma HLS ARRAY_PARTITION variable=res complete
@@ -82,13 +83,6 @@ Walk:
     // comparisons per tree instead of one per node), on raw integers when the types allow
     // (x_raw << threshold_shift <= t_raw is exactly x <= t) -- identical results, much faster.
     if (CONFIG_T::raw_compare) {
-        struct raw_thresholds {
-            long long v[CONFIG_T::n_nodes];
-            explicit raw_thresholds(const typename CONFIG_T::threshold_t *t) {
-                for (unsigned i = 0; i < CONFIG_T::n_nodes; i++) v[i] = (long long)raw_bits(t[i]);
-            }
-        };
-        static const raw_thresholds traw(threshold);  // once per layer (thread-safe init)
         long long xr[CONFIG_T::n_features];
         for (unsigned i = 0; i < CONFIG_T::n_features; i++)
             xr[i] = (long long)raw_bits(x[i]) * (1LL << CONFIG_T::threshold_shift);
@@ -102,7 +96,7 @@ Walk:
                 for (unsigned b = 0; b < B; b++) {
                     const unsigned node = nd[b];
                     const long long v = xr[feature[node]];
-                    bool c = v <= traw.v[node];
+                    bool c = v <= threshold_sim[node];
                     if (CONFIG_T::zero_default && zero_side[node] != 0 && v == 0) c = (zero_side[node] == 1);
                     nd[b] = c ? left[node] : right[node];
                 }
@@ -113,7 +107,7 @@ Walk:
             unsigned node = roots[t];
             for (unsigned d = 0; d < CONFIG_T::max_depth; d++) {
                 const long long v = xr[feature[node]];
-                bool c = v <= traw.v[node];
+                bool c = v <= threshold_sim[node];
                 if (CONFIG_T::zero_default && zero_side[node] != 0 && v == 0) c = (zero_side[node] == 1);
                 node = c ? left[node] : right[node];
             }
@@ -133,22 +127,11 @@ Walk:
     // 3. per output: pairwise adder tree, then + base
 #ifndef __SYNTHESIS__
     if (CONFIG_T::exact_sum) {  // C-sim: every cast is exact, so one integer sum is the same
-        struct raw_leaves {
-            long long v[CONFIG_T::n_nodes * CONFIG_T::leaf_width];
-            long long b[CONFIG_T::n_outputs];
-            raw_leaves(const typename CONFIG_T::leaf_t *l, const typename CONFIG_T::leaf_t *base) {
-                for (unsigned i = 0; i < CONFIG_T::n_nodes * CONFIG_T::leaf_width; i++)
-                    v[i] = (long long)raw_bits(l[i]) * (1LL << CONFIG_T::leaf_shift);
-                for (unsigned k = 0; k < CONFIG_T::n_outputs; k++)
-                    b[k] = (long long)raw_bits(base[k]) * (1LL << CONFIG_T::leaf_shift);
-            }
-        };
-        static const raw_leaves lraw(leaf, base);
         for (unsigned k = 0; k < CONFIG_T::n_outputs; k++) {
             const unsigned col = CONFIG_T::leaf_width == 1 ? 0 : k;
-            long long s = lraw.b[k];
+            long long s = base_sim[k];
             for (unsigned j = 0; j < output_count[k]; j++)
-                s += lraw.v[reached[output_trees[k * CONFIG_T::trees_per_output + j]] * CONFIG_T::leaf_width + col];
+                s += leaf_sim[reached[output_trees[k * CONFIG_T::trees_per_output + j]] * CONFIG_T::leaf_width + col];
             res[k] = (res_T)from_raw_bits<accum_t>((typename fixed_traits<accum_t>::raw_t)s);
         }
         return;

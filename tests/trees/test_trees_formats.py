@@ -184,3 +184,28 @@ def test_unsupported_and_malformed(tmp_path):
         hlsforge.load(bad)
     with pytest.raises(UnsupportedOpError, match="output"):
         hlsforge.load(xgboost_model("binary:logistic"), output="labels")
+
+
+def test_onnx_ml_tree_ensemble_v5():
+    """ai.onnx.ml 5 ``TreeEnsemble`` (hand-built: LEQ, LT and GT modes, leaves by index, NaN
+    tracking true/false) against ONNX's reference evaluator and ONNX Runtime."""
+    from onnx import TensorProto, helper, numpy_helper
+    from onnx.reference import ReferenceEvaluator
+
+    node = helper.make_node(
+        "TreeEnsemble", ["X"], ["Y"], domain="ai.onnx.ml", n_targets=2, tree_roots=[0, 2],
+        nodes_featureids=[0, 1, 2], nodes_modes=numpy_helper.from_array(np.array([0, 1, 3], np.uint8), "m"),
+        nodes_splits=numpy_helper.from_array(np.array([0.5, -0.2, 0.25], np.float32), "s"),
+        nodes_truenodeids=[0, 1, 3], nodes_trueleafs=[1, 1, 1], nodes_falsenodeids=[1, 2, 4],
+        nodes_falseleafs=[0, 1, 1], nodes_missing_value_tracks_true=[1, 0, 1], leaf_targetids=[0, 0, 0, 1, 1],
+        leaf_weights=numpy_helper.from_array(np.array([1.0, 2.0, 3.0, -1.0, 0.5], np.float32), "w"),
+        aggregate_function=1, post_transform=0)
+    g = helper.make_graph([node], "g", [helper.make_tensor_value_info("X", TensorProto.FLOAT, [None, 3])],
+                          [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [None, 2])])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 21), helper.make_opsetid("ai.onnx.ml", 5)])
+    x = np.random.default_rng(0).normal(size=(2000, 3)).astype(np.float32)
+    x[:100, 0], x[100:200, 1], x[200:300, 2], x[300:400] = 0.5, -0.2, 0.25, np.nan
+    got = reference.run(hlsforge.load(m), x)
+    np.testing.assert_array_equal(got, ReferenceEvaluator(m).run(None, {"X": x})[0])
+    ort = pytest.importorskip("onnxruntime")
+    np.testing.assert_array_equal(got, ort.InferenceSession(m.SerializeToString()).run(None, {"X": x})[0])

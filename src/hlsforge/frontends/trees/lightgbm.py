@@ -3,6 +3,7 @@
 Read from ``Booster.dump_model()`` (text files are opened with ``lightgbm.Booster``).
 Why these choices (from LightGBM's ``NumericalDecision``, not copied):
 - a split sends ``x <= threshold`` left (double threshold, double input);
+- ``dump_model`` writes ±inf thresholds as ±1e300; they are read back as ±inf;
 - LightGBM's predictor stores |x| <= 1e-35 as 0.0 before any tree sees it;
 - ``missing_type``: ``NaN`` → NaN goes to ``default_left``; ``None`` → NaN is compared as 0;
   ``Zero`` → NaN and |x| <= 1e-35 go to ``default_left``;
@@ -13,6 +14,7 @@ Why these choices (from LightGBM's ``NumericalDecision``, not copied):
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +46,9 @@ def _flatten(root: dict[str, Any], where: str) -> dict[str, list[Any]]:
             if node.get("decision_type", "<=") != "<=":
                 raise UnsupportedOpError(f"{where}: categorical split ({node.get('decision_type')!r}) is not supported")
             cols["feature"].append(int(node["split_feature"]))
-            cols["threshold"].append(float(node["threshold"]))
+            t = float(node["threshold"])
+            # dump_model writes ±inf thresholds as ±1e300 (AvoidInf); the model holds ±inf
+            cols["threshold"].append(math.copysign(math.inf, t) if abs(t) >= 1e300 else t)
             cols["default_left"].append(bool(node.get("default_left", True)))
             mt = node.get("missing_type", "None")
             if mt not in _MISSING:

@@ -137,6 +137,29 @@ def quantize_node() -> Graph:
     return unary(Op.QUANTIZE, QuantizeAttrs(t), (10,))
 
 
+def tree_ensemble() -> Graph:
+    """Three hand-built trees over 4 features, two outputs, both comparison kinds, a
+    missing-value default and a base score (trained models are in tests/trees)."""
+    from hlsforge.ir.ops_trees import CMP_LE, CMP_LT, make_attrs
+
+    g = Graph("op_tree_ensemble")
+    g.add_input("x", (4,))
+    #            tree 0 (depth 2)            tree 1 (stump)   tree 2 (depth 2, right side)
+    feature = [0, 1, -1, -1, -1,            2, -1, -1,       3, -1, 0, -1, -1]
+    threshold = [0.3, -0.75, 0, 0, 0,       1.1, 0, 0,       -0.2, 0, 1.5, 0, 0]
+    left = [1, 2, -1, -1, -1,               6, -1, -1,       9, -1, 11, -1, -1]
+    right = [4, 3, -1, -1, -1,              7, -1, -1,       10, -1, 12, -1, -1]
+    value = [0, 0, 0.5, -0.25, 1.0,         0, -0.6, 0.4,    0, 0.125, 0, -1.5, 0.75]
+    attrs = make_attrs(
+        n_outputs=2, tree_start=[0, 5, 8, 13], feature=feature, threshold=threshold,
+        compare=[CMP_LE] * 5 + [CMP_LT] * 3 + [CMP_LE] * 5, default_left=[True] * 13,
+        left=left, right=right, leaf_value=value, tree_output=[0, 1, 0], base_score=[0.1, -0.2],
+    )
+    n = g.add_node(Op.TREE_ENSEMBLE, ["x"], attrs=attrs, source_name="trees")
+    g.outputs = n.outputs
+    return g.validate()
+
+
 CASES: dict[str, Callable[[], Graph]] = {
     "dense": dense,
     "dense_3d": lambda: dense(rank3=True),
@@ -181,6 +204,7 @@ CASES: dict[str, Callable[[], Graph]] = {
     "transpose": lambda: shape_op(Op.TRANSPOSE),
     "pad": lambda: shape_op(Op.PAD),
     "quantize": quantize_node,
+    "tree_ensemble": tree_ensemble,
 }
 
 

@@ -138,3 +138,17 @@ def load(model: Any, **options: Any) -> Graph:
         f"cannot load a {type(model).__module__}.{type(model).__name__}: pass a model file path or a live "
         f"model from one of: {', '.join(known)}"
     )
+
+
+def _register_tree_frontends() -> None:
+    """Tree models (issue 11): ONNX-ML before the ONNX frontend, the others after the networks."""
+    from .frontends.trees import frontends
+
+    first, last = frontends()
+    for fe in reversed(first):
+        register_frontend(fe, first=True)
+    for fe in last:
+        register_frontend(fe)
+
+
+_register_tree_frontends()

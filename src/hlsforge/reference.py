@@ -199,6 +199,12 @@ def _dense(node: Node, ins: Sequence[Array]) -> Array:
     return _f32(np.asarray(x, np.float64) @ np.asarray(k, np.float64) + np.asarray(b, np.float64))
 
 
+def _tree_ensemble(node: Node, ins: Sequence[Array]) -> Array:
+    from .trees.evaluate import reference_rule
+
+    return reference_rule(node, ins)
+
+
 def _batch(x: Array, n: int) -> Array:
     return x.reshape((n,) + x.shape)
 
@@ -234,6 +240,7 @@ RULES: dict[Op, Rule] = {
     Op.TRANSPOSE: lambda n, ins: np.ascontiguousarray(np.transpose(ins[0], (0,) + tuple(p + 1 for p in n.attrs.perm))),
     Op.PAD: _pad,
     Op.QUANTIZE: _quantize,
+    Op.TREE_ENSEMBLE: lambda n, ins: _tree_ensemble(n, ins),
     Op.IDENTITY: lambda n, ins: ins[0],
     Op.DROPOUT: lambda n, ins: ins[0],
 }

@@ -60,6 +60,7 @@ ONE_PER_KERNEL = [
     "pad",
     "reshape",
     "quantize",
+    "tree_ensemble",
 ]
 
 

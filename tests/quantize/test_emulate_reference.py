@@ -303,10 +303,41 @@ def reference_run(g: Graph, x) -> dict[str, np.ndarray]:
             y = r_binary(node, g, ins)
         elif op in (Op.CONCAT, Op.FLATTEN, Op.RESHAPE, Op.TRANSPOSE, Op.PAD):
             y = r_shape(node, g, ins)
+        elif op is Op.TREE_ENSEMBLE:
+            y = r_tree_ensemble(node, g, ins[0])
         else:
             y = r_elementwise(node, g, ins[0])
         env[node.outputs[0]] = y
     return env
+
+
+def r_tree_ensemble(node, g, x):
+    """docs/numerics.md (TreeEnsemble): walk with ``x <= t`` (t on the input grid after
+    configure; 0 goes to the default side on zero-is-missing splits), then per output a
+    pairwise adder tree in accum (leaves cast first, odd last passes up), + base, result."""
+    a = node.attrs
+    acc_t, res_t = node.precision["accum"], g.values[node.outputs[0]].type
+    reached = []
+    for t in range(a.n_trees):
+        i = int(a.tree_start[t])
+        while a.feature[i] >= 0:
+            v = x[a.feature[i]]
+            go = v <= Fraction(float(a.threshold[i]))
+            if a.missing[i] == 2 and v == 0:
+                go = bool(a.default_left[i])
+            i = int(a.left[i] if go else a.right[i])
+        reached.append(i)
+    out = np.empty(a.n_outputs, dtype=object)
+    for k in range(a.n_outputs):
+        trees = range(a.n_trees) if a.leaf_value.shape[1] > 1 else [t for t in range(a.n_trees) if a.tree_output[t] == k]
+        col = k if a.leaf_value.shape[1] > 1 else 0
+        level = [rcast(Fraction(float(a.leaf_value[reached[t], col])), acc_t) for t in trees]
+        while len(level) > 1:
+            nxt = [rcast(level[2 * i] + level[2 * i + 1], acc_t) for i in range(len(level) // 2)]
+            level = nxt + ([level[-1]] if len(level) % 2 else [])
+        total = rcast((level[0] if level else Fraction(0)) + Fraction(float(a.base_score[k])), acc_t)
+        out[k] = rcast(total, res_t)
+    return out
 
 
 # ----------------------------------------------------------------------------- the tests

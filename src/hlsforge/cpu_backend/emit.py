@@ -238,6 +238,15 @@ RENDER: dict[type, Render] = {
 }
 
 
+def _register_trees() -> None:
+    from .trees import TreeStep, render_tree  # TreeEnsemble: its own rule module
+
+    RENDER[TreeStep] = render_tree
+
+
+_register_trees()
+
+
 def _step_comment(s: Step, plan: ModelPlan) -> str:
     if s.origin is not None:
         o = s.origin

@@ -886,6 +886,12 @@ ACTIVATIONS: dict[Op, Callable[[Node], Activation]] = {
 """Elementwise functions with a vectorized kernel: they can also run fused into the epilogue
 of a Dense or Conv that feeds only them (``_Planner.fusions``)."""
 
+def _tree(p: _Planner, node: Node) -> Step:
+    from .trees import lower_tree  # its own rule module (cpu_backend/trees.py)
+
+    return lower_tree(p, node)
+
+
 FUSING_OPS = (Op.DENSE, Op.CONV1D, Op.CONV2D)
 _TRANSCENDENTAL = (Op.SIGMOID, Op.TANH, Op.ELU, Op.SELU)
 
@@ -912,6 +918,7 @@ RULES: dict[Op, Rule] = {
     Op.TRANSPOSE: _transpose,
     Op.PAD: _pad,
     Op.QUANTIZE: _map(_quantize_fn),
+    Op.TREE_ENSEMBLE: lambda p, node: _tree(p, node),
 }
 
 _ = (AlphaAttrs, HardSigmoidAttrs, SeluAttrs)  # read through node.attrs in the lambdas

@@ -780,6 +780,12 @@ def pad_index(node: Node, shape: tuple[int, ...], out_shape: tuple[int, ...]) ->
     return np.pad(src, [tuple(p) for p in a.pads], constant_values=n).reshape(-1)
 
 
+def _tree_ensemble(layer: _Layer) -> _Parts:
+    from .trees import lower_tree_ensemble  # its own rule module (hls_backend/trees.py)
+
+    return lower_tree_ensemble(layer)
+
+
 RULES: dict[Op, Callable[[_Layer], _Parts]] = {
     Op.DENSE: _dense,
     Op.CONV1D: _conv,
@@ -810,6 +816,7 @@ RULES: dict[Op, Callable[[_Layer], _Parts]] = {
     Op.TRANSPOSE: _gather(transpose_index),
     Op.PAD: _gather(pad_index),
     Op.QUANTIZE: _elementwise("hlsforge::cast"),
+    Op.TREE_ENSEMBLE: lambda layer: _tree_ensemble(layer),
 }
 """One lowering rule per final op (a test checks that every op in ``FINAL_OPS`` has one)."""
 

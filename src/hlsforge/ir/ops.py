@@ -24,6 +24,7 @@ from enum import Enum
 from typing import Any
 
 from ..errors import ShapeError, UnsupportedOpError
+from .ops_trees import TreeEnsembleAttrs, infer_tree_ensemble
 from .records import ir_record
 from .types import FixedType, IntType, TensorType
 
@@ -61,6 +62,7 @@ class Op(str, Enum):
     TRANSPOSE = "Transpose"
     PAD = "Pad"
     QUANTIZE = "Quantize"
+    TREE_ENSEMBLE = "TreeEnsemble"
     # transient (import-only) ops, removed by the passes
     MATMUL = "MatMul"
     IDENTITY = "Identity"
@@ -464,6 +466,8 @@ CATALOGUE: dict[Op, OpSpec] = {
         _spec(Op.TRANSPOSE, TransposeAttrs, _X, _infer_transpose),
         _spec(Op.PAD, PadAttrs, _X, _infer_pad),
         _spec(Op.QUANTIZE, QuantizeAttrs, _X, _infer_quantize, **_ELEMENTWISE),
+        _spec(Op.TREE_ENSEMBLE, TreeEnsembleAttrs, _X, infer_tree_ensemble,
+              doc="a forest of decision trees over a feature vector (ir/ops_trees.py)"),
         _spec(Op.MATMUL, NoAttrs, ("x", "matrix"), _infer_matmul, constants=("matrix",), transient=True),
         _spec(Op.IDENTITY, NoAttrs, _X, _infer_identity, transient=True),
         _spec(Op.DROPOUT, NoAttrs, _X, _infer_identity, transient=True),

@@ -71,10 +71,11 @@ __all__ = [
 DEFAULT_PRECISION = FixedType(16, 6)
 """hls4ml's default: every variable not configured otherwise."""
 
-VARIABLES = ("weight", "bias", "accum", "result", "table", "scale", "param", "exp_table", "inv_table", "sum")
+VARIABLES = ("weight", "bias", "accum", "result", "table", "scale", "param", "exp_table", "inv_table", "sum",
+             "threshold", "leaf")
 """Variables a layer may have (which ones a given op has: :data:`OP_VARIABLES`)."""
 
-AUTO_VARIABLES = ("accum", "sum")
+AUTO_VARIABLES = ("accum", "sum", "threshold")
 """Variables whose ``auto`` is the narrowest lossless type of ``quantize.infer``. Every other
 variable accepts ``auto`` too: the model's own quantizer type, else the narrowest lossless
 type (``quantize/as_trained.py``) — hls4ml's ``auto``."""
@@ -106,6 +107,7 @@ OP_VARIABLES: dict[Op, tuple[str, ...]] = {
     Op.ADD: _BINARY, Op.SUB: _BINARY, Op.MUL: _BINARY, Op.CONCAT: _BINARY,
     Op.FLATTEN: ("result",), Op.RESHAPE: ("result",), Op.TRANSPOSE: ("result",), Op.PAD: ("result",),
     Op.QUANTIZE: (),
+    Op.TREE_ENSEMBLE: ("threshold", "leaf", "accum", "result"),  # quantize/trees.py
 }
 """Variables of each final op. BatchNormalization lists ``weight`` only as the fallback of
 ``scale``; Quantize has none (its result type is its target)."""
@@ -730,6 +732,12 @@ def _reciprocal_raw_range(exp: TableSpec, sum_t: FixedType, n: int) -> tuple[int
     return lo, hi
 
 
+def _cfg_tree_ensemble(c: _Configurer, node: Node) -> None:
+    from .trees import configure_tree_ensemble  # thresholds on the input grid: quantize/trees.py
+
+    configure_tree_ensemble(c, node)
+
+
 def _cfg_quantize(c: _Configurer, node: Node) -> None:
     c.set_result(node, node.attrs.target)
 
@@ -747,6 +755,7 @@ _CONFIG_RULES: dict[Op, Callable[[_Configurer, Node], None]] = {
     Op.FLATTEN: _cfg_result_only, Op.RESHAPE: _cfg_result_only, Op.TRANSPOSE: _cfg_result_only,
     Op.PAD: _cfg_result_only,
     Op.QUANTIZE: _cfg_quantize,
+    Op.TREE_ENSEMBLE: lambda c, node: _cfg_tree_ensemble(c, node),
 }
 """How each final op is configured (one small function per op, like every IR consumer)."""
 

@@ -426,6 +426,12 @@ def _quantize(ctx: _Ctx, node: Node, ins: Sequence[Fx]) -> np.ndarray:
     return ctx.result(node, x, _input_bounds(ctx, node))
 
 
+def _tree_ensemble(ctx: _Ctx, node: Node, ins: Sequence[Fx]) -> np.ndarray:
+    from .trees import emulate_tree_ensemble  # its own rule module (quantize/trees.py)
+
+    return emulate_tree_ensemble(ctx, node, list(ins))
+
+
 RULES: dict[Op, Rule] = {
     Op.DENSE: _dense,
     Op.CONV1D: _conv,
@@ -456,6 +462,7 @@ RULES: dict[Op, Rule] = {
     Op.TRANSPOSE: _transpose,
     Op.PAD: _pad,
     Op.QUANTIZE: _quantize,
+    Op.TREE_ENSEMBLE: lambda ctx, node, ins: _tree_ensemble(ctx, node, ins),
 }
 """The emulator's rule for each final op (docs/numerics.md states each one); a test checks
 that it covers ``ir.ops.FINAL_OPS``."""
@@ -559,7 +566,8 @@ def run(graph: Graph, x: Any, *, trace: bool = False) -> Any:
             t.outputs[key] = to_float(t.raw[key], graph.values[out].type)  # type: ignore[arg-type]
             t.types[key] = graph.values[out].type
             t.overflows[key] = ctx.overflows.get(key, 0)
-            if node.op in (Op.DENSE, Op.CONV1D, Op.CONV2D, Op.AVGPOOL1D, Op.AVGPOOL2D, Op.GLOBAL_AVGPOOL) or (
+            if node.op in (Op.DENSE, Op.CONV1D, Op.CONV2D, Op.AVGPOOL1D, Op.AVGPOOL2D, Op.GLOBAL_AVGPOOL,
+                           Op.TREE_ENSEMBLE) or (
                 node.op is Op.SOFTMAX and "sum" in node.precision
             ):
                 t.accum_overflows[key] = ctx.accum_overflows.get(key, 0)

@@ -39,8 +39,11 @@ def test_cnn_equals_emulator_at_every_layer(cnns, label: str) -> None:
 
 def test_every_op_streams_exactly() -> None:
     """The op zoo (one small graph per final op) through io_stream: exact at every layer."""
+    from hlsforge.hls_backend.stream.lower import UNSUPPORTED
+
     config = {"model": {"default": "ap_fixed<12,4,AP_RND,AP_SAT>", "io_type": "io_stream"}}
     graphs = {k: configure(build(), config) for k, build in op_zoo.CASES.items()}
+    graphs = {k: g for k, g in graphs.items() if not any(n.op in UNSUPPORTED for n in g.nodes)}
     models = hls_backend.compile_many(list(graphs.values()), names=[f"s_{k}" for k in graphs], flags=BITS_ONLY_FLAGS)
     for (k, g), m in zip(graphs.items(), models, strict=True):
         assert_same_as_emulator(m, g, emulator_inputs(g, seed=3, batch=16), k)
@@ -265,3 +268,14 @@ def test_two_inputs_and_an_output_that_is_also_read() -> None:
     assert_same_as_emulator(csim, graph, x, "two_ports")
     report = fifo_depths(g, stream_models.stream_config())
     assert {f.name for f in report.fifos} >= {"in_a_copy1", "in_a_copy2"}
+
+
+def test_an_op_without_a_stream_kernel_says_why() -> None:
+    from hlsforge.hls_backend.stream.lower import UNSUPPORTED
+
+    for k, build in op_zoo.CASES.items():
+        g = build()
+        if any(n.op in UNSUPPORTED for n in g.nodes):
+            q = configure(g, {"model": {"default": "ap_fixed<12,4>", "io_type": "io_stream"}})
+            with pytest.raises(UnsupportedOpError, match="io_parallel"):
+                hls_backend.lower(q)

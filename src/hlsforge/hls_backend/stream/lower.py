@@ -312,6 +312,12 @@ def _pad(layer: _StreamLayer) -> tuple[_Parts, int, int]:
     return _gather_rule(pad_index)(layer)
 
 
+UNSUPPORTED: dict[Op, str] = {
+    Op.TREE_ENSEMBLE: "a tree ensemble compares all its features at once and is already pipelined "
+    "at II=1; it has no use for a stream of beats",
+}
+"""Ops with no io_stream kernel, and why (the op-coverage test reads this)."""
+
 RULES: dict[Op, _Rule] = {
     Op.DENSE: _dense,
     Op.CONV1D: _conv,
@@ -446,7 +452,8 @@ def lower_stream(graph: Graph, *, name: str | None = None) -> HlsModel:
     for index, node in enumerate(graph.nodes):
         rule = RULES.get(node.op)
         if rule is None:
-            raise UnsupportedOpError(f"{node.describe()}: the HLS backend has no io_stream kernel for {node.op.value}")
+            why = UNSUPPORTED.get(node.op, f"there is no io_stream kernel for {node.op.value}")
+            raise UnsupportedOpError(f"{node.describe()}: io_stream: {why}; use io_type: io_parallel")
         if len(node.outputs) != 1:
             raise UnsupportedOpError(f"{node.describe()}: the HLS backend supports single-output layers only")
         lid = scope.take(node.name, fallback="layer")

@@ -776,7 +776,16 @@ inline void conv2d_direct(const float* x, const float* w, const float* b, float*
   constexpr size_t out_event = C::out_h * C::out_w * C::c_out;
   constexpr bool padded = C::pad_t || C::pad_b || C::pad_l || C::pad_r;
   constexpr size_t HP = C::in_h + C::pad_t + C::pad_b, WP = C::in_w + C::pad_l + C::pad_r;
-  if constexpr (padded) std::memset(scratch, 0, HP * WP * C::c_in * sizeof(float));  // borders stay 0
+  if constexpr (padded) {  // zero only the borders (the events' copies never write them)
+    constexpr size_t row = WP * C::c_in;
+    std::memset(scratch, 0, C::pad_t * row * sizeof(float));
+    std::memset(scratch + (C::pad_t + C::in_h) * row, 0, C::pad_b * row * sizeof(float));
+    for (size_t h = C::pad_t; h < C::pad_t + C::in_h; ++h) {
+      if constexpr (C::pad_l != 0) std::memset(scratch + h * row, 0, C::pad_l * C::c_in * sizeof(float));
+      if constexpr (C::pad_r != 0)
+        std::memset(scratch + h * row + (C::pad_l + C::in_w) * C::c_in, 0, C::pad_r * C::c_in * sizeof(float));
+    }
+  }
   for (size_t e = 0; e < n; ++e) {
     const float* xe = x + e * in_event;
     if constexpr (padded) {

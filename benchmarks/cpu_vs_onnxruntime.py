@@ -1,23 +1,29 @@
-"""CPU backend vs ONNX Runtime: per-event latency at batch 1 and throughput at batch 1000.
+"""CPU backend vs ONNX Runtime: per-event time at batch 1 and 16, throughput at batch 1000, peak memory.
 
 Run: ``.venv/bin/python benchmarks/cpu_vs_onnxruntime.py`` (prints a markdown table).
 
-Both tools run the same ONNX models (tests/model_zoo.py, identical weights) in the same
-process on the same inputs; ONNX Runtime with one intra-op and one inter-op thread and
-sequential execution, hlsforge with its BLAS set to one thread. Columns:
+Both tools run the same ONNX models (tests/model_zoo.py, identical weights) on the same
+inputs; ONNX Runtime with one intra-op and one inter-op thread and sequential execution,
+hlsforge with its BLAS set to one thread. Rows are per (model, batch). Columns:
 
-- *py b=1*: microseconds per call of ``predict`` / ``InferenceSession.run`` on one event;
-- *C++ b=1*: microseconds per event of ``Session::infer`` in a C++ timing loop (hlsforge only:
-  a tiny ``main`` that includes the generated header and links BLAS);
-- *b=1000*: events per second with batches of 1000 from Python.
+- *py*: microseconds per event of ``predict`` / ``InferenceSession.run`` (calls of the two
+  tools alternate, so a change of machine load hits both alike; best of several repeats);
+- *C++*: microseconds per event of ``Session::infer`` in a C++ timing loop (hlsforge only:
+  a tiny ``main`` that includes the generated header and links BLAS; best of 5 repeats);
+- *b=1000*: events per second with batches of 1000 from Python (small models only);
+- *peak RSS*: peak resident memory (``VmHWM`` of ``/proc/self/status``) of that C++ program (generated
+  code, weights, one workspace, the in/out buffers of that batch), and of a Python process that
+  runs only ONNX Runtime on the same batch (the same measure; ``above import`` subtracts that
+  process's peak after ``import numpy, onnxruntime``, i.e. the interpreter and libraries).
 
-Every number is the median of several repeats; outputs are checked to agree first.
+Outputs are checked to agree first. The machine may be shared: the load average is printed.
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
+import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -29,13 +35,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 import onnxruntime as ort  # noqa: E402
-from model_zoo import ZOO  # noqa: E402
+from model_zoo import ZOO, deep_cnn2d  # noqa: E402
 
 import hlsforge  # noqa: E402
 from hlsforge import cpp_toolchain  # noqa: E402
 from hlsforge.cpu_backend import compile as cpu_compile  # noqa: E402
 from hlsforge.cpu_backend import find_blas, generate  # noqa: E402
 from hlsforge.cpu_backend.runtime import BASE_FLAGS, host_flags  # noqa: E402
+from hlsforge.ir.summary import node_macs  # noqa: E402
 
 MODELS = {
     "MLP 16-64-32-32-5": "mlp_16_64_32_32_5",
@@ -43,36 +50,87 @@ MODELS = {
     "Dense 7 -> sigmoid": "dense_sigmoid_7",
     "Conv1D (4x32)": "cnn1d",
     "Conv2D (3x16x16)": "cnn2d",
+    "Conv2D 14 layers (64x100x100)": "deep_cnn2d",
 }
+FACTORIES = {**ZOO, "deep_cnn2d": deep_cnn2d}  # the deep model is too slow for the zoo's tests
+BATCHES = (1, 16)
+BIG_MACS = 10**8  # models above this many MACs per event skip the batch-1000 columns
 
 TIMING_MAIN = r"""
+#include <sys/resource.h>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <vector>
 #include "{ns}.hpp"
 {threads_decl}
+// argv: weights, batch, seconds per repeat. Prints ns per event (best of 5) and peak RSS (KiB).
 int main(int argc, char** argv) {{
   {threads_call}
   {ns}::Session session(argv[1]);
-  const std::size_t iters = std::strtoul(argv[2], nullptr, 10);
-  std::vector<float> x({ns}::Session::kInputSize[0]), y({ns}::Session::kOutputSize[0]);
+  const std::size_t n = std::strtoul(argv[2], nullptr, 10);
+  const double seconds = std::atof(argv[3]);
+  std::vector<float> x(n * {ns}::Session::kInputSize[0]), y(n * {ns}::Session::kOutputSize[0]);
   for (std::size_t i = 0; i < x.size(); ++i) x[i] = float((i * 7919u) % 97u) / 48.0f - 1.0f;
-  {ns}::Workspace ws(1);
-  for (std::size_t i = 0; i < iters / 10 + 1; ++i) session.infer(x.data(), y.data(), 1, ws);  // warm-up
+  {ns}::Workspace ws(n);
+  auto t0 = std::chrono::steady_clock::now();
+  session.infer(x.data(), y.data(), n, ws);  // warm-up, and sizes the loop
+  const double once = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const std::size_t iters = once >= seconds ? 1 : std::size_t(seconds / (once > 1e-9 ? once : 1e-9)) + 1;
   double best = 1e30;
-  for (int rep = 0; rep < 7; ++rep) {{
-    const auto t0 = std::chrono::steady_clock::now();
+  for (int rep = 0; rep < 5; ++rep) {{
+    t0 = std::chrono::steady_clock::now();
     for (std::size_t i = 0; i < iters; ++i) {{
-      session.infer(x.data(), y.data(), 1, ws);
+      session.infer(x.data(), y.data(), n, ws);
       asm volatile("" : : "r"(y.data()) : "memory");
     }}
     const double ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count();
-    best = ns / double(iters) < best ? ns / double(iters) : best;
+    const double per_event = ns / double(iters) / double(n);
+    best = per_event < best ? per_event : best;
   }}
-  std::printf("%.1f\n", best);
+  // VmHWM: this process's peak RSS (ru_maxrss would keep the forking Python parent's peak)
+  long hwm = -1;
+  if (std::FILE* f = std::fopen("/proc/self/status", "r")) {{
+    char line[256];
+    while (std::fgets(line, sizeof line, f))
+      if (std::sscanf(line, "VmHWM: %ld", &hwm) == 1) break;
+    std::fclose(f);
+  }}
+  if (hwm < 0) {{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    hwm = long(ru.ru_maxrss);
+  }}
+  std::printf("%.1f %ld\n", best, hwm);
   return 0;
 }}
+"""
+
+ORT_MEMORY = r"""
+import resource, sys
+import numpy as np, onnxruntime as ort
+
+
+def peak_kib():  # VmHWM, as the C++ program reads it (ru_maxrss keeps the forking parent's peak)
+    try:
+        with open("/proc/self/status") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
+    except (OSError, StopIteration):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+base = peak_kib()
+opts = ort.SessionOptions()
+opts.intra_op_num_threads = 1
+opts.inter_op_num_threads = 1
+opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+sess = ort.InferenceSession(sys.argv[1], opts, providers=["CPUExecutionProvider"])
+inp = sess.get_inputs()[0]
+shape = [int(sys.argv[2])] + [int(d) for d in sys.argv[3:]]
+x = (np.arange(np.prod(shape), dtype=np.int64) * 7919 % 97 / 48.0 - 1.0).astype(np.float32).reshape(shape)
+for _ in range(3):
+    sess.run(None, {inp.name: x})
+print(base, peak_kib())
 """
 
 
@@ -85,16 +143,21 @@ def ort_session(model) -> ort.InferenceSession:
 
 
 def per_call(fns, seconds: float, repeats: int = 15) -> list[float]:
-    """Median seconds per call of each function in ``fns``, timed in alternation (so that a
+    """Best seconds per call of each function in ``fns``, timed in alternation (so that a
     change of machine load hits all of them alike) over ``repeats`` loops of about
-    ``seconds`` each."""
+    ``seconds`` each (fewer repeats for calls slower than 50 ms: at least 3)."""
     for fn in fns:
         fn()
     calls = []
+    slowest = 0.0
     for fn in fns:
         t0 = time.perf_counter()
         fn()
-        calls.append(max(1, int(seconds / max(time.perf_counter() - t0, 1e-7))))
+        once = time.perf_counter() - t0
+        slowest = max(slowest, once)
+        calls.append(max(1, int(seconds / max(once, 1e-7))))
+    if slowest > 0.05:
+        repeats = max(3, min(repeats, int(10.0 / (slowest * len(fns))) + 1))
     times: list[list[float]] = [[] for _ in fns]
     for _ in range(repeats):
         for k, fn in enumerate(fns):
@@ -102,11 +165,11 @@ def per_call(fns, seconds: float, repeats: int = 15) -> list[float]:
             for _ in range(calls[k]):
                 fn()
             times[k].append((time.perf_counter() - t0) / calls[k])
-    return [statistics.median(t) for t in times]
+    return [min(t) for t in times]
 
 
-def cpp_latency_ns(graph, iters: int) -> float:
-    """Per-event latency (ns) at batch 1 from a C++ loop over the generated header."""
+def cpp_program(graph) -> tuple[Path, bytes]:
+    """The timing program over the generated header, and the model's weight file."""
     files = generate(graph)
     ns = next(f[:-4] for f in files if f.endswith(".hpp") and f != "hlsforge_cpu.hpp")
     cfg = find_blas(None)
@@ -120,52 +183,81 @@ def cpp_latency_ns(graph, iters: int) -> float:
         sources, name=f"time_{ns}", include_dirs=cfg.include_dirs, defines=dict(cfg.defines),
         flags=BASE_FLAGS, extra_flags=host_flags(), link_flags=cfg.link_flags,
     )
-    import subprocess
+    return exe, files[f"{ns}.weights"]  # type: ignore[return-value]
 
-    with tempfile.TemporaryDirectory() as tmp:
-        wpath = Path(tmp) / f"{ns}.weights"
-        wpath.write_bytes(files[f"{ns}.weights"])  # type: ignore[arg-type]
-        out = subprocess.run([str(exe), str(wpath), str(iters)], capture_output=True, text=True, check=True)
-    return float(out.stdout.strip())
+
+def cpp_run(exe: Path, weights: Path, batch: int, seconds: float) -> tuple[float, float]:
+    """(ns per event, peak RSS in MiB) of the C++ program at ``batch``."""
+    out = subprocess.run([str(exe), str(weights), str(batch), str(seconds)], capture_output=True, text=True,
+                         check=True)
+    ns, rss = out.stdout.split()
+    return float(ns), int(rss) / 1024
+
+
+def ort_memory(model_path: Path, batch: int, shape) -> tuple[float, float]:
+    """(peak RSS, peak RSS above the imports) in MiB of a Python process running only ORT."""
+    out = subprocess.run([sys.executable, "-c", ORT_MEMORY, str(model_path), str(batch), *map(str, shape)],
+                         capture_output=True, text=True, check=True)
+    base, peak = (int(v) for v in out.stdout.split())
+    return peak / 1024, (peak - base) / 1024
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer iterations (a smoke run)")
     ap.add_argument("--models", nargs="*", default=list(MODELS.values()), choices=list(MODELS.values()),
-                    help="model-zoo keys to run (default: all)")
+                    help="model keys to run (default: all)")
     args = ap.parse_args()
     loop_s = 0.005 if args.quick else 0.03
+    cpp_s = 0.02 if args.quick else 0.2
+    load_before = os.getloadavg()
     rows = []
-    for label, key in MODELS.items():
-        if key not in args.models:
-            continue
-        proto = ZOO[key]()
-        graph = hlsforge.load(proto)
-        model = cpu_compile(graph)
-        sess = ort_session(proto)
-        in_name = sess.get_inputs()[0].name
-        rng = np.random.default_rng(0)
-        shape = graph.user_shape(graph.inputs[0])
-        x1 = rng.normal(size=(1, *shape)).astype(np.float32)
-        xb = rng.normal(size=(1000, *shape)).astype(np.float32)
-        ours, theirs = model.predict(xb), sess.run(None, {in_name: xb})[0]
-        if not np.allclose(ours, theirs, rtol=1e-4, atol=1e-5):
-            print(f"{label}: outputs differ (max {np.abs(ours - theirs).max():.3g})", file=sys.stderr)
-            return 1
-        feed1 = {in_name: x1}
-        feedb = {in_name: xb}
-        hf1, ort1 = per_call([lambda m=model, x=x1: m.predict(x), lambda s=sess, f=feed1: s.run(None, f)], loop_s)
-        cpp1 = cpp_latency_ns(graph, 200000 if not args.quick else 20000)
-        hfb, ortb = per_call([lambda m=model, x=xb: m.predict(x), lambda s=sess, f=feedb: s.run(None, f)], loop_s)
-        rows.append((label, hf1 * 1e6, ort1 * 1e6, cpp1 / 1000, 1000 / hfb, 1000 / ortb))
-    print("| model | hlsforge py b=1 (us) | ORT py b=1 (us) | speed-up | hlsforge C++ b=1 (us) "
-          "| hlsforge b=1000 (ev/s) | ORT b=1000 (ev/s) | ratio |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
-    for label, hf1, ort1, cpp1, hfb, ortb in rows:
-        print(f"| {label} | {hf1:.2f} | {ort1:.2f} | {ort1 / hf1:.1f}x | {cpp1:.3f} | {hfb:,.0f} | {ortb:,.0f} "
-              f"| {hfb / ortb:.2f}x |")
-    print(f"\nonnxruntime {ort.__version__}, hlsforge {hlsforge.__version__}, BLAS: {find_blas(None).name} (1 thread)")
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, key in MODELS.items():
+            if key not in args.models:
+                continue
+            proto = FACTORIES[key]()
+            model_path = Path(tmp) / f"{key}.onnx"
+            model_path.write_bytes(proto.SerializeToString())
+            graph = hlsforge.load(proto)
+            model = cpu_compile(graph)
+            sess = ort_session(proto)
+            in_name = sess.get_inputs()[0].name
+            rng = np.random.default_rng(0)
+            shape = graph.user_shape(graph.inputs[0])
+            big = sum(node_macs(graph, n) for n in graph.nodes) > BIG_MACS
+            xcheck = rng.normal(size=(2 if big else 1000, *shape)).astype(np.float32)
+            ours, theirs = model.predict(xcheck), sess.run(None, {in_name: xcheck})[0]
+            if not np.allclose(ours, theirs, rtol=1e-4, atol=1e-5):
+                print(f"{label}: outputs differ (max {np.abs(ours - theirs).max():.3g})", file=sys.stderr)
+                return 1
+            exe, weights = cpp_program(graph)
+            wpath = Path(tmp) / f"{key}.weights"
+            wpath.write_bytes(weights)
+            for batch in BATCHES:
+                x = rng.normal(size=(batch, *shape)).astype(np.float32)
+                feed = {in_name: x}
+                hf, ortt = per_call([lambda m=model, x=x: m.predict(x), lambda s=sess, f=feed: s.run(None, f)], loop_s)
+                cpp_ns, cpp_rss = cpp_run(exe, wpath, batch, cpp_s)
+                ort_rss, ort_above = ort_memory(model_path, batch, shape)
+                thr = None
+                if batch == 1 and not big:
+                    xb = rng.normal(size=(1000, *shape)).astype(np.float32)
+                    hfb, ortb = per_call([lambda m=model, x=xb: m.predict(x),
+                                          lambda s=sess, f={in_name: xb}: s.run(None, f)], loop_s)
+                    thr = (1000 / hfb, 1000 / ortb)
+                rows.append((label, batch, hf / batch * 1e6, ortt / batch * 1e6, cpp_ns / 1000, cpp_rss, ort_rss,
+                             ort_above, thr))
+    print("| model | batch | hlsforge py (µs/event) | ORT py (µs/event) | speed-up | hlsforge C++ (µs/event) "
+          "| hlsforge C++ peak RSS (MiB) | ORT py peak RSS (MiB; above import) | hlsforge b=1000 (ev/s) "
+          "| ORT b=1000 (ev/s) | ratio |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for label, batch, hf, ortt, cpp, crss, orss, oabove, thr in rows:
+        tail = f"{thr[0]:,.0f} | {thr[1]:,.0f} | {thr[0] / thr[1]:.2f}× |" if thr else "— | — | — |"
+        print(f"| {label} | {batch} | {hf:.2f} | {ortt:.2f} | {ortt / hf:.2f}× | {cpp:.3f} | {crss:.1f} "
+              f"| {orss:.1f} ({oabove:.1f}) | {tail}")
+    print(f"\nonnxruntime {ort.__version__}, hlsforge {hlsforge.__version__}, BLAS: {find_blas(None).name} (1 thread); "
+          f"load average {load_before[0]:.2f} before, {os.getloadavg()[0]:.2f} after")
     return 0
 
 

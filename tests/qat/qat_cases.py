@@ -146,6 +146,41 @@ QUICK_KINDS = ("dense_relu_channel", "conv2d", "depthwise", "leaky_relu", "sigmo
                "conv2d_bn")
 
 
+def bn_checks(n: int = 2000) -> list[str]:
+    """Batch-norm folding on this backend: the fold is bitwise the numpy twin on 3·10⁴ values,
+    and a short training run moves the statistics and keeps Keras == emulator."""
+    import keras
+
+    from hlsforge import qat
+    from hlsforge.qat.batchnorm import fold_numpy
+
+    fails = []
+    inp = keras.Input((60,))
+    layer = qat.QDenseBatchNorm(500)
+    model = keras.Model(inp, layer(qat.FixedQuantizer(**IN)(inp)))
+    scramble_bits(model, 11)
+    rng = np.random.default_rng(11)
+    layer.moving_variance.assign(np.exp(rng.uniform(-6, 3, 500)).astype(np.float32))
+    w = [np.asarray(keras.ops.convert_to_numpy(v)) for v in
+         (layer.kernel, layer.bias, layer.gamma, layer.beta, layer.moving_mean, layer.moving_variance)]
+    for got, want, what in zip(layer.folded(), fold_numpy(*w, layer.epsilon), ("kernel", "bias"), strict=True):
+        bad = int(np.count_nonzero(np.asarray(keras.ops.convert_to_numpy(got)) != want))
+        if bad:
+            fails.append(f"batch-norm fold: {bad} {what} values differ from numpy")
+    model, shape = layer_model("conv2d_bn", seed=7)
+    bn = model.layers[-1]
+    mean0 = np.asarray(keras.ops.convert_to_numpy(bn.moving_mean)).copy()
+    model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="mse")
+    x = grid(shape, 128, seed=7)
+    model.fit(x, rng.normal(0, 1, (128, 6, 6, 4)).astype(np.float32), batch_size=64, epochs=1, verbose=0)
+    if np.array_equal(np.asarray(keras.ops.convert_to_numpy(bn.moving_mean)), mean0):
+        fails.append("batch-norm training did not move the moving mean")
+    bad = compare(model, grid(shape, n, seed=8))
+    if bad:
+        fails.append(f"batch-norm after training: {bad} rows")
+    return fails
+
+
 def run_all(n: int = 10000, quick: bool = False) -> list[str]:
     """Every case (``quick``: signed quantizers and a few layers); returns failure messages."""
     fails = []
@@ -163,7 +198,7 @@ def run_all(n: int = 10000, quick: bool = False) -> list[str]:
         bad = compare(model, grid(shape, n, seed=i))
         if bad:
             fails.append(f"layer {kind} {mode}: {bad} rows")
-    return fails
+    return fails + bn_checks(min(n, 2000))
 
 
 if __name__ == "__main__":

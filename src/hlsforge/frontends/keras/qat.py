@@ -115,7 +115,8 @@ def _bn_folded(call: LayerCall) -> tuple[np.ndarray, np.ndarray]:
     bias = call.weight("bias").astype(f32) if call.get("use_bias", True) else None
     gamma, beta = call.weight("gamma").astype(f32), call.weight("beta").astype(f32)
     mean, var = call.weight("moving_mean").astype(f32), call.weight("moving_variance").astype(f32)
-    scale = gamma / np.sqrt(var + f32(call.get("epsilon", 1e-3)))
+    root = np.sqrt((var + f32(call.get("epsilon", 1e-3))).astype(np.float64)).astype(f32)  # see batchnorm.py
+    scale = gamma / root
     centred = (bias - mean) if bias is not None else -mean
     return call.weight("kernel").astype(f32) * scale, centred * scale + beta
 

@@ -43,6 +43,12 @@ def scramble_bits(model, seed: int = 0) -> None:
             layer.kernel.assign(rng.normal(0, 0.6, size=tuple(k.shape)).astype(np.float32))
             if layer.use_bias:
                 layer.bias.assign(rng.normal(0, 0.5, size=tuple(layer.bias.shape)).astype(np.float32))
+        if hasattr(layer, "moving_variance"):  # batch-norm folding layers: non-trivial statistics
+            n = tuple(layer.gamma.shape)
+            layer.gamma.assign(rng.uniform(0.3, 2.5, size=n).astype(np.float32))
+            layer.beta.assign(rng.normal(0, 0.7, size=n).astype(np.float32))
+            layer.moving_mean.assign(rng.normal(0, 1.0, size=n).astype(np.float32))
+            layer.moving_variance.assign(rng.uniform(0.05, 4.0, size=n).astype(np.float32))
 
 
 def compare(model, x: np.ndarray) -> int:
@@ -79,7 +85,7 @@ def layer_model(kind: str, mode: tuple[str, str] = ("RND_CONV", "SAT"), seed: in
     r, o = mode
     outq = dict(bits=8, integer=4, rounding=r, overflow=o, trainable=True)
     shapes = {"conv1d": (12, 3), "conv2d": (6, 6, 3), "depthwise": (6, 6, 3), "avg1d": (8, 3), "avg2d": (4, 4, 3),
-              "maxflat": (4, 4, 3)}
+              "maxflat": (4, 4, 3), "conv1d_bn": (12, 3), "conv2d_bn": (6, 6, 3)}
     shape = shapes.get(kind, (8,))
     inp = keras.Input(shape)
     x = qat.FixedQuantizer(**IN, name="iq")(inp)
@@ -97,6 +103,13 @@ def layer_model(kind: str, mode: tuple[str, str] = ("RND_CONV", "SAT"), seed: in
         y = qat.QConv2D(4, (3, 3), padding="valid", activation="relu", output_quantizer=outq)(x)
     elif kind == "depthwise":
         y = qat.QDepthwiseConv2D((3, 3), padding="same", depth_multiplier=2, output_quantizer=outq)(x)
+    elif kind == "dense_bn":
+        y = qat.QDenseBatchNorm(6, activation="relu", kernel_quantizer=dict(granularity="channel"),
+                                output_quantizer=dict(outq, signed=False))(x)
+    elif kind == "conv1d_bn":
+        y = qat.QConv1DBatchNorm(4, 3, strides=2, padding="same", use_bias=False, output_quantizer=outq)(x)
+    elif kind == "conv2d_bn":
+        y = qat.QConv2DBatchNorm(4, (3, 3), padding="same", epsilon=1e-2, output_quantizer=outq)(x)
     elif kind in ("relu", "leaky_relu", "linear"):
         y = qat.QActivation(kind, alpha=0.3, output_quantizer=outq)(x)
     elif kind in ("sigmoid", "tanh", "softmax"):
@@ -125,10 +138,47 @@ def layer_model(kind: str, mode: tuple[str, str] = ("RND_CONV", "SAT"), seed: in
 
 
 LAYER_KINDS = ("dense", "dense_relu_channel", "dense_tensor", "conv1d", "conv2d", "depthwise", "relu", "leaky_relu",
-               "linear", "sigmoid", "tanh", "softmax", "add", "concat", "avg1d", "avg2d", "maxflat")
+               "linear", "sigmoid", "tanh", "softmax", "add", "concat", "avg1d", "avg2d", "maxflat",
+               "dense_bn", "conv1d_bn", "conv2d_bn")
 
 
-QUICK_KINDS = ("dense_relu_channel", "conv2d", "depthwise", "leaky_relu", "sigmoid", "softmax", "add")
+QUICK_KINDS = ("dense_relu_channel", "conv2d", "depthwise", "leaky_relu", "sigmoid", "softmax", "add", "dense_bn",
+               "conv2d_bn")
+
+
+def bn_checks(n: int = 2000) -> list[str]:
+    """Batch-norm folding on this backend: the fold is bitwise the numpy twin on 3·10⁴ values,
+    and a short training run moves the statistics and keeps Keras == emulator."""
+    import keras
+
+    from hlsforge import qat
+    from hlsforge.qat.batchnorm import fold_numpy
+
+    fails = []
+    inp = keras.Input((60,))
+    layer = qat.QDenseBatchNorm(500)
+    model = keras.Model(inp, layer(qat.FixedQuantizer(**IN)(inp)))
+    scramble_bits(model, 11)
+    rng = np.random.default_rng(11)
+    layer.moving_variance.assign(np.exp(rng.uniform(-6, 3, 500)).astype(np.float32))
+    w = [np.asarray(keras.ops.convert_to_numpy(v)) for v in
+         (layer.kernel, layer.bias, layer.gamma, layer.beta, layer.moving_mean, layer.moving_variance)]
+    for got, want, what in zip(layer.folded(), fold_numpy(*w, layer.epsilon), ("kernel", "bias"), strict=True):
+        bad = int(np.count_nonzero(np.asarray(keras.ops.convert_to_numpy(got)) != want))
+        if bad:
+            fails.append(f"batch-norm fold: {bad} {what} values differ from numpy")
+    model, shape = layer_model("conv2d_bn", seed=7)
+    bn = model.layers[-1]
+    mean0 = np.asarray(keras.ops.convert_to_numpy(bn.moving_mean)).copy()
+    model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="mse")
+    x = grid(shape, 128, seed=7)
+    model.fit(x, rng.normal(0, 1, (128, 6, 6, 4)).astype(np.float32), batch_size=64, epochs=1, verbose=0)
+    if np.array_equal(np.asarray(keras.ops.convert_to_numpy(bn.moving_mean)), mean0):
+        fails.append("batch-norm training did not move the moving mean")
+    bad = compare(model, grid(shape, n, seed=8))
+    if bad:
+        fails.append(f"batch-norm after training: {bad} rows")
+    return fails
 
 
 def run_all(n: int = 10000, quick: bool = False) -> list[str]:
@@ -148,7 +198,7 @@ def run_all(n: int = 10000, quick: bool = False) -> list[str]:
         bad = compare(model, grid(shape, n, seed=i))
         if bad:
             fails.append(f"layer {kind} {mode}: {bad} rows")
-    return fails
+    return fails + bn_checks(min(n, 2000))
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ directly. Needs the ``train`` extra (Keras 3 and a backend).
 
 from __future__ import annotations
 
+from .batchnorm import QConv1DBatchNorm, QConv2DBatchNorm, QDenseBatchNorm
 from .callback import HardwareCallback
 from .cost import ResourceLoss, ebops
 from .layers import (
@@ -27,5 +28,5 @@ from .tools import VerifyReport, calibrate, verify
 __all__ = [
     "FixedQuantizer", "QDense", "QConv1D", "QConv2D", "QDepthwiseConv2D", "QActivation", "QAdd",
     "QConcatenate", "QAveragePooling1D", "QAveragePooling2D", "ebops", "ResourceLoss", "HardwareCallback",
-    "calibrate", "verify", "VerifyReport",
+    "calibrate", "verify", "VerifyReport", "QDenseBatchNorm", "QConv1DBatchNorm", "QConv2DBatchNorm",
 ]

@@ -6,8 +6,10 @@ sits — the same places as in the exported graph (docs/qat.md §3). Table activ
 (sigmoid, tanh, softmax) read the very tables :mod:`hlsforge.quantize.tables` builds for
 the HLS backend, held as constants.
 
-Batch normalization is not a separate trainable layer: fold it into the weights before
-training or use a bias (docs/qat.md §3).
+Batch normalization is folded into Dense/Conv during training (:class:`QDenseBatchNorm`,
+:class:`QConv1DBatchNorm`, :class:`QConv2DBatchNorm`): the statistics scale the kernel and
+bias *before* their quantizers, so what is exported is an ordinary quantized Dense/Conv
+(docs/qat.md §3).
 """
 
 from __future__ import annotations
@@ -122,8 +124,10 @@ class _QWeighted(QLayer):
     def qbias(self) -> Any:
         return self.bias_quantizer(self.bias)
 
-    def _finish(self, y: Any, qkernel: Any) -> Any:
-        if self.use_bias:
+    def _finish(self, y: Any, qkernel: Any, qbias: Any = None) -> Any:
+        if qbias is not None:
+            y = y + qbias
+        elif self.use_bias:
             y = y + self.qbias()
         if self.activation == "relu":
             y = ops.relu(y)
@@ -161,10 +165,13 @@ class QDense(_QWeighted):
 
     def call(self, x: Any) -> Any:
         k = self.qkernel()
+        return self._finish(self._linear(x, k), k)
+
+    def _linear(self, x: Any, k: Any) -> Any:
         if keras.backend.standardize_dtype(x.dtype) == "float64":
             # keras.ops.matmul on the torch backend computes float64 operands in float32
-            return self._finish(ops.einsum("...i,ij->...j", x, k), k)
-        return self._finish(ops.matmul(x, k), k)
+            return ops.einsum("...i,ij->...j", x, k)
+        return ops.matmul(x, k)
 
     def compute_output_shape(self, input_shape: Any) -> Any:
         return tuple(input_shape[:-1]) + (self.units,)
@@ -235,13 +242,14 @@ class _QConvBase(_QWeighted):
 
     def call(self, x: Any) -> Any:
         k = self.qkernel()
+        return self._finish(self._linear(x, k), k)
+
+    def _linear(self, x: Any, k: Any) -> Any:
         if self.depthwise:
-            y = ops.depthwise_conv(x, k, strides=self.strides, padding=self.padding, data_format="channels_last",
-                                   dilation_rate=self.dilation_rate)
-        else:
-            y = ops.conv(x, k, strides=self.strides, padding=self.padding, data_format="channels_last",
-                         dilation_rate=self.dilation_rate)
-        return self._finish(y, k)
+            return ops.depthwise_conv(x, k, strides=self.strides, padding=self.padding, data_format="channels_last",
+                                      dilation_rate=self.dilation_rate)
+        return ops.conv(x, k, strides=self.strides, padding=self.padding, data_format="channels_last",
+                        dilation_rate=self.dilation_rate)
 
     def multiplies_per_weight(self) -> int:
         shape = getattr(self, "_in_shape", None)

@@ -69,9 +69,12 @@ def calibrate(model: Any, x: Any, *, margin: int = 1, weights: bool = True) -> d
         for layer in model._flatten_layers(include_self=False, recursive=True):
             if not isinstance(layer, _QWeighted):
                 continue
-            pairs = [(layer.kernel_quantizer, layer.kernel)]
-            if layer.use_bias:
-                pairs.append((layer.bias_quantizer, layer.bias))
+            if hasattr(layer, "folded"):  # batch norm folded: the quantizers see kernel' and bias'
+                pairs = list(zip((layer.kernel_quantizer, layer.bias_quantizer), layer.folded(), strict=True))
+            else:
+                pairs = [(layer.kernel_quantizer, layer.kernel)]
+                if layer.use_bias:
+                    pairs.append((layer.bias_quantizer, layer.bias))
             for q, w in pairs:
                 if q.granularity != "tensor":
                     continue

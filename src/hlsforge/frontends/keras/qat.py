@@ -98,11 +98,27 @@ def exact_type(values: np.ndarray, frac: np.ndarray) -> FixedType:
     return type_for_raw_range(int(raw.min(initial=0)), int(raw.max(initial=0)), fmax)
 
 
-def _weights(call: LayerCall, key: str, qname: str) -> tuple[np.ndarray, FixedType]:
+def _weights(call: LayerCall, key: str, qname: str, values: np.ndarray | None = None) -> tuple[np.ndarray, FixedType]:
     cfg = dict(call.get(f"{qname}") or {})
     frac, integer = _state(call, qname, cfg)
-    w = quantize_weights(call.weight(key), frac, integer, cfg)
+    w = quantize_weights(call.weight(key) if values is None else values, frac, integer, cfg)
     return w, exact_type(w, frac)
+
+
+BN_CLASSES = ("QDenseBatchNorm", "QConv1DBatchNorm", "QConv2DBatchNorm")
+
+
+def _bn_folded(call: LayerCall) -> tuple[np.ndarray, np.ndarray]:
+    """A *BatchNorm layer's float32 ``(kernel', bias')``, computed as the layer computes them
+    (hlsforge.qat.batchnorm, repeated here so this module needs no keras)."""
+    f32 = np.float32
+    bias = call.weight("bias").astype(f32) if call.get("use_bias", True) else None
+    gamma, beta = call.weight("gamma").astype(f32), call.weight("beta").astype(f32)
+    mean, var = call.weight("moving_mean").astype(f32), call.weight("moving_variance").astype(f32)
+    root = np.sqrt((var + f32(call.get("epsilon", 1e-3))).astype(np.float64)).astype(f32)  # see batchnorm.py
+    scale = gamma / root
+    centred = (bias - mean) if bias is not None else -mean
+    return call.weight("kernel").astype(f32) * scale, centred * scale + beta
 
 
 def _record(ctx: Builder, call: LayerCall, **options: Any) -> None:
@@ -131,9 +147,12 @@ def _out_type(call: LayerCall) -> FixedType:
     return act_type(call, "output_quantizer", dict(call.get("output_quantizer") or {}))
 
 
-def _affine(ctx: Builder, call: LayerCall, op: Op, x: str, kernel: np.ndarray, kt: FixedType, attrs: Any) -> str:
+def _affine(ctx: Builder, call: LayerCall, op: Op, x: str, kernel: np.ndarray, kt: FixedType, attrs: Any,
+            bias: tuple[np.ndarray, FixedType] | None = None) -> str:
     n_out = kernel.shape[-1]
-    if call.get("use_bias", True):
+    if bias is not None:
+        b, bt = bias
+    elif call.get("use_bias", True):
         b, bt = _weights(call, "bias", "bias_quantizer")
     else:
         b, bt = np.zeros(n_out), FixedType(1, 1)
@@ -147,11 +166,19 @@ def _affine(ctx: Builder, call: LayerCall, op: Op, x: str, kernel: np.ndarray, k
     return _typed(ctx, y, out_t)
 
 
+def _kernel_bias(call: LayerCall) -> tuple[tuple[np.ndarray, FixedType], tuple[np.ndarray, FixedType] | None]:
+    """Quantized kernel and (for the BatchNorm-folding layers) quantized folded bias."""
+    if call.class_name not in BN_CLASSES:
+        return _weights(call, "kernel", "kernel_quantizer"), None
+    kf, bf = _bn_folded(call)
+    return _weights(call, "kernel", "kernel_quantizer", kf), _weights(call, "bias", "bias_quantizer", bf)
+
+
 def qdense(ctx: Builder, call: LayerCall) -> str:
-    k, kt = _weights(call, "kernel", "kernel_quantizer")
+    (k, kt), bias = _kernel_bias(call)
     if k.ndim != 2:
         raise ModelFormatError(f"{call.where}: kernel has shape {k.shape}, expected (inputs, units)")
-    return _affine(ctx, call, Op.DENSE, call.inputs[0], k, kt, NoAttrs())
+    return _affine(ctx, call, Op.DENSE, call.inputs[0], k, kt, NoAttrs(), bias)
 
 
 def _conv(nsp: int, depthwise: bool) -> Converter:
@@ -161,7 +188,7 @@ def _conv(nsp: int, depthwise: bool) -> Converter:
 
     def conv(ctx: Builder, call: LayerCall) -> str:
         x = call.inputs[0]
-        k, kt = _weights(call, "kernel", "kernel_quantizer")
+        (k, kt), bias = _kernel_bias(call)
         groups = 1
         if depthwise:
             c, m = k.shape[-2:]
@@ -171,7 +198,7 @@ def _conv(nsp: int, depthwise: bool) -> Converter:
         strides = tuple(int(s) for s in call.get("strides"))
         dil = tuple(int(d) for d in call.get("dilation_rate"))
         pads = _window_pads(call, ctx.shape(x)[:nsp], ksize, strides, dil)
-        return _affine(ctx, call, op, x, k, kt, ConvAttrs(ksize, strides, dil, pads, groups))
+        return _affine(ctx, call, op, x, k, kt, ConvAttrs(ksize, strides, dil, pads, groups), bias)
 
     return conv
 
@@ -254,6 +281,9 @@ QAT_CONVERTERS: dict[str, Converter] = {
     "QConv1D": _conv(1, False),
     "QConv2D": _conv(2, False),
     "QDepthwiseConv2D": _conv(2, True),
+    "QDenseBatchNorm": qdense,
+    "QConv1DBatchNorm": _conv(1, False),
+    "QConv2DBatchNorm": _conv(2, False),
     "QActivation": qactivation,
     "QAdd": qadd,
     "QConcatenate": qconcatenate,

@@ -144,13 +144,16 @@ struct mac_plan {
 static const unsigned skip_zero_min_out = 128;
 
 #if defined(__GNUC__)
-// The modular loop for 32-bit raw values and a truncating or rounding-half-up accumulator,
-// written on 8-lane vectors (GCC vector extensions; two SSE halves in the baseline clone):
+// The modular loop for short rows (8 or 16 outputs) of 32-bit raw values and a truncating or
+// rounding-half-up accumulator, written on 8-lane vectors (GCC vector extensions; two SSE halves in the baseline clone):
 // left to itself, g++ vectorizes short rows across the inputs, with a permute per product.
 // Same arithmetic as plan::term, lane by lane: exact 32-bit product (|x*w| < 2^30 when
 // narrow), its rounding shift, a wrap-around add.
 typedef int v8i __attribute__((vector_size(32)));
 typedef unsigned v8u __attribute__((vector_size(32)));
+
+// Longer rows are vectorized well over the outputs by g++ itself (and measured faster so).
+static const unsigned vec_rows_max_out = 16;
 
 template <class plan>
 struct vec_mac {
@@ -200,7 +203,7 @@ template <class plan, unsigned N_IN, unsigned N_OUT>
 HLSFORGE_CLONES void accumulate_modular(typename plan::uacc *acc_io, const typename plan::sint *x,
                                         const typename plan::sint *w) {
 #if defined(__GNUC__)
-    if (vec_mac<plan>::ok && N_OUT % 8 == 0 &&
+    if (vec_mac<plan>::ok && N_OUT % 8 == 0 && N_OUT <= vec_rows_max_out &&
         modular_rows<plan, N_IN, N_OUT>::run(reinterpret_cast<unsigned *>(acc_io), reinterpret_cast<const int *>(x),
                                              reinterpret_cast<const int *>(w)))
         return;

@@ -143,12 +143,71 @@ struct mac_plan {
 // multiply-adds it saves, so those rows are accumulated without it (same result).
 static const unsigned skip_zero_min_out = 128;
 
+#if defined(__GNUC__)
+// The modular loop for short rows (8 or 16 outputs) of 32-bit raw values and a truncating or
+// rounding-half-up accumulator, written on 8-lane vectors (GCC vector extensions; two SSE halves in the baseline clone):
+// left to itself, g++ vectorizes short rows across the inputs, with a permute per product.
+// Same arithmetic as plan::term, lane by lane: exact 32-bit product (|x*w| < 2^30 when
+// narrow), its rounding shift, a wrap-around add.
+typedef int v8i __attribute__((vector_size(32)));
+typedef unsigned v8u __attribute__((vector_size(32)));
+
+// Longer rows are vectorized well over the outputs by g++ itself (and measured faster so).
+static const unsigned vec_rows_max_out = 16;
+
+template <class plan>
+struct vec_mac {
+    static const bool ok = plan::narrow && (plan::shift <= 0 || plan::M::q == AP_TRN || plan::M::q == AP_RND);
+};
+
+template <class plan, unsigned N_IN, unsigned N_OUT, bool OK = vec_mac<plan>::ok>
+struct modular_rows {
+    static bool run(unsigned *, const int *, const int *) { return false; }
+};
+template <class plan, unsigned N_IN, unsigned N_OUT>
+struct modular_rows<plan, N_IN, N_OUT, true> {
+    static bool run(unsigned *acc_io, const int *x, const int *w) {
+        if (N_OUT % 8 != 0) return false;
+        const unsigned nv = N_OUT / 8 ? N_OUT / 8 : 1;
+        v8u acc[nv];
+        __builtin_memcpy(acc, acc_io, sizeof(unsigned) * N_OUT);
+        for (unsigned i = 0; i < N_IN; i++) {
+            const int xi = x[i];
+            if (N_OUT >= skip_zero_min_out && xi == 0) continue;
+            const v8i xv = {xi, xi, xi, xi, xi, xi, xi, xi};
+            const int *wr = w + i * N_OUT;
+            for (unsigned k = 0; k < nv; k++) {
+                v8i wv;
+                __builtin_memcpy(&wv, wr + 8 * k, sizeof(wv));
+                if (plan::shift > 0) {
+                    const v8i pr = xv * wv; // exact: |x*w| < 2^30
+                    const int s = plan::shift > 0 ? plan::shift : 1;
+                    v8i t = pr >> s;
+                    if (plan::M::q == AP_RND) t += (pr >> (s - 1)) & 1;
+                    acc[k] += (v8u)t;
+                } else {
+                    acc[k] += ((v8u)xv * (v8u)wv) << (plan::shift < 0 ? -plan::shift : 0); // modulo 2^32
+                }
+            }
+        }
+        __builtin_memcpy(acc_io, acc, sizeof(unsigned) * N_OUT);
+        return true;
+    }
+};
+#endif
+
 // acc[j] (+)= x[i] * w[i][j], i in order, for one row. The accumulators live in a local
 // array (registers) for the whole loop: acc may alias x (int / unsigned), which would
 // otherwise force a reload and a store per input.
 template <class plan, unsigned N_IN, unsigned N_OUT>
 HLSFORGE_CLONES void accumulate_modular(typename plan::uacc *acc_io, const typename plan::sint *x,
                                         const typename plan::sint *w) {
+#if defined(__GNUC__)
+    if (vec_mac<plan>::ok && N_OUT % 8 == 0 && N_OUT <= vec_rows_max_out &&
+        modular_rows<plan, N_IN, N_OUT>::run(reinterpret_cast<unsigned *>(acc_io), reinterpret_cast<const int *>(x),
+                                             reinterpret_cast<const int *>(w)))
+        return;
+#endif
     typename plan::uacc acc[N_OUT];
     for (unsigned j = 0; j < N_OUT; j++) acc[j] = acc_io[j];
     for (unsigned i = 0; i < N_IN; i++) {
@@ -194,7 +253,9 @@ template <class T>
 inline T from_double(double x) {
     typedef accum_modes<T> M;
     if (!M::ok || M::width > 32) return T(x);
-    const double s = std::ldexp(x, M::fwidth);
+    // x * 2^F by a constant power of two: exact (or correctly rounded when tiny), as ldexp,
+    // without the library call per input value
+    const double s = x * detail::pow2c<M::fwidth>::value;
     const double a = std::fabs(s);
     if (!(a < 4503599627370496.0) || (a != 0 && a < 1e-300)) return T(x);
     const double fl = std::floor(s);

@@ -237,6 +237,10 @@ RENDER: dict[type, Render] = {
     ViewStep: _view,  # type: ignore[dict-item]
 }
 
+from .rules_math import MATH_RENDER  # noqa: E402 - the math/attention family (issue 12)
+
+RENDER.update(MATH_RENDER)
+
 
 def _step_comment(s: Step, plan: ModelPlan) -> str:
     if s.origin is not None:

@@ -446,7 +446,8 @@ def lower_stream(graph: Graph, *, name: str | None = None) -> HlsModel:
     for index, node in enumerate(graph.nodes):
         rule = RULES.get(node.op)
         if rule is None:
-            raise UnsupportedOpError(f"{node.describe()}: the HLS backend has no io_stream kernel for {node.op.value}")
+            why = f": {UNSUPPORTED[node.op]}" if node.op in UNSUPPORTED else ""
+            raise UnsupportedOpError(f"{node.describe()}: the HLS backend has no io_stream kernel for {node.op.value}{why}")
         if len(node.outputs) != 1:
             raise UnsupportedOpError(f"{node.describe()}: the HLS backend supports single-output layers only")
         lid = scope.take(node.name, fallback="layer")
@@ -545,3 +546,8 @@ def streams_of(model: HlsModel) -> list[StreamDecl]:
 
 
 __all__ = ["IO_TYPES", "RULES", "lower_stream", "streams_of"]
+
+from ...reference_math import FIXED_POINT_UNSUPPORTED as _MATH_UNSUPPORTED  # noqa: E402 - issue 12 family
+
+UNSUPPORTED: dict[Op, str] = dict(_MATH_UNSUPPORTED)
+"""Final ops this consumer refuses on purpose, with the reason (tests/test_op_coverage.py)."""

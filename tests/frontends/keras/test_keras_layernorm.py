@@ -1,4 +1,4 @@
-"""Keras LayerNormalization and the GELU / Swish / HardSwish activations (issue 12) against
+"""Keras MultiHeadAttention, LayerNormalization and the GELU / Swish / HardSwish activations (issue 12) against
 Keras predict, through the float reference and the CPU backend, also from a .keras file."""
 
 from __future__ import annotations
@@ -18,14 +18,16 @@ RTOL, ATOL = 1e-4, 1e-5
 
 
 def _model() -> keras.Model:
-    """A token-MLP block: LayerNorm, Dense + GELU, Dense + swish, hard_silu, residual LayerNorm."""
-    x = keras.Input((6, 16))
+    """An encoder block: self-attention + residual, then LayerNorm, Dense + GELU, Dense + swish,
+    hard_silu, residual LayerNorm."""
+    inp = keras.Input((6, 16))
+    x = L.Add()([inp, L.MultiHeadAttention(2, 8, name="mha")(inp, inp)])
     z = L.LayerNormalization(epsilon=1e-5)(x)
     z = L.Dense(24, activation="gelu")(z)
     z = L.Dense(16, activation="swish")(z)
     z = L.Activation("hard_silu")(z)
     y = L.LayerNormalization(center=False)(L.Add()([x, z]))
-    m = keras.Model(x, y)
+    m = keras.Model(inp, y)
     rng = np.random.default_rng(0)
     m.set_weights([(rng.normal(size=w.shape) * 0.5 + (1.0 if w.ndim == 1 and i % 2 == 0 else 0)).astype(np.float32)
                    for i, w in enumerate(m.get_weights())])
@@ -46,6 +48,7 @@ def test_layernorm_block_matches_keras(keras_block):
     want = np.asarray(m.predict(x, verbose=0))
     g = from_keras(m)
     ops = [n.op for n in g.nodes]
+    assert ops.count(Op.BATCH_MATMUL) == 2 and Op.SOFTMAX in ops
     assert ops.count(Op.LAYERNORM) == 2 and Op.GELU in ops and Op.SWISH in ops and Op.HARD_SWISH in ops
     np.testing.assert_allclose(reference.run(g, x), want, rtol=RTOL, atol=ATOL)
     from_file = load_keras(path)
@@ -56,4 +59,11 @@ def test_layernorm_block_matches_keras(keras_block):
 def test_layernorm_over_other_axes_is_refused():
     m = keras.Sequential([keras.Input((6, 16)), L.LayerNormalization(axis=1, name="ln_ax1")])
     with pytest.raises(UnsupportedOpError, match="ln_ax1.*last axis"):
+        from_keras(m)
+
+
+def test_attention_over_other_axes_is_refused():
+    x = keras.Input((4, 6, 8))
+    m = keras.Model(x, L.MultiHeadAttention(2, 4, attention_axes=(1, 2), name="mha2d")(x, x))
+    with pytest.raises(UnsupportedOpError, match="mha2d"):
         from_keras(m)

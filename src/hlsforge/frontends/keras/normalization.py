@@ -60,6 +60,9 @@ def creation_order(config: dict[str, Any]) -> list[str]:
 def register(converters: dict[str, Converter]) -> None:
     from . import activations, builder
 
+    from .attention import CONVERTERS as ATTENTION
+
     converters.update(CONVERTERS)
+    converters.update(ATTENTION)
     activations.ACTIVATIONS.update(ACTIVATIONS)
     builder._CREATION_ORDER["LayerNormalization"] = creation_order

@@ -64,7 +64,6 @@ def _blocks() -> dict[str, nn.Module]:
     return {
         "gelu": EncoderBlock(),
         "gelu_tanh": EncoderBlock(act=nn.GELU(approximate="tanh")),
-        "hardswish": EncoderBlock(act=nn.Hardswish()),
     }
 
 

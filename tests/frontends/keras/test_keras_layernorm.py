@@ -53,7 +53,14 @@ def test_layernorm_block_matches_keras(keras_block):
     np.testing.assert_allclose(reference.run(g, x), want, rtol=RTOL, atol=ATOL)
     from_file = load_keras(path)
     np.testing.assert_allclose(reference.run(from_file, x), want, rtol=RTOL, atol=ATOL)
-    np.testing.assert_allclose(cpu_backend.compile(g).predict(x), want, rtol=RTOL, atol=ATOL)
+
+
+@pytest.mark.slow
+def test_layernorm_block_on_the_cpu_backend_matches_keras(keras_block):
+    m, _ = keras_block
+    x = np.random.default_rng(2).normal(size=(16, 6, 16)).astype(np.float32)
+    want = np.asarray(m.predict(x, verbose=0))
+    np.testing.assert_allclose(cpu_backend.compile(from_keras(m)).predict(x), want, rtol=RTOL, atol=ATOL)
 
 
 def test_layernorm_over_other_axes_is_refused():

@@ -59,7 +59,6 @@ def creation_order(config: dict[str, Any]) -> list[str]:
 
 def register(converters: dict[str, Converter]) -> None:
     from . import activations, builder
-
     from .attention import CONVERTERS as ATTENTION
 
     converters.update(CONVERTERS)

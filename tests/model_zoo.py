@@ -389,8 +389,11 @@ NODE_TEST_MODULES = (
     "elu", "flatten", "gemm", "globalaveragepool", "globalmaxpool", "hardsigmoid", "identity",
     "leakyrelu", "matmul", "maxpool", "mul", "pad", "prelu", "relu", "reshape", "selu", "sigmoid",
     "softmax", "softplus", "squeeze", "sub", "sum", "tanh", "transpose", "unsqueeze",
+    # elementwise math and attention (issue 12)
+    "abs", "erf", "exp", "gelu", "hardswish", "layernormalization", "log", "neg", "pow", "reciprocal", "sqrt",
+    "swish",
 )
-_MULTI_ACTIVATION_OPS = {"Add", "Sub", "Mul", "Sum", "Concat"}
+_MULTI_ACTIVATION_OPS = {"Add", "Sub", "Mul", "Sum", "Concat", "Div", "MatMul"}
 
 
 @dataclass

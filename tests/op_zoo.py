@@ -208,6 +208,74 @@ CASES: dict[str, Callable[[], Graph]] = {
 }
 
 
+# --------------------------------------------------------------------------- float-only ops (issue 12)
+# Ops the float engines (reference, CPU backend) run and the fixed-point consumers refuse with a
+# stated reason (their UNSUPPORTED tables): kept apart from CASES, which every engine runs.
+
+
+def positive_unary(op: Op, attrs: object = None) -> Graph:
+    """``op(|x| + 0.1)``: Log, Sqrt and fractional powers need a positive domain."""
+    g = Graph(f"op_{op.value.lower()}_pos")
+    g.add_input("x", (3, 8))
+    a = g.add_node(Op.ABS, ["x"], source_name="abs")
+    g.add_constant("eps", np.full((8,), 0.1, np.float32))
+    s = g.add_node(Op.ADD, [a.outputs[0], "eps"], source_name="shift")
+    n = g.add_node(op, [s.outputs[0]], attrs=attrs, source_name=op.value.lower())
+    g.outputs = n.outputs
+    return g.validate()
+
+
+def layernorm() -> Graph:
+    from hlsforge.ir.ops import LayerNormAttrs
+
+    g = Graph("op_layernorm")
+    rng = _rng(g.name)
+    g.add_input("x", (5, 16))
+    s = _weights(g, rng, "scale", (16,), 1.0)
+    b = _weights(g, rng, "bias", (16,), 0.5)
+    n = g.add_node(Op.LAYERNORM, ["x", s, b], attrs=LayerNormAttrs(1e-5), source_name="ln")
+    g.outputs = n.outputs
+    return g.validate()
+
+
+def batch_matmul() -> Graph:
+    """Attention-shaped: (heads, S, D) @ (heads, D, S) with the second operand a Transpose."""
+    g = Graph("op_batch_matmul")
+    g.add_input("q", (2, 5, 4))
+    g.add_input("k", (2, 5, 4))
+    kt = g.add_node(Op.TRANSPOSE, ["k"], attrs=TransposeAttrs((0, 2, 1)), source_name="kt")
+    n = g.add_node(Op.BATCH_MATMUL, ["q", kt.outputs[0]], source_name="scores")
+    g.outputs = n.outputs
+    return g.validate()
+
+
+def _float_cases() -> dict[str, Callable[[], Graph]]:
+    from hlsforge.ir.ops import GeluAttrs, PowAttrs, SwishAttrs
+
+    return {
+        "div": lambda: binary(Op.DIV),
+        "div_const": lambda: binary(Op.DIV, constant_operand=True),
+        "exp": lambda: unary(Op.EXP),
+        "log": lambda: positive_unary(Op.LOG),
+        "sqrt": lambda: positive_unary(Op.SQRT),
+        "neg": lambda: unary(Op.NEG),
+        "reciprocal": lambda: positive_unary(Op.RECIPROCAL),
+        "abs": lambda: unary(Op.ABS),
+        "pow_2": lambda: unary(Op.POW, PowAttrs(2.0)),
+        "pow_half": lambda: positive_unary(Op.POW, PowAttrs(0.5)),
+        "erf": lambda: unary(Op.ERF),
+        "gelu": lambda: unary(Op.GELU, GeluAttrs("none")),
+        "gelu_tanh": lambda: unary(Op.GELU, GeluAttrs("tanh"), (7,)),
+        "swish": lambda: unary(Op.SWISH, SwishAttrs(1.0)),
+        "hard_swish": lambda: unary(Op.HARD_SWISH),
+        "layernorm": layernorm,
+        "batch_matmul": batch_matmul,
+    }
+
+
+FLOAT_CASES: dict[str, Callable[[], Graph]] = _float_cases()
+
+
 def random_inputs(graph: Graph, batch: int, seed: int = 0, scale: float = 2.0) -> dict[str, np.ndarray] | np.ndarray:
     """Random inputs in the user's layout: an array for one input, a dict for several."""
     rng = np.random.default_rng(seed)
@@ -216,7 +284,7 @@ def random_inputs(graph: Graph, batch: int, seed: int = 0, scale: float = 2.0) -
 
 
 def covered_ops() -> set[Op]:
-    return {n.op for build in CASES.values() for n in build().nodes}
+    return {n.op for build in (*CASES.values(), *FLOAT_CASES.values()) for n in build().nodes}
 
 
 if __name__ == "__main__":  # pragma: no cover - a quick listing for humans

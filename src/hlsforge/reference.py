@@ -247,6 +247,10 @@ RULES: dict[Op, Rule] = {
 
 _ = (AxisAttrs, ReshapeAttrs, TransposeAttrs)  # attrs used through node.attrs in the lambdas
 
+from .reference_math import MATH_RULES  # noqa: E402 - the math/attention family (issue 12)
+
+RULES.update(MATH_RULES)
+
 
 def trace_keys(graph: Graph) -> dict[str, str]:
     """Key under which each node's output appears in a trace: the source layer name when it

@@ -239,6 +239,10 @@ RENDER: dict[type, Render] = {
     ViewStep: _view,  # type: ignore[dict-item]
 }
 
+from .rules_math import MATH_RENDER  # noqa: E402 - the math/attention family (issue 12)
+
+RENDER.update(MATH_RENDER)
+
 
 def _register_trees() -> None:
     from .trees import TreeStep, render_tree  # TreeEnsemble: its own rule module

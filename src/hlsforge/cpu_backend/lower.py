@@ -940,6 +940,10 @@ RULES: dict[Op, Rule] = {
 
 _ = (AlphaAttrs, HardSigmoidAttrs, SeluAttrs)  # read through node.attrs in the lambdas
 
+from .rules_math import MATH_RULES  # noqa: E402 - the math/attention family (issue 12)
+
+RULES.update(MATH_RULES)
+
 
 def lower(graph: Graph, *, name: str | None = None, tuning: Tuning = DEFAULT_TUNING) -> ModelPlan:
     """Plan the CPU implementation of a validated, final graph."""

@@ -902,6 +902,7 @@ def lower(graph: Graph, *, name: str | None = None, io_type: str | None = None) 
         if rule is None:
             raise UnsupportedOpError(
                 f"{node.describe()}: the HLS backend has no kernel for {node.op.value}"
+                + (f": {UNSUPPORTED[node.op]}" if node.op in UNSUPPORTED else "")
             )
         if len(node.outputs) != 1:
             raise UnsupportedOpError(
@@ -977,3 +978,8 @@ __all__ = [
     "model_identifier",
     "graph_io_type",
 ]
+
+from ..reference_math import FIXED_POINT_UNSUPPORTED as _MATH_UNSUPPORTED  # noqa: E402 - issue 12 family
+
+UNSUPPORTED: dict[Op, str] = dict(_MATH_UNSUPPORTED)
+"""Final ops this consumer refuses on purpose, with the reason (tests/test_op_coverage.py)."""

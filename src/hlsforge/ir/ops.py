@@ -63,6 +63,21 @@ class Op(str, Enum):
     PAD = "Pad"
     QUANTIZE = "Quantize"
     TREE_ENSEMBLE = "TreeEnsemble"
+    # elementwise math and attention (issue 12)
+    DIV = "Div"
+    EXP = "Exp"
+    LOG = "Log"
+    SQRT = "Sqrt"
+    NEG = "Neg"
+    RECIPROCAL = "Reciprocal"
+    ABS = "Abs"
+    POW = "Pow"
+    ERF = "Erf"
+    GELU = "GELU"
+    SWISH = "Swish"
+    HARD_SWISH = "HardSwish"
+    LAYERNORM = "LayerNormalization"
+    BATCH_MATMUL = "BatchMatMul"
     # transient (import-only) ops, removed by the passes
     MATMUL = "MatMul"
     IDENTITY = "Identity"
@@ -187,6 +202,42 @@ class QuantizeAttrs:
     """An explicit cast into ``target`` (a quantizer from QKeras/HGQ2/QONNX)."""
 
     target: TensorType
+
+
+# --------------------------------------------------------------------------- math/attention attrs (issue 12)
+
+
+@ir_record
+@dataclass(frozen=True)
+class PowAttrs:
+    """``x ** exponent`` with a constant scalar exponent (ONNX Pow with a constant ``Y``)."""
+
+    exponent: float
+
+
+@ir_record
+@dataclass(frozen=True)
+class GeluAttrs:
+    """GELU: ``"none"`` is ``x * (1 + erf(x / sqrt 2)) / 2``, ``"tanh"`` the tanh approximation."""
+
+    approximate: str = "none"
+
+
+@ir_record
+@dataclass(frozen=True)
+class SwishAttrs:
+    """Swish / SiLU: ``x * sigmoid(alpha * x)``."""
+
+    alpha: float = 1.0
+
+
+@ir_record
+@dataclass(frozen=True)
+class LayerNormAttrs:
+    """Layer normalization over the last axis (ONNX opset 17, axis=-1): scale and bias are
+    constants of shape ``(C,)``; ``epsilon`` is added to the (biased) variance."""
+
+    epsilon: float = 1e-5
 
 
 # --------------------------------------------------------------------------- specs
@@ -421,6 +472,29 @@ def _infer_quantize(attrs: QuantizeAttrs, shapes: Sequence[Shape], consts: Seque
     return [shapes[0]]
 
 
+def _infer_gelu(attrs: GeluAttrs, shapes: Sequence[Shape], consts: Sequence[Any]) -> list[Shape]:
+    if attrs.approximate not in ("none", "tanh"):
+        raise ShapeError(f"GELU approximate must be 'none' or 'tanh', got {attrs.approximate!r}")
+    return [shapes[0]]
+
+
+def _infer_layernorm(attrs: LayerNormAttrs, shapes: Sequence[Shape], consts: Sequence[Any]) -> list[Shape]:
+    x, scale, bias = shapes
+    if len(x) < 1 or scale != (x[-1],) or bias != (x[-1],):
+        raise ShapeError(f"LayerNormalization scale {scale} / bias {bias} must be ({x[-1] if x else '?'},) for {x}")
+    if not attrs.epsilon >= 0:
+        raise ShapeError(f"LayerNormalization epsilon must be >= 0, got {attrs.epsilon}")
+    return [x]
+
+
+def _infer_batch_matmul(attrs: NoAttrs, shapes: Sequence[Shape], consts: Sequence[Any]) -> list[Shape]:
+    """``(..., M, K) @ (..., K, N)``, both activations, with equal leading (batch-like) axes."""
+    a, b = shapes
+    if len(a) < 2 or len(a) != len(b) or a[:-2] != b[:-2] or a[-1] != b[-2]:
+        raise ShapeError(f"BatchMatMul operands {a} @ {b} must be (..., M, K) @ (..., K, N) with equal leading axes")
+    return [a[:-1] + (b[-1],)]
+
+
 def _spec(op: Op, attrs: type, inputs: tuple[str, ...], infer: InferFn, **kw: Any) -> OpSpec:
     return OpSpec(op=op, attrs=attrs, inputs=inputs, infer=infer, **kw)
 
@@ -468,6 +542,23 @@ CATALOGUE: dict[Op, OpSpec] = {
         _spec(Op.QUANTIZE, QuantizeAttrs, _X, _infer_quantize, **_ELEMENTWISE),
         _spec(Op.TREE_ENSEMBLE, TreeEnsembleAttrs, _X, infer_tree_ensemble,
               doc="a forest of decision trees over a feature vector (ir/ops_trees.py)"),
+        # elementwise math and attention (issue 12)
+        _spec(Op.DIV, NoAttrs, ("a", "b"), _infer_binary, doc="numpy broadcasting, IEEE division"),
+        _spec(Op.EXP, NoAttrs, _X, _infer_identity, **_ELEMENTWISE),
+        _spec(Op.LOG, NoAttrs, _X, _infer_identity, **_ELEMENTWISE),
+        _spec(Op.SQRT, NoAttrs, _X, _infer_identity, **_ELEMENTWISE),
+        _spec(Op.NEG, NoAttrs, _X, _infer_identity, **_ELEMENTWISE),
+        _spec(Op.RECIPROCAL, NoAttrs, _X, _infer_identity, **_ELEMENTWISE),
+        _spec(Op.ABS, NoAttrs, _X, _infer_identity, **_ELEMENTWISE),
+        _spec(Op.POW, PowAttrs, _X, _infer_identity, **_ELEMENTWISE),
+        _spec(Op.ERF, NoAttrs, _X, _infer_identity, **_ELEMENTWISE),
+        _spec(Op.GELU, GeluAttrs, _X, _infer_gelu, **_ELEMENTWISE),
+        _spec(Op.SWISH, SwishAttrs, _X, _infer_identity, **_ELEMENTWISE),
+        _spec(Op.HARD_SWISH, NoAttrs, _X, _infer_identity, **_ELEMENTWISE, doc="x * clip(x / 6 + 1/2, 0, 1)"),
+        _spec(Op.LAYERNORM, LayerNormAttrs, ("x", "scale", "bias"), _infer_layernorm, constants=("scale", "bias"),
+              doc="(x - mean) / sqrt(var + eps) * scale + bias over the last axis"),
+        _spec(Op.BATCH_MATMUL, NoAttrs, ("a", "b"), _infer_batch_matmul,
+              doc="matrix product of two activations over the last two axes, per leading index"),
         _spec(Op.MATMUL, NoAttrs, ("x", "matrix"), _infer_matmul, constants=("matrix",), transient=True),
         _spec(Op.IDENTITY, NoAttrs, _X, _infer_identity, transient=True),
         _spec(Op.DROPOUT, NoAttrs, _X, _infer_identity, transient=True),

@@ -809,7 +809,8 @@ def configure(
     for node in list(g.nodes):
         rule = _CONFIG_RULES.get(node.op)
         if rule is None:
-            raise PrecisionError(f"{node.describe()}: no precision rule for op {node.op.value}")
+            why = UNSUPPORTED.get(node.op, "")
+            raise PrecisionError(f"{node.describe()}: no precision rule for op {node.op.value}" + (f": {why}" if why else ""))
         node.precision = {}
         for key in ("table", "exp_table", "inv_table", "softmax"):
             node.options.pop(key, None)
@@ -844,3 +845,8 @@ def is_configured(graph: Graph) -> bool:
             return False
     return all(isinstance(graph.values[i].type, (FixedType, IntType)) for n in graph.nodes for i in n.inputs)
 
+
+from ..reference_math import FIXED_POINT_UNSUPPORTED as _MATH_UNSUPPORTED  # noqa: E402 - issue 12 family
+
+UNSUPPORTED: dict[Op, str] = dict(_MATH_UNSUPPORTED)
+"""Final ops this consumer refuses on purpose, with the reason (tests/test_op_coverage.py)."""

@@ -575,3 +575,8 @@ def run(graph: Graph, x: Any, *, trace: bool = False) -> Any:
     outs = {name: value(name) for name in graph.outputs}
     return next(iter(outs.values())) if len(outs) == 1 else outs
 
+
+from ..reference_math import FIXED_POINT_UNSUPPORTED as _MATH_UNSUPPORTED  # noqa: E402 - issue 12 family
+
+UNSUPPORTED: dict[Op, str] = dict(_MATH_UNSUPPORTED)
+"""Final ops this consumer refuses on purpose, with the reason (tests/test_op_coverage.py)."""

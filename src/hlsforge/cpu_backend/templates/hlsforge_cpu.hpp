@@ -1118,6 +1118,107 @@ inline void pad(const float* x, float* y, size_t n) {
   for (size_t e = 0; e < n; ++e) pad_walk<C, 0>(x + e * C::in_size, y + e * C::out_size + C::begin_offset);
 }
 
+// =============================================================================== math/attention (issue 12)
+//
+// Elementwise math with libm (these ops are rare and accuracy matters more than speed: the
+// acceptance is ONNX Runtime within rtol 1e-4), LayerNormalization over the last axis and the
+// matrix product of two activations (attention scores and the weighted sum of values).
+
+struct DivOp {
+  float operator()(float a, float b) const { return a / b; }
+};
+struct Exp {
+  static constexpr bool vector = false;
+  float operator()(float v) const { return std::exp(v); }
+};
+struct Log {
+  static constexpr bool vector = false;
+  float operator()(float v) const { return std::log(v); }
+};
+struct Sqrt {
+  static constexpr bool vector = false;
+  float operator()(float v) const { return std::sqrt(v); }
+};
+struct Neg {
+  static constexpr bool vector = false;
+  float operator()(float v) const { return -v; }
+};
+struct Reciprocal {
+  static constexpr bool vector = false;
+  float operator()(float v) const { return 1.0f / v; }
+};
+struct Abs {
+  static constexpr bool vector = false;
+  float operator()(float v) const { return std::fabs(v); }
+};
+struct Pow {
+  static constexpr bool vector = false;
+  float exponent;
+  float operator()(float v) const { return static_cast<float>(std::pow(double(v), double(exponent))); }
+};
+struct Erf {
+  static constexpr bool vector = false;
+  float operator()(float v) const { return std::erf(v); }
+};
+struct Gelu {  // tanh != 0: the tanh approximation
+  static constexpr bool vector = false;
+  float tanh_approx;
+  float operator()(float v) const {
+    const double x = v;
+    if (tanh_approx != 0.0f) return float(0.5 * x * (1.0 + std::tanh(0.7978845608028654 * (x + 0.044715 * x * x * x))));
+    return float(0.5 * x * (1.0 + std::erf(x * 0.7071067811865476)));
+  }
+};
+struct Swish {
+  static constexpr bool vector = false;
+  float alpha;
+  float operator()(float v) const { return float(double(v) / (1.0 + std::exp(-double(alpha) * double(v)))); }
+};
+struct HardSwish {
+  static constexpr bool vector = false;
+  float operator()(float v) const {
+    float t = v / 6.0f + 0.5f;
+    t = t < 0.0f ? 0.0f : (t > 1.0f ? 1.0f : t);
+    return v * t;
+  }
+};
+
+// (x - mean) / sqrt(var + eps) * scale + bias over rows of `C` values; sums in double.
+template <size_t C>
+inline void layernorm(const float* x, const float* scale, const float* bias, float* y, size_t rows, float eps) {
+  for (size_t r = 0; r < rows; ++r) {
+    const float* __restrict xr = x + r * C;
+    float* __restrict yr = y + r * C;
+    double sum = 0.0;
+    for (size_t c = 0; c < C; ++c) sum += xr[c];
+    const double mean = sum / double(C);
+    double sq = 0.0;
+    for (size_t c = 0; c < C; ++c) sq += (xr[c] - mean) * (xr[c] - mean);
+    const float inv = float(1.0 / std::sqrt(sq / double(C) + double(eps)));
+    const float m = float(mean);
+    for (size_t c = 0; c < C; ++c) yr[c] = (xr[c] - m) * inv * scale[c] + bias[c];
+  }
+}
+
+// y[b] = a[b] (M x K) * w[b] (K x N) for `count` matrix pairs (events x leading axes).
+template <size_t M, size_t K, size_t N>
+inline void batch_matmul(const float* a, const float* b, float* y, size_t count) {
+  for (size_t t = 0; t < count; ++t) {
+    const float* __restrict at = a + t * M * K;
+    const float* __restrict bt = b + t * K * N;
+    float* __restrict yt = y + t * M * N;
+    for (size_t i = 0; i < M; ++i) {
+      float* __restrict yr = yt + i * N;
+      for (size_t j = 0; j < N; ++j) yr[j] = 0.0f;
+      for (size_t k = 0; k < K; ++k) {
+        const float av = at[i * K + k];
+        const float* __restrict br = bt + k * N;
+        for (size_t j = 0; j < N; ++j) yr[j] += av * br[j];
+      }
+    }
+  }
+}
+
 }  // namespace v1
 }  // namespace hlsforge_cpu
 

@@ -23,10 +23,12 @@ from ...ir.passes import legalize
 from .layers import CONVERTERS
 from .qat import finish_qat
 from .qat import register as _register_qat
+from .normalization import register as _register_normalization
 
 __all__ = ["load_keras", "from_keras", "CONVERTERS"]
 
 _register_qat(CONVERTERS)  # hlsforge.qat layers (their graphs come back typed)
+_register_normalization(CONVERTERS)  # LayerNormalization, GELU/Swish (issue 12)
 
 
 def _finish(graph: Graph) -> Graph:

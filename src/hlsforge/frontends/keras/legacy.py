@@ -114,6 +114,10 @@ def _read_keras3_tree(group: Any, depth: int = 0) -> dict[str, Any]:
             sub = group["layers"][key]
             name = _decode(sub["vars"].attrs.get("name", key)) if "vars" in sub else key
             tree["layers"][name] = _read_keras3_tree(sub, depth + 1)
+    h5py = _h5py()
+    for key in group:  # a layer's own sublayers (MultiHeadAttention's query_dense, ...)
+        if key not in ("vars", "layers") and key not in tree["layers"] and isinstance(group[key], h5py.Group):
+            tree["layers"][str(key)] = _read_keras3_tree(group[key], depth + 1)
     return tree
 
 

@@ -26,6 +26,9 @@ class LiveWeights:
         self._layer = layer
 
     def child(self, name: str) -> LiveWeights:
+        sub = getattr(self._layer, f"_{name}", None)  # a layer's own sublayers (MultiHeadAttention)
+        if not hasattr(self._layer, "get_layer") and hasattr(sub, "weights"):
+            return LiveWeights(sub)
         try:
             return LiveWeights(self._layer.get_layer(name))
         except ValueError:

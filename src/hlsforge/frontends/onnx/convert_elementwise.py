@@ -212,7 +212,12 @@ def _mul(nc: NodeContext) -> None:
 def _div(nc: NodeContext) -> None:
     """Division by a constant is a multiplication by its reciprocal; anything else is not
     supported (the IR has no divide: FPGA designs avoid dividers)."""
-    if nc.known(1) is None or nc.known(0) is not None:
+    if nc.known(1) is None:
+        from .convert_math import divide
+
+        divide(nc)  # a divisor computed from the model input: the Div op (issue 12)
+        return
+    if nc.known(0) is not None:
         raise nc.unsupported("only division of the model's tensors by a constant is supported")
     rank = len(nc.shape(0))
     c = _operand_constant(nc, 1, rank)

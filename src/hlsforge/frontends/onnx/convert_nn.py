@@ -58,6 +58,11 @@ def _gemm(nc: NodeContext) -> None:
 @converter("MatMul", 1)
 def _matmul(nc: NodeContext) -> None:
     """``x @ W`` with W a constant matrix -> transient MatMul (the passes make it a Dense)."""
+    if nc.known(0) is None and nc.known(1) is None:
+        from .convert_math import batch_matmul
+
+        batch_matmul(nc)  # two activations (attention): issue 12
+        return
     if nc.known(0) is not None:
         raise nc.unsupported("the left operand is a constant and the right one the model input; only x @ W is supported")
     x = nc.act(0)

@@ -21,6 +21,7 @@ from ...errors import HlsforgeError, ModelFormatError, ShapeError, UnsupportedOp
 from ...ir.graph import Graph
 from ...ir.passes import legalize
 from . import convert_elementwise, convert_nn, convert_shape  # noqa: F401 - register converters
+from . import convert_math  # noqa: F401 - register converters (issue 12)
 from .context import DEFAULT_DOMAINS, ImportContext, NodeContext, Tensor, has_batch_symbol
 from .convert_qonnx import QONNX_DOMAINS, convert_qonnx, is_qonnx
 from .fold import fold_known, fold_shape

@@ -62,5 +62,9 @@ RULES: dict[Op, Rule] = {
 """One cost rule per final op (the op-coverage test checks every op has one)."""
 
 UNSUPPORTED: dict[Op, str] = {}
+
+from ...reference_math import FIXED_POINT_UNSUPPORTED as _MATH_UNSUPPORTED  # noqa: E402 - issue 12 family
+
+UNSUPPORTED.update(_MATH_UNSUPPORTED)
 """Ops without a cost rule, with the reason (none today: every op the HLS backend lowers is
 costed)."""

@@ -644,7 +644,8 @@ class _Planner:
                 rule = RULES.get(task.node.op)
                 if rule is None:
                     raise UnsupportedOpError(
-                        f"{task.node.describe()}: the CPU backend has no kernel for {task.node.op.value}; "
+                        f"{task.node.describe()}: the CPU backend has no kernel for {task.node.op.value}"
+                        + (f" ({UNSUPPORTED[task.node.op]})" if task.node.op in UNSUPPORTED else "") + "; "
                         f"supported ops: {', '.join(sorted(o.value for o in RULES))}"
                     )
                 steps.append(rule(self, task.node))
@@ -926,3 +927,11 @@ def lower(graph: Graph, *, name: str | None = None, tuning: Tuning = DEFAULT_TUN
 WEIGHT_SLACK = 16
 """Floats of zero padding after the last weight (``hlsforge_cpu::kWeightSlack``): the
 vectorized kernels may read up to 7 floats past a weight matrix."""
+
+
+UNSUPPORTED: dict[Op, str] = {
+    Op.GRU: "no recurrent kernel yet: run recurrent models with hlsforge.reference.run",
+    Op.LSTM: "no recurrent kernel yet: run recurrent models with hlsforge.reference.run",
+    Op.SIMPLE_RNN: "no recurrent kernel yet: run recurrent models with hlsforge.reference.run",
+}
+"""Final ops this consumer refuses, with the reason given to the user."""

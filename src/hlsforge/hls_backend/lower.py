@@ -895,6 +895,7 @@ def lower(graph: Graph, *, name: str | None = None, io_type: str | None = None) 
         if rule is None:
             raise UnsupportedOpError(
                 f"{node.describe()}: the HLS backend has no kernel for {node.op.value}"
+                + (f" ({UNSUPPORTED[node.op]})" if node.op in UNSUPPORTED else "")
             )
         if len(node.outputs) != 1:
             raise UnsupportedOpError(
@@ -970,3 +971,11 @@ __all__ = [
     "model_identifier",
     "graph_io_type",
 ]
+
+
+UNSUPPORTED: dict[Op, str] = {
+    Op.GRU: "no HLS recurrent kernel yet (the emulator has no fixed-point cell to match)",
+    Op.LSTM: "no HLS recurrent kernel yet (the emulator has no fixed-point cell to match)",
+    Op.SIMPLE_RNN: "no HLS recurrent kernel yet (the emulator has no fixed-point cell to match)",
+}
+"""Final ops this consumer refuses, with the reason given to the user."""

@@ -800,7 +800,8 @@ def configure(
     for node in list(g.nodes):
         rule = _CONFIG_RULES.get(node.op)
         if rule is None:
-            raise PrecisionError(f"{node.describe()}: no precision rule for op {node.op.value}")
+            why = UNSUPPORTED.get(node.op, "")
+            raise PrecisionError(f"{node.describe()}: no precision rule for op {node.op.value}" + (f" ({why})" if why else ""))
         node.precision = {}
         for key in ("table", "exp_table", "inv_table", "softmax"):
             node.options.pop(key, None)
@@ -835,3 +836,10 @@ def is_configured(graph: Graph) -> bool:
             return False
     return all(isinstance(graph.values[i].type, (FixedType, IntType)) for n in graph.nodes for i in n.inputs)
 
+
+UNSUPPORTED: dict[Op, str] = {
+    Op.GRU: "no fixed-point recurrent cell yet; run recurrent models on the float engines (reference, CPU backend)",
+    Op.LSTM: "no fixed-point recurrent cell yet; run recurrent models on the float engines (reference, CPU backend)",
+    Op.SIMPLE_RNN: "no fixed-point recurrent cell yet; run recurrent models on the float engines (reference, CPU backend)",
+}
+"""Final ops this consumer refuses, with the reason given to the user."""

@@ -479,7 +479,8 @@ def _check_graph(graph: Graph) -> None:
         )
     for node in graph.nodes:
         if node.op not in RULES:
-            raise UnsupportedOpError(f"{node.describe()}: the emulator has no rule for {node.op.value}")
+            why = UNSUPPORTED.get(node.op, "no rule")
+            raise UnsupportedOpError(f"{node.describe()}: the emulator has no rule for {node.op.value} ({why})")
 
 
 def _chunk_rows(graph: Graph) -> int:
@@ -567,3 +568,10 @@ def run(graph: Graph, x: Any, *, trace: bool = False) -> Any:
     outs = {name: value(name) for name in graph.outputs}
     return next(iter(outs.values())) if len(outs) == 1 else outs
 
+
+UNSUPPORTED: dict[Op, str] = {
+    Op.GRU: "the fixed-point recurrent cells are not written yet (float engines only: reference, CPU backend)",
+    Op.LSTM: "the fixed-point recurrent cells are not written yet (float engines only: reference, CPU backend)",
+    Op.SIMPLE_RNN: "the fixed-point recurrent cells are not written yet (float engines only: reference, CPU backend)",
+}
+"""Final ops this consumer refuses, with the reason given to the user."""

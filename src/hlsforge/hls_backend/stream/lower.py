@@ -446,7 +446,8 @@ def lower_stream(graph: Graph, *, name: str | None = None) -> HlsModel:
     for index, node in enumerate(graph.nodes):
         rule = RULES.get(node.op)
         if rule is None:
-            raise UnsupportedOpError(f"{node.describe()}: the HLS backend has no io_stream kernel for {node.op.value}")
+            why = f" ({UNSUPPORTED[node.op]})" if node.op in UNSUPPORTED else ""
+            raise UnsupportedOpError(f"{node.describe()}: the HLS backend has no io_stream kernel for {node.op.value}{why}")
         if len(node.outputs) != 1:
             raise UnsupportedOpError(f"{node.describe()}: the HLS backend supports single-output layers only")
         lid = scope.take(node.name, fallback="layer")
@@ -545,3 +546,11 @@ def streams_of(model: HlsModel) -> list[StreamDecl]:
 
 
 __all__ = ["IO_TYPES", "RULES", "lower_stream", "streams_of"]
+
+
+UNSUPPORTED: dict[Op, str] = {
+    Op.GRU: "no HLS recurrent kernel yet (io_parallel has none either)",
+    Op.LSTM: "no HLS recurrent kernel yet (io_parallel has none either)",
+    Op.SIMPLE_RNN: "no HLS recurrent kernel yet (io_parallel has none either)",
+}
+"""Final ops this consumer refuses, with the reason given to the user."""

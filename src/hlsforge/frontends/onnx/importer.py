@@ -24,7 +24,9 @@ from . import convert_elementwise, convert_nn, convert_shape  # noqa: F401 - reg
 from .context import DEFAULT_DOMAINS, ImportContext, NodeContext, Tensor, has_batch_symbol
 from .convert_qonnx import QONNX_DOMAINS, convert_qonnx, is_qonnx
 from .fold import fold_known, fold_shape
+from . import convert_recurrent  # noqa: F401 - registers GRU/LSTM/RNN
 from .reader import default_opset, domain_opsets, read_model, sorted_nodes
+from .sequence_layout import absorb_sequence_layout
 from .registry import lookup, supported_ops
 
 _FLOAT_INPUTS = {TensorProto.FLOAT, TensorProto.DOUBLE, TensorProto.FLOAT16, TensorProto.BFLOAT16}
@@ -50,6 +52,7 @@ def load_onnx(
         raise ModelFormatError(f"{source} has no graph (not an ONNX model, or truncated)")
     opset = default_opset(proto, source)
     nodes = sorted_nodes(proto.graph, source)
+    nodes = absorb_sequence_layout(proto.graph, nodes, opset)  # recurrent layout=0 (docs/ir.md)
     graph = Graph(name or proto.graph.name or (Path(source).stem if not source.startswith("<") else "model"))
     graph.source_format = "onnx"
     graph.metadata.update(

@@ -1,0 +1,113 @@
+"""ONNX GRU/LSTM/RNN import (torch.onnx and tf2onnx-shaped exports) against ONNX Runtime."""
+
+import io
+
+import numpy as np
+import pytest
+
+from hlsforge import reference
+from hlsforge.errors import UnsupportedOpError
+from hlsforge.frontends.onnx import load_onnx
+
+onnx = pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+
+
+def _ort(model, feeds):
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = 1
+    s = ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
+    return s.run(None, feeds)
+
+
+def _check(model, x):
+    g = load_onnx(model)
+    got = reference.run(g, x)
+    got = got if isinstance(got, dict) else {g.outputs[0]: got}
+    want = _ort(model, {"x": x})
+    for (name, w), o in zip(zip([o.name for o in model.graph.output], want, strict=True), g.outputs, strict=True):
+        np.testing.assert_allclose(got[o], w, rtol=1e-4, atol=1e-5, err_msg=name)
+    return g
+
+
+def _torch_model(cell: str, bidirectional: bool):
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+
+    class M(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.r = getattr(torch.nn, cell)(4, 3, batch_first=True, bidirectional=bidirectional)
+            self.fc = torch.nn.Linear(3, 2)
+
+        def forward(self, x):
+            y, h = self.r(x)
+            h = h[0] if isinstance(h, tuple) else h
+            return (y,) if bidirectional else (y, self.fc(h.squeeze(0)))
+
+    f = io.BytesIO()
+    torch.onnx.export(M().eval(), torch.randn(2, 6, 4), f, input_names=["x"], dynamic_axes={"x": {0: "b"}},
+                      dynamo=False, opset_version=14)
+    return onnx.load_from_string(f.getvalue())
+
+
+@pytest.mark.parametrize("cell", ["GRU", "LSTM", "RNN"])
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_torch_recurrent_exports_match_onnxruntime(cell, bidirectional):
+    model = _torch_model(cell, bidirectional)
+    x = np.random.default_rng(0).normal(size=(3, 6, 4)).astype(np.float32)
+    g = _check(model, x)
+    assert not [n for n in g.nodes if n.op.value == "Transpose"]  # the exporter's layout moves cancelled
+
+
+def _tf2onnx_like(op: str, direction: str, return_sequences: bool, opset: int = 13):
+    """The shape tf2onnx gives a Keras recurrent layer: Transpose(1,0,2) -> RNN (layout 0) ->
+    Squeeze / Transpose(0,2,1,3)+Reshape(0,0,-1) -> Transpose(1,0,2), or Squeeze of Y_h."""
+    rng = np.random.default_rng(3)
+    g = {"GRU": 3, "LSTM": 4, "RNN": 1}[op]
+    dirs, h, n_in, seq = (2 if direction == "bidirectional" else 1), 5, 4, 7
+    inits = [numpy_helper.from_array((rng.normal(size=s) * 0.5).astype(np.float32), n) for n, s in
+             [("W", (dirs, g * h, n_in)), ("R", (dirs, g * h, h)), ("B", (dirs, 2 * g * h))]]
+    inits.append(numpy_helper.from_array(np.array([0, 0, -1], np.int64), "shape"))
+    inits.append(numpy_helper.from_array(np.array([1], np.int64), "ax1"))
+    inits.append(numpy_helper.from_array(np.array([0], np.int64), "ax0"))
+    attrs = {"hidden_size": h, "direction": direction}
+    if op == "GRU":
+        attrs["linear_before_reset"] = 1
+    outs = ["Y", "Y_h"] + (["Y_c"] if op == "LSTM" else [])
+    nodes = [helper.make_node("Transpose", ["x"], ["xt"], perm=[1, 0, 2]),
+             helper.make_node(op, ["xt", "W", "R", "B"], outs, **attrs)]
+    if return_sequences and dirs == 1:
+        nodes += [helper.make_node("Squeeze", ["Y", "ax1"], ["ys"]),
+                  helper.make_node("Transpose", ["ys"], ["out"], perm=[1, 0, 2])]
+    elif return_sequences:
+        nodes += [helper.make_node("Transpose", ["Y"], ["yt"], perm=[0, 2, 1, 3]),
+                  helper.make_node("Reshape", ["yt", "shape"], ["yr"]),
+                  helper.make_node("Transpose", ["yr"], ["out"], perm=[1, 0, 2])]
+    elif dirs == 1:
+        nodes += [helper.make_node("Squeeze", ["Y_h", "ax0"], ["out"])]
+    else:
+        nodes += [helper.make_node("Transpose", ["Y_h"], ["ht"], perm=[1, 0, 2]),
+                  helper.make_node("Reshape", ["ht", "shape"], ["hr"]),
+                  helper.make_node("Flatten", ["hr"], ["out"], axis=1)]
+    graph = helper.make_graph(nodes, "tf2onnx_like", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", seq, n_in])],
+                              [helper.make_tensor_value_info("out", TensorProto.FLOAT, None)], inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+
+
+@pytest.mark.parametrize("op", ["GRU", "LSTM", "RNN"])
+@pytest.mark.parametrize("direction", ["forward", "reverse", "bidirectional"])
+@pytest.mark.parametrize("return_sequences", [True, False])
+def test_tf2onnx_shaped_recurrent_layers_match_onnxruntime(op, direction, return_sequences):
+    model = _tf2onnx_like(op, direction, return_sequences)
+    x = np.random.default_rng(1).normal(size=(2, 7, 4)).astype(np.float32)
+    _check(model, x)
+
+
+def test_sequence_first_model_input_is_refused_by_name():
+    model = _tf2onnx_like("GRU", "forward", False)
+    del model.graph.node[0]
+    model.graph.node[0].input[0] = "x"
+    with pytest.raises(UnsupportedOpError, match="layout=0"):
+        load_onnx(model)

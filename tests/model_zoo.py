@@ -371,6 +371,7 @@ NODE_TEST_MODULES = (
     "elu", "flatten", "gemm", "globalaveragepool", "globalmaxpool", "hardsigmoid", "identity",
     "leakyrelu", "matmul", "maxpool", "mul", "pad", "prelu", "relu", "reshape", "selu", "sigmoid",
     "softmax", "softplus", "squeeze", "sub", "sum", "tanh", "transpose", "unsqueeze",
+    "gru", "lstm", "rnn",
 )
 _MULTI_ACTIVATION_OPS = {"Add", "Sub", "Mul", "Sum", "Concat"}
 

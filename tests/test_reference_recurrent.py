@@ -62,3 +62,15 @@ def test_fixed_point_consumers_refuse_with_a_reason():
 
     with pytest.raises(UnsupportedOpError, match="no recurrent kernel"):
         lower(FLOAT_CASES["gru"]())
+
+
+def test_recurrent_graphs_survive_save_and_load(tmp_path):
+    from hlsforge.ir import serialize
+
+    g = FLOAT_CASES["lstm_bidirectional"]()
+    serialize.save(g, tmp_path / "m.hlsf")
+    back = serialize.load(tmp_path / "m.hlsf")
+    assert back.nodes[0].attrs == g.nodes[0].attrs
+    x = random_inputs(g, 2, seed=2, scale=1.0)
+    for o in g.outputs:
+        np.testing.assert_array_equal(reference.run(back, x)[o], reference.run(g, x)[o])

@@ -26,6 +26,8 @@ class LiveWeights:
         self._layer = layer
 
     def child(self, name: str) -> LiveWeights:
+        if name in ("forward_layer", "backward_layer") and hasattr(self._layer, name):  # Bidirectional
+            return LiveWeights(getattr(self._layer, name))
         try:
             return LiveWeights(self._layer.get_layer(name))
         except ValueError:

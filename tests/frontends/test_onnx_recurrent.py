@@ -111,3 +111,55 @@ def test_sequence_first_model_input_is_refused_by_name():
     model.graph.node[0].input[0] = "x"
     with pytest.raises(UnsupportedOpError, match="layout=0"):
         load_onnx(model)
+
+
+def _deep_double_b_like():
+    """Three inputs like CMS DeepDoubleB: global features (BatchNorm), charged-particle and
+    secondary-vertex sequences (BatchNorm, Conv1D stack as MatMul/Conv, GRU), concatenated."""
+    torch = pytest.importorskip("torch")
+    nn = torch.nn
+    torch.manual_seed(0)
+
+    class Branch(nn.Module):
+        def __init__(self, feats, hidden):
+            super().__init__()
+            self.bn = nn.BatchNorm1d(feats)
+            self.conv = nn.Conv1d(feats, 8, 1)
+            self.proj = nn.Linear(8, 6)  # a MatMul on (batch, seq, 8)
+            self.gru = nn.GRU(6, hidden, batch_first=True)
+
+        def forward(self, x):  # x (batch, seq, feats)
+            y = torch.relu(self.conv(self.bn(x.transpose(1, 2)))).transpose(1, 2)
+            _, h = self.gru(torch.relu(self.proj(y)))
+            return h.squeeze(0)
+
+    class DDB(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.glob_bn = nn.BatchNorm1d(7)
+            self.cpf, self.sv = Branch(5, 8), Branch(3, 4)
+            self.head = nn.Linear(7 + 8 + 4, 2)
+
+        def forward(self, glob, cpf, sv):
+            z = torch.cat([self.glob_bn(glob), self.cpf(cpf), self.sv(sv)], dim=1)
+            return torch.softmax(self.head(z), dim=1)
+
+    m = DDB().eval()
+    for bn in (m.glob_bn, m.cpf.bn, m.sv.bn):
+        bn.running_mean.uniform_(-0.5, 0.5)
+        bn.running_var.uniform_(0.5, 2.0)
+    f = io.BytesIO()
+    args = (torch.randn(2, 7), torch.randn(2, 10, 5), torch.randn(2, 4, 3))
+    names = ["glob", "cpf", "sv"]
+    torch.onnx.export(m, args, f, input_names=names, dynamic_axes={n: {0: "b"} for n in names}, dynamo=False, opset_version=14)
+    return onnx.load_from_string(f.getvalue())
+
+
+def test_deep_double_b_like_three_input_model_matches_onnxruntime():
+    model = _deep_double_b_like()
+    rng = np.random.default_rng(4)
+    xs = {"glob": rng.normal(size=(3, 7)), "cpf": rng.normal(size=(3, 10, 5)), "sv": rng.normal(size=(3, 4, 3))}
+    xs = {k: v.astype(np.float32) for k, v in xs.items()}
+    g = load_onnx(model)
+    assert {n.op.value for n in g.nodes} >= {"GRU", "Conv1D", "Concat"}
+    np.testing.assert_allclose(reference.run(g, xs), _ort(model, xs)[0], rtol=1e-4, atol=1e-5)

@@ -162,4 +162,10 @@ def test_deep_double_b_like_three_input_model_matches_onnxruntime():
     xs = {k: v.astype(np.float32) for k, v in xs.items()}
     g = load_onnx(model)
     assert {n.op.value for n in g.nodes} >= {"GRU", "Conv1D", "Concat"}
-    np.testing.assert_allclose(reference.run(g, xs), _ort(model, xs)[0], rtol=1e-4, atol=1e-5)
+    want = _ort(model, xs)[0]
+    np.testing.assert_allclose(reference.run(g, xs), want, rtol=1e-4, atol=1e-5)
+    from hlsforge import cpu_backend
+
+    (m,) = cpu_backend.compile_models([g])
+    np.testing.assert_allclose(m.predict(xs), want, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(m.predict({k: v[:1] for k, v in xs.items()}), want[:1], rtol=1e-4, atol=1e-5)

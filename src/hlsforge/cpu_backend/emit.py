@@ -237,6 +237,10 @@ RENDER: dict[type, Render] = {
     ViewStep: _view,  # type: ignore[dict-item]
 }
 
+from .lower_recurrent import RecurrentStep, render_recurrent  # noqa: E402 - rule family in its own module
+
+RENDER[RecurrentStep] = render_recurrent
+
 
 def _step_comment(s: Step, plan: ModelPlan) -> str:
     if s.origin is not None:

@@ -479,6 +479,8 @@ class _Planner:
             self.node_reads[node.name] = reads
             act = self.fusions.get(node.name)
             writes = list(act.outputs) if act is not None else list(node.outputs)
+            if node.op in RECURRENT_OPS:  # the cell's working memory: arena, live during the node
+                writes.append(recurrent_scratch(self, node))
             self.tasks.append(_Task("node", node=node, reads=reads, writes=writes))
         self.out_source: dict[int, str] = {}
         for i, name in enumerate(g.outputs):
@@ -645,7 +647,7 @@ class _Planner:
                 if rule is None:
                     raise UnsupportedOpError(
                         f"{task.node.describe()}: the CPU backend has no kernel for {task.node.op.value}"
-                        + (f" ({UNSUPPORTED[task.node.op]})" if task.node.op in UNSUPPORTED else "") + "; "
+                        "; "
                         f"supported ops: {', '.join(sorted(o.value for o in RULES))}"
                     )
                 steps.append(rule(self, task.node))
@@ -929,9 +931,6 @@ WEIGHT_SLACK = 16
 vectorized kernels may read up to 7 floats past a weight matrix."""
 
 
-UNSUPPORTED: dict[Op, str] = {
-    Op.GRU: "no recurrent kernel yet: run recurrent models with hlsforge.reference.run",
-    Op.LSTM: "no recurrent kernel yet: run recurrent models with hlsforge.reference.run",
-    Op.SIMPLE_RNN: "no recurrent kernel yet: run recurrent models with hlsforge.reference.run",
-}
-"""Final ops this consumer refuses, with the reason given to the user."""
+from .lower_recurrent import RECURRENT_OPS, recurrent_rule, recurrent_scratch  # noqa: E402 - own rule module
+
+RULES.update({op: recurrent_rule for op in RECURRENT_OPS})

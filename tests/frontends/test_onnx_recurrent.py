@@ -164,6 +164,16 @@ def test_deep_double_b_like_three_input_model_matches_onnxruntime():
     assert {n.op.value for n in g.nodes} >= {"GRU", "Conv1D", "Concat"}
     want = _ort(model, xs)[0]
     np.testing.assert_allclose(reference.run(g, xs), want, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_deep_double_b_like_model_on_the_cpu_backend_matches_onnxruntime():
+    model = _deep_double_b_like()
+    rng = np.random.default_rng(5)
+    xs = {"glob": rng.normal(size=(4, 7)), "cpf": rng.normal(size=(4, 10, 5)), "sv": rng.normal(size=(4, 4, 3))}
+    xs = {k: v.astype(np.float32) for k, v in xs.items()}
+    g = load_onnx(model)
+    want = _ort(model, xs)[0]
     from hlsforge import cpu_backend
 
     (m,) = cpu_backend.compile_models([g])

@@ -179,3 +179,49 @@ def test_deep_double_b_like_model_on_the_cpu_backend_matches_onnxruntime():
     (m,) = cpu_backend.compile_models([g])
     np.testing.assert_allclose(m.predict(xs), want, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(m.predict({k: v[:1] for k, v in xs.items()}), want[:1], rtol=1e-4, atol=1e-5)
+
+
+def _sequence_first_node_cases():
+    from model_zoo import node_test_cases
+
+    out = []
+    for c in node_test_cases():
+        (node,) = [n for n in c.model.graph.node if n.op_type in ("GRU", "LSTM", "RNN")] or [None]
+        if node is not None and not any(a.name == "layout" and a.i == 1 for a in node.attribute):
+            out.append(c)
+    return {c.name: c for c in out}
+
+
+_SEQ_FIRST = _sequence_first_node_cases()
+
+
+@pytest.mark.parametrize("name", sorted(_SEQ_FIRST))
+def test_onnx_node_tests_wrapped_as_exporters_do(name):
+    """The backend node tests of GRU/LSTM/RNN (sequence-first X) behind the Transposes an
+    exporter puts around them: batch-first model input, batch-first outputs."""
+    case = _SEQ_FIRST[name]
+    (node,) = [n for n in case.model.graph.node if n.op_type in ("GRU", "LSTM", "RNN")]
+    g = case.model.graph
+    inits = [numpy_helper.from_array(a, vi.name) for vi, a in zip(list(g.input)[1:], case.inputs[1:], strict=True)]
+    seq_first_x = g.input[0].name
+    nodes = [helper.make_node("Transpose", ["x"], [seq_first_x], perm=[1, 0, 2]), node]
+    outs, expected = [], []
+    used = [(i, o) for i, o in enumerate(node.output) if o]  # the case stores outputs of used names only
+    for (i, o), a in zip(used, case.outputs, strict=True):
+        perm = [2, 0, 1, 3] if i == 0 else [1, 0, 2]
+        nodes.append(helper.make_node("Transpose", [o], [o + "_bf"], perm=perm))
+        outs.append(helper.make_tensor_value_info(o + "_bf", TensorProto.FLOAT, None))
+        expected.append(np.transpose(a, perm))
+    x = np.ascontiguousarray(np.transpose(case.inputs[0], (1, 0, 2)))
+    model = helper.make_model(
+        helper.make_graph(nodes, name, [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, *x.shape[1:]])],
+                          outs, inits), opset_imports=list(case.model.opset_import))
+    model.ir_version = case.model.ir_version
+    try:
+        graph = load_onnx(model)
+    except UnsupportedOpError as e:
+        pytest.skip(str(e)[:300])
+    got = reference.run(graph, x)
+    got = list(got.values()) if isinstance(got, dict) else [got]
+    for y, want in zip(got, expected, strict=True):
+        np.testing.assert_allclose(y, want, rtol=1e-3, atol=1e-6)

@@ -225,3 +225,20 @@ def test_onnx_node_tests_wrapped_as_exporters_do(name):
     got = list(got.values()) if isinstance(got, dict) else [got]
     for y, want in zip(got, expected, strict=True):
         np.testing.assert_allclose(y, want, rtol=1e-3, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_torch_and_tf2onnx_recurrent_exports_on_the_cpu_backend_match_onnxruntime():
+    from hlsforge import cpu_backend
+
+    models = [_torch_model(c, bi) for c in ("GRU", "LSTM", "RNN") for bi in (False, True)]
+    models += [_tf2onnx_like(op, d, rs) for op in ("GRU", "LSTM") for d in ("reverse", "bidirectional") for rs in (True, False)]
+    graphs = [load_onnx(m) for m in models]
+    compiled = cpu_backend.compile_models(graphs)
+    for model, g, cm in zip(models, graphs, compiled, strict=True):
+        for batch in (1, 16):
+            x = np.random.default_rng(batch).normal(size=(batch, *g.user_shape(g.inputs[0]))).astype(np.float32)
+            got = cm.predict(x)
+            got = got if isinstance(got, dict) else {g.outputs[0]: got}
+            for o, w in zip(g.outputs, _ort(model, {"x": x}), strict=True):
+                np.testing.assert_allclose(got[o], w, rtol=1e-4, atol=1e-5, err_msg=f"{g.name}: {o}")

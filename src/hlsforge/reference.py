@@ -33,7 +33,7 @@ from .ir.ops import (
 )
 
 Array = np.ndarray
-Rule = Callable[[Node, Sequence[Array]], Array]
+Rule = Callable[[Node, Sequence[Array]], "Array | tuple[Array, ...]"]  # tuple: multi-output ops
 F32 = np.float32
 
 

@@ -47,7 +47,7 @@ def _acts(node: Node, d: int) -> list[Callable[[Array], Array]]:
     return out
 
 
-def _direction(node: Node, x: Array, ins: Sequence[Array], d: int) -> tuple[Array, Array, Array | None]:
+def _direction(node: Node, x: Array, ins: Sequence[Array], d: int) -> tuple[Array, Array, Array]:
     """Run direction ``d`` over ``x`` (N, seq, in); returns (Y (N, seq, h), H, C)."""
     a: RecurrentAttrs = node.attrs
     h = a.hidden_size
@@ -60,7 +60,7 @@ def _direction(node: Node, x: Array, ins: Sequence[Array], d: int) -> tuple[Arra
     acts = _acts(node, d)
     xw = x @ w.T + wb  # (N, seq, g*h): the input projection of every step in one GEMM
     y = np.zeros((x.shape[0], x.shape[1], h))
-    c = None
+    c, p = np.zeros_like(hs), np.zeros(3 * h)  # LSTM cell state and peepholes
     if node.op is Op.LSTM:
         c = np.broadcast_to(np.asarray(ins[5][d], np.float64), hs.shape).copy()
         p = np.asarray(ins[6][d], np.float64)

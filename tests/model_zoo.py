@@ -392,6 +392,7 @@ NODE_TEST_MODULES = (
     # elementwise math and attention (issue 12)
     "abs", "erf", "exp", "gelu", "hardswish", "layernormalization", "log", "neg", "pow", "reciprocal", "sqrt",
     "swish",
+    "gru", "lstm", "rnn",
 )
 _MULTI_ACTIVATION_OPS = {"Add", "Sub", "Mul", "Sum", "Concat", "Div", "MatMul"}
 

@@ -273,7 +273,36 @@ def _float_cases() -> dict[str, Callable[[], Graph]]:
     }
 
 
-FLOAT_CASES: dict[str, Callable[[], Graph]] = _float_cases()
+def recurrent(op: Op, direction: str = "forward", lbr: bool = False, seq: int = 5, n_in: int = 4, h: int = 3) -> Graph:
+    """One recurrent node with random weights, biases, initial states (and LSTM peepholes)."""
+    from hlsforge.ir.ops import RecurrentAttrs, rnn_default_activations, rnn_gates
+
+    g = Graph(f"op_{op.value.lower()}_{direction}" + ("_lbr" if lbr else ""))
+    rng = _rng(g.name)
+    dirs = 2 if direction == "bidirectional" else 1
+    gates = rnn_gates(op)
+    g.add_input("x", (seq, n_in))
+    ins = ["x", _weights(g, rng, "W", (dirs, gates * h, n_in)), _weights(g, rng, "R", (dirs, gates * h, h)),
+           _weights(g, rng, "B", (dirs, 2 * gates * h), 0.2), _weights(g, rng, "initial_h", (dirs, h))]
+    if op is Op.LSTM:
+        ins += [_weights(g, rng, "initial_c", (dirs, h)), _weights(g, rng, "P", (dirs, 3 * h), 0.2)]
+    acts = rnn_default_activations(op) * dirs
+    attrs = RecurrentAttrs(h, direction, acts, (0.0,) * len(acts), (0.0,) * len(acts), None, lbr)
+    n = g.add_node(op, ins, attrs=attrs, source_name=op.value.lower())
+    g.outputs = list(n.outputs)
+    return g.validate()
+
+
+FLOAT_CASES: dict[str, Callable[[], Graph]] = {
+    **_float_cases(),
+    "gru": lambda: recurrent(Op.GRU),
+    "gru_bidirectional_lbr": lambda: recurrent(Op.GRU, "bidirectional", lbr=True),
+    "lstm_reverse": lambda: recurrent(Op.LSTM, "reverse"),
+    "lstm_bidirectional": lambda: recurrent(Op.LSTM, "bidirectional"),
+    "simple_rnn": lambda: recurrent(Op.SIMPLE_RNN),
+}
+"""Cases of ops only the float engines run (no fixed-point rule yet: each fixed-point consumer
+lists them in its ``UNSUPPORTED`` table); kept apart so the fixed-point sweeps skip them."""
 
 
 def random_inputs(graph: Graph, batch: int, seed: int = 0, scale: float = 2.0) -> dict[str, np.ndarray] | np.ndarray:

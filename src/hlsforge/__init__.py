@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .dse import ScanResult, scan
 from .errors import (
     CompileError,
     GraphError,
@@ -14,7 +15,6 @@ from .errors import (
 )
 from .ir import Graph
 from .loader import load
-from .dse import ScanResult, scan
 
 __version__ = "0.1.0"
 

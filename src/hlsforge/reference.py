@@ -33,7 +33,7 @@ from .ir.ops import (
 )
 
 Array = np.ndarray
-Rule = Callable[[Node, Sequence[Array]], Array]
+Rule = Callable[[Node, Sequence[Array]], "Array | tuple[Array, ...]"]  # tuple: multi-output ops
 F32 = np.float32
 
 
@@ -245,6 +245,11 @@ RULES: dict[Op, Rule] = {
     Op.DROPOUT: lambda n, ins: ins[0],
 }
 
+from .reference_rules.recurrent import RULES as _RECURRENT_RULES  # noqa: E402 - rule families in own modules
+
+RULES.update(_RECURRENT_RULES)
+_WEIGHT_OPS = (Op.DENSE, Op.CONV1D, Op.CONV2D, Op.BATCHNORM, Op.MATMUL, *_RECURRENT_RULES)
+
 _ = (AxisAttrs, ReshapeAttrs, TransposeAttrs)  # attrs used through node.attrs in the lambdas
 
 from .reference_math import MATH_RULES  # noqa: E402 - the math/attention family (issue 12)
@@ -296,11 +301,14 @@ def _run(graph: Graph, arrays: dict[str, np.ndarray], trace: bool) -> Any:
         for i, role_in in enumerate(node.inputs):
             v = graph.values[role_in]
             if v.is_constant:
-                is_weight = node.op in (Op.DENSE, Op.CONV1D, Op.CONV2D, Op.BATCHNORM, Op.MATMUL) and i > 0
+                is_weight = node.op in _WEIGHT_OPS and i > 0
                 ins.append(_f32(v.data) if is_weight else _broadcast_constant(graph, role_in, n_batch))
             else:
                 ins.append(env[role_in])
         y = rule(node, ins)
+        if isinstance(y, tuple):  # multi-output ops (recurrent: Y, Y_h[, Y_c]); traced by output 0
+            env.update(zip(node.outputs, y, strict=True))
+            y = y[0]
         env[node.outputs[0]] = y
         if trace:
             out = node.outputs[0]

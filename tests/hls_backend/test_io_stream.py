@@ -273,7 +273,7 @@ def test_two_inputs_and_an_output_that_is_also_read() -> None:
 def test_an_op_without_a_stream_kernel_says_why() -> None:
     from hlsforge.hls_backend.stream.lower import UNSUPPORTED
 
-    for k, build in op_zoo.CASES.items():
+    for build in op_zoo.CASES.values():
         g = build()
         if any(n.op in UNSUPPORTED for n in g.nodes):
             q = configure(g, {"model": {"default": "ap_fixed<12,4>", "io_type": "io_stream"}})

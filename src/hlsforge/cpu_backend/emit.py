@@ -252,6 +252,10 @@ def _register_trees() -> None:
 
 _register_trees()
 
+from .lower_recurrent import RecurrentStep, render_recurrent  # noqa: E402 - rule family in its own module
+
+RENDER[RecurrentStep] = render_recurrent
+
 
 def _step_comment(s: Step, plan: ModelPlan) -> str:
     if s.origin is not None:

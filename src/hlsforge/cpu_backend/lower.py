@@ -491,6 +491,8 @@ class _Planner:
             self.node_reads[node.name] = reads
             act = self.fusions.get(node.name)
             writes = list(act.outputs) if act is not None else list(node.outputs)
+            if node.op in RECURRENT_OPS:  # the cell's working memory: arena, live during the node
+                writes.append(recurrent_scratch(self, node))
             self.tasks.append(_Task("node", node=node, reads=reads, writes=writes))
         self.out_source: dict[int, str] = {}
         for i, name in enumerate(g.outputs):
@@ -656,7 +658,8 @@ class _Planner:
                 rule = RULES.get(task.node.op)
                 if rule is None:
                     raise UnsupportedOpError(
-                        f"{task.node.describe()}: the CPU backend has no kernel for {task.node.op.value}; "
+                        f"{task.node.describe()}: the CPU backend has no kernel for {task.node.op.value}"
+                        "; "
                         f"supported ops: {', '.join(sorted(o.value for o in RULES))}"
                     )
                 steps.append(rule(self, task.node))
@@ -954,3 +957,8 @@ def lower(graph: Graph, *, name: str | None = None, tuning: Tuning = DEFAULT_TUN
 WEIGHT_SLACK = 16
 """Floats of zero padding after the last weight (``hlsforge_cpu::kWeightSlack``): the
 vectorized kernels may read up to 7 floats past a weight matrix."""
+
+
+from .lower_recurrent import RECURRENT_OPS, recurrent_rule, recurrent_scratch  # noqa: E402 - own rule module
+
+RULES.update({op: recurrent_rule for op in RECURRENT_OPS})

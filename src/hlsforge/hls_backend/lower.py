@@ -979,7 +979,7 @@ __all__ = [
     "graph_io_type",
 ]
 
-from ..reference_math import FIXED_POINT_UNSUPPORTED as _MATH_UNSUPPORTED  # noqa: E402 - issue 12 family
+from ..float_only import FLOAT_ONLY  # noqa: E402 - float-only op families (issue 12)
 
-UNSUPPORTED: dict[Op, str] = dict(_MATH_UNSUPPORTED)
+UNSUPPORTED: dict[Op, str] = dict(FLOAT_ONLY)
 """Final ops this consumer refuses on purpose, with the reason (tests/test_op_coverage.py)."""

@@ -78,6 +78,10 @@ class Op(str, Enum):
     HARD_SWISH = "HardSwish"
     LAYERNORM = "LayerNormalization"
     BATCH_MATMUL = "BatchMatMul"
+    # recurrent ops (ONNX semantics, batch-first layout=1; see docs/ir.md "Sequences")
+    GRU = "GRU"
+    LSTM = "LSTM"
+    SIMPLE_RNN = "SimpleRNN"
     # transient (import-only) ops, removed by the passes
     MATMUL = "MatMul"
     IDENTITY = "Identity"
@@ -495,6 +499,76 @@ def _infer_batch_matmul(attrs: NoAttrs, shapes: Sequence[Shape], consts: Sequenc
     return [a[:-1] + (b[-1],)]
 
 
+# --------------------------------------------------------------------------- recurrent ops
+
+
+_RNN_GATES = {"GRU": 3, "LSTM": 4, "SimpleRNN": 1}
+_RNN_DEFAULT_ACTS = {"GRU": ("Sigmoid", "Tanh"), "LSTM": ("Sigmoid", "Tanh", "Tanh"), "SimpleRNN": ("Tanh",)}
+RNN_ACTIVATIONS = ("Relu", "Tanh", "Sigmoid", "Affine", "LeakyRelu", "ThresholdedRelu", "ScaledTanh",
+                   "HardSigmoid", "Elu", "Softsign", "Softplus")
+"""The activation names ONNX defines for recurrent ops (alpha/beta as ONNX gives them)."""
+
+
+@ir_record
+@dataclass(frozen=True)
+class RecurrentAttrs:
+    """ONNX GRU/LSTM/RNN attributes. ``activations`` lists one entry per function per
+    direction (forward first), with ``alphas``/``betas`` aligned to it (0.0 when unused)."""
+
+    hidden_size: int
+    direction: str = "forward"  # forward | reverse | bidirectional
+    activations: tuple[str, ...] = ()
+    alphas: tuple[float, ...] = ()
+    betas: tuple[float, ...] = ()
+    clip: float | None = None
+    linear_before_reset: bool = False  # GRU only
+    input_forget: bool = False  # LSTM only
+
+
+def rnn_gates(op: Op) -> int:
+    return _RNN_GATES[op.value]
+
+
+def rnn_default_activations(op: Op) -> tuple[str, ...]:
+    return _RNN_DEFAULT_ACTS[op.value]
+
+
+def _infer_recurrent(op: Op) -> InferFn:
+    gates = _RNN_GATES[op.value]
+
+    def infer(attrs: RecurrentAttrs, shapes: Sequence[Shape], consts: Sequence[Any]) -> list[Shape]:
+        if attrs.direction not in ("forward", "reverse", "bidirectional"):
+            raise ShapeError(f"{op.value}: direction must be forward, reverse or bidirectional, got {attrs.direction!r}")
+        dirs = 2 if attrs.direction == "bidirectional" else 1
+        h = attrs.hidden_size
+        n_act = len(_RNN_DEFAULT_ACTS[op.value])
+        if len(attrs.activations) != n_act * dirs or len(attrs.alphas) != len(attrs.activations) \
+                or len(attrs.betas) != len(attrs.activations):
+            raise ShapeError(f"{op.value}: needs {n_act * dirs} activations (with alphas/betas), got {attrs.activations}")
+        bad = [a for a in attrs.activations if a not in RNN_ACTIVATIONS]
+        if bad:
+            raise ShapeError(f"{op.value}: unknown activation(s) {bad}; ONNX defines {', '.join(RNN_ACTIVATIONS)}")
+        if attrs.clip is not None and not attrs.clip > 0:
+            raise ShapeError(f"{op.value}: clip must be positive, got {attrs.clip}")
+        x = shapes[0]
+        _check_rank(op.value, x, (2,), "input (seq, features)")
+        want = [(dirs, gates * h, x[1]), (dirs, gates * h, h), (dirs, 2 * gates * h), (dirs, h)]
+        if op is Op.LSTM:
+            want += [(dirs, h), (dirs, 3 * h)]
+        for role, got, exp in zip(("W", "R", "B", "initial_h", "initial_c", "P"), shapes[1:], want, strict=False):
+            if tuple(got) != exp:
+                raise ShapeError(f"{op.value}: {role} must have shape {exp}, got {tuple(got)}")
+        outs = [(x[0], dirs, h), (dirs, h)]
+        return outs + [(dirs, h)] if op is Op.LSTM else outs
+
+    return infer
+
+
+_RNN_INPUTS = ("x", "W", "R", "B", "initial_h")
+_RNN_DOC = ("ONNX {} with layout=1 minus the batch: x (seq, in) -> Y (seq, dirs, hidden), Y_h (dirs, hidden){}; "
+            "weights in ONNX gate order")
+
+
 def _spec(op: Op, attrs: type, inputs: tuple[str, ...], infer: InferFn, **kw: Any) -> OpSpec:
     return OpSpec(op=op, attrs=attrs, inputs=inputs, infer=infer, **kw)
 
@@ -559,6 +633,12 @@ CATALOGUE: dict[Op, OpSpec] = {
               doc="(x - mean) / sqrt(var + eps) * scale + bias over the last axis"),
         _spec(Op.BATCH_MATMUL, NoAttrs, ("a", "b"), _infer_batch_matmul,
               doc="matrix product of two activations over the last two axes, per leading index"),
+        _spec(Op.GRU, RecurrentAttrs, _RNN_INPUTS, _infer_recurrent(Op.GRU), constants=_RNN_INPUTS[1:],
+              doc=_RNN_DOC.format("GRU", "")),
+        _spec(Op.LSTM, RecurrentAttrs, _RNN_INPUTS + ("initial_c", "P"), _infer_recurrent(Op.LSTM),
+              constants=_RNN_INPUTS[1:] + ("initial_c", "P"), doc=_RNN_DOC.format("LSTM", ", Y_c (dirs, hidden)")),
+        _spec(Op.SIMPLE_RNN, RecurrentAttrs, _RNN_INPUTS, _infer_recurrent(Op.SIMPLE_RNN), constants=_RNN_INPUTS[1:],
+              doc=_RNN_DOC.format("RNN", "")),
         _spec(Op.MATMUL, NoAttrs, ("x", "matrix"), _infer_matmul, constants=("matrix",), transient=True),
         _spec(Op.IDENTITY, NoAttrs, _X, _infer_identity, transient=True),
         _spec(Op.DROPOUT, NoAttrs, _X, _infer_identity, transient=True),

@@ -20,7 +20,6 @@ re-write keeps every file hlsforge did not write.
 from __future__ import annotations
 
 import json
-
 from pathlib import Path
 from typing import Any
 

@@ -486,7 +486,8 @@ def _check_graph(graph: Graph) -> None:
         )
     for node in graph.nodes:
         if node.op not in RULES:
-            raise UnsupportedOpError(f"{node.describe()}: the emulator has no rule for {node.op.value}")
+            why = UNSUPPORTED.get(node.op, "no rule")
+            raise UnsupportedOpError(f"{node.describe()}: the emulator has no rule for {node.op.value} ({why})")
 
 
 def _chunk_rows(graph: Graph) -> int:
@@ -576,7 +577,7 @@ def run(graph: Graph, x: Any, *, trace: bool = False) -> Any:
     return next(iter(outs.values())) if len(outs) == 1 else outs
 
 
-from ..reference_math import FIXED_POINT_UNSUPPORTED as _MATH_UNSUPPORTED  # noqa: E402 - issue 12 family
+from ..float_only import FLOAT_ONLY  # noqa: E402 - float-only op families (issue 12)
 
-UNSUPPORTED: dict[Op, str] = dict(_MATH_UNSUPPORTED)
+UNSUPPORTED: dict[Op, str] = dict(FLOAT_ONLY)
 """Final ops this consumer refuses on purpose, with the reason (tests/test_op_coverage.py)."""

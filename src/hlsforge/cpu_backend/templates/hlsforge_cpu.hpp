@@ -1220,6 +1220,122 @@ inline void batch_matmul(const float* a, const float* b, float* y, size_t count)
 }
 
 }  // namespace v1
+
+// ---------------------------------------------------------------- recurrent cells (ONNX GRU/LSTM/RNN)
+// Per event: the input projection of every step as one GEMM (x (seq, in) . W^T + Wb into the
+// scratch), then per step one GEMV with R and the gate arithmetic. Cfg gives the sizes, kind
+// (0 RNN, 1 GRU, 2 LSTM) and the activations (ONNX codes, see rnn_act) per direction.
+// All state lives in the caller's scratch: no allocation, nothing shared between calls.
+namespace rnn {
+enum : int { Relu, Tanh, Sigmoid, Affine, LeakyRelu, ThresholdedRelu, ScaledTanh, HardSigmoid, Elu, Softsign, Softplus };
+}
+
+// dot product with 8 independent partial sums: the compiler vectorizes it without -ffast-math
+inline float rnn_dot(const float* __restrict a, const float* __restrict b, std::size_t n) {
+  float part[8] = {0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f};
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (std::size_t l = 0; l < 8; ++l) part[l] += a[i + l] * b[i + l];
+  float acc = ((part[0] + part[4]) + (part[1] + part[5])) + ((part[2] + part[6]) + (part[3] + part[7]));
+  for (; i < n; ++i) acc += a[i] * b[i];
+  return acc;
+}
+
+inline float rnn_act(int code, float a, float b, float v) {
+  switch (code) {
+    case rnn::Relu: return v > 0.f ? v : 0.f;
+    case rnn::Tanh: return std::tanh(v);
+    case rnn::Sigmoid: return 1.f / (1.f + std::exp(-v));
+    case rnn::Affine: return a * v + b;
+    case rnn::LeakyRelu: return v >= 0.f ? v : a * v;
+    case rnn::ThresholdedRelu: return v > a ? v : 0.f;
+    case rnn::ScaledTanh: return a * std::tanh(b * v);
+    case rnn::HardSigmoid: return std::min(1.f, std::max(0.f, a * v + b));
+    case rnn::Elu: return v >= 0.f ? v : a * std::expm1(v);
+    case rnn::Softsign: return v / (1.f + std::fabs(v));
+    default: return v > 0.f ? v + std::log1p(std::exp(-v)) : std::log1p(std::exp(v));
+  }
+}
+
+template <class Cfg>
+inline float rnn_f(int d, int k, float v) {
+  if (Cfg::has_clip) v = std::min(Cfg::clip, std::max(-Cfg::clip, v));
+  const int i = d * Cfg::n_act + k;
+  return rnn_act(Cfg::acts[i], Cfg::alphas[i], Cfg::betas[i], v);
+}
+
+// scratch per event: seq*G*H (input projections) + G*H (recurrent GEMV) + 2*H (h, c)
+template <class Cfg>
+void recurrent(const float* x, const float* W, const float* R, const float* B, const float* h0,
+               const float* c0, const float* P, float* y, float* yh, float* yc, float* scratch, std::size_t n) {
+  constexpr std::size_t S = Cfg::seq, I = Cfg::in, H = Cfg::hidden, G = Cfg::gates, D = Cfg::dirs;
+  float* xw = scratch + 0;  // this event's slice is reused event after event
+  float* hr = xw + S * G * H;
+  float* h = hr + G * H;
+  float* c = h + H;
+  for (std::size_t e = 0; e < n; ++e) {
+    const float* xe = x + e * S * I;
+    for (std::size_t d = 0; d < D; ++d) {
+      const float* Wd = W + d * G * H * I;
+      const float* Rd = R + d * G * H * H;
+      const float* Wb = B + d * 2 * G * H;
+      const float* Rb = Wb + G * H;
+      for (std::size_t t = 0; t < S; ++t)
+        for (std::size_t o = 0; o < G * H; ++o) {
+          xw[t * G * H + o] = Wb[o] + rnn_dot(xe + t * I, Wd + o * I, I);
+        }
+      for (std::size_t j = 0; j < H; ++j) {
+        h[j] = h0[d * H + j];
+        if (Cfg::kind == 2) c[j] = c0[d * H + j];
+      }
+      const bool reverse = Cfg::reverse || d == 1;
+      for (std::size_t s = 0; s < S; ++s) {
+        const std::size_t t = reverse ? S - 1 - s : s;
+        const float* xt = xw + t * G * H;
+        // recurrent GEMV: all gates (GRU with linear_before_reset=0: z and r only; h after reset)
+        const std::size_t rows = (Cfg::kind == 1 && !Cfg::lbr) ? 2 * H : G * H;
+        for (std::size_t o = 0; o < rows; ++o) {
+          hr[o] = Rb[o] + rnn_dot(h, Rd + o * H, H);
+        }
+        if (Cfg::kind == 0) {
+          for (std::size_t j = 0; j < H; ++j) h[j] = rnn_f<Cfg>(d, 0, xt[j] + hr[j]);
+        } else if (Cfg::kind == 1) {
+          float* z = hr;  // reuse: z, r in place
+          for (std::size_t j = 0; j < 2 * H; ++j) z[j] = rnn_f<Cfg>(d, 0, xt[j] + hr[j]);
+          float* rh = c;  // GRU has no cell state: c holds r (.) h or the candidate
+          if (!Cfg::lbr) {
+            for (std::size_t j = 0; j < H; ++j) rh[j] = z[H + j] * h[j];
+            for (std::size_t j = 0; j < H; ++j) {
+              const float acc = Rb[2 * H + j] + rnn_dot(rh, Rd + (2 * H + j) * H, H);
+              xw[t * G * H + 2 * H + j] = rnn_f<Cfg>(d, 1, xt[2 * H + j] + acc);
+            }
+          } else {
+            for (std::size_t j = 0; j < H; ++j)
+              xw[t * G * H + 2 * H + j] = rnn_f<Cfg>(d, 1, xt[2 * H + j] + z[H + j] * hr[2 * H + j]);
+          }
+          for (std::size_t j = 0; j < H; ++j) h[j] = (1.f - z[j]) * xt[2 * H + j] + z[j] * h[j];
+        } else {
+          const float* Pd = P + d * 3 * H;
+          for (std::size_t j = 0; j < H; ++j) {
+            const float ig = rnn_f<Cfg>(d, 0, xt[j] + hr[j] + Pd[j] * c[j]);
+            const float fg = Cfg::input_forget ? 1.f - ig
+                                               : rnn_f<Cfg>(d, 0, xt[2 * H + j] + hr[2 * H + j] + Pd[2 * H + j] * c[j]);
+            c[j] = fg * c[j] + ig * rnn_f<Cfg>(d, 1, xt[3 * H + j] + hr[3 * H + j]);
+            const float og = rnn_f<Cfg>(d, 0, xt[H + j] + hr[H + j] + Pd[H + j] * c[j]);
+            h[j] = og * rnn_f<Cfg>(d, 2, c[j]);
+          }
+        }
+        float* yt = y + e * S * D * H + t * D * H + d * H;
+        for (std::size_t j = 0; j < H; ++j) yt[j] = h[j];
+      }
+      for (std::size_t j = 0; j < H; ++j) {
+        yh[e * D * H + d * H + j] = h[j];
+        if (Cfg::kind == 2) yc[e * D * H + d * H + j] = c[j];
+      }
+    }
+  }
+}
+
 }  // namespace hlsforge_cpu
 
 #if defined(__GNUC__) && !defined(__clang__)

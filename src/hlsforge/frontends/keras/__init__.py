@@ -21,9 +21,9 @@ from ...errors import ModelFormatError
 from ...ir.graph import Graph
 from ...ir.passes import legalize
 from .layers import CONVERTERS
+from .normalization import register as _register_normalization
 from .qat import finish_qat
 from .qat import register as _register_qat
-from .normalization import register as _register_normalization
 
 __all__ = ["load_keras", "from_keras", "CONVERTERS"]
 

@@ -505,6 +505,10 @@ CONVERTERS: dict[str, Converter] = {
     "QBatchNormalization": batch_normalization,
 }
 
+from .recurrent import CONVERTERS as _RECURRENT  # noqa: E402 - recurrent layers live in their own module
+
+CONVERTERS.update(_RECURRENT)
+
 # Aliases Keras also accepts as class names in configs.
 for _alias, _target in {
     "MaxPool1D": "MaxPooling1D", "MaxPool2D": "MaxPooling2D", "AvgPool1D": "AveragePooling1D",

@@ -26,6 +26,8 @@ class LiveWeights:
         self._layer = layer
 
     def child(self, name: str) -> LiveWeights:
+        if name in ("forward_layer", "backward_layer") and hasattr(self._layer, name):  # Bidirectional
+            return LiveWeights(getattr(self._layer, name))
         sub = getattr(self._layer, f"_{name}", None)  # a layer's own sublayers (MultiHeadAttention)
         if not hasattr(self._layer, "get_layer") and hasattr(sub, "weights"):
             return LiveWeights(sub)

@@ -20,13 +20,19 @@ from onnx import TensorProto, numpy_helper
 from ...errors import HlsforgeError, ModelFormatError, ShapeError, UnsupportedOpError
 from ...ir.graph import Graph
 from ...ir.passes import legalize
-from . import convert_elementwise, convert_nn, convert_shape  # noqa: F401 - register converters
-from . import convert_math  # noqa: F401 - register converters (issue 12)
+from . import (  # noqa: F401 - register converters
+    convert_elementwise,
+    convert_math,  # noqa: F401 - register converters (issue 12)
+    convert_nn,
+    convert_recurrent,  # noqa: F401 - registers GRU/LSTM/RNN
+    convert_shape,
+)
 from .context import DEFAULT_DOMAINS, ImportContext, NodeContext, Tensor, has_batch_symbol
 from .convert_qonnx import QONNX_DOMAINS, convert_qonnx, is_qonnx
 from .fold import fold_known, fold_shape
 from .reader import default_opset, domain_opsets, read_model, sorted_nodes
 from .registry import lookup, supported_ops
+from .sequence_layout import absorb_sequence_layout
 
 _FLOAT_INPUTS = {TensorProto.FLOAT, TensorProto.DOUBLE, TensorProto.FLOAT16, TensorProto.BFLOAT16}
 # errors numpy/onnx raise on malformed attributes or tensors inside a converter
@@ -51,6 +57,7 @@ def load_onnx(
         raise ModelFormatError(f"{source} has no graph (not an ONNX model, or truncated)")
     opset = default_opset(proto, source)
     nodes = sorted_nodes(proto.graph, source)
+    nodes = absorb_sequence_layout(proto.graph, nodes, opset)  # recurrent layout=0 (docs/ir.md)
     graph = Graph(name or proto.graph.name or (Path(source).stem if not source.startswith("<") else "model"))
     graph.source_format = "onnx"
     graph.metadata.update(

@@ -10,10 +10,10 @@ from __future__ import annotations
 from ..emit import (
     GENERATOR,
     bridge_symbol,
-    open_bridge_exports,
     describe_layer,
     file_names,
     guard,
+    open_bridge_exports,
     quote,
     render_call,
     render_parameters,

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from ...errors import UnsupportedOpError
-from ...reference_math import FIXED_POINT_UNSUPPORTED
+from ...float_only import FLOAT_ONLY
 from ...ir.graph import Graph, Node
 from ...ir.ops import ConvAttrs, Op, PadAttrs
 from ..lower import (
@@ -314,7 +314,7 @@ def _pad(layer: _StreamLayer) -> tuple[_Parts, int, int]:
 
 
 UNSUPPORTED: dict[Op, str] = {
-    **FIXED_POINT_UNSUPPORTED,  # float-only math and attention ops (reference_math.py)
+    **FLOAT_ONLY,  # float-only op families (float_only.py)
     Op.TREE_ENSEMBLE: "a tree ensemble compares all its features at once and is already pipelined "
     "at II=1; it has no use for a stream of beats",
 }

@@ -63,8 +63,8 @@ RULES: dict[Op, Rule] = {
 
 UNSUPPORTED: dict[Op, str] = {}
 
-from ...reference_math import FIXED_POINT_UNSUPPORTED as _MATH_UNSUPPORTED  # noqa: E402 - issue 12 family
+from ...float_only import FLOAT_ONLY  # noqa: E402 - float-only op families (issue 12)
 
-UNSUPPORTED.update(_MATH_UNSUPPORTED)
+UNSUPPORTED.update(FLOAT_ONLY)
 """Ops without a cost rule, with the reason (none today: every op the HLS backend lowers is
 costed)."""

@@ -1,7 +1,15 @@
-import os, sys, json, zipfile, io
+import io
+import json
+import os
+import sys
+import zipfile
+
 os.environ["TF_CPP_MIN_LOG_LEVEL"]="3"
-import numpy as np, keras, h5py
-from qkeras import QDense, QActivation, QConv2D, QBatchNormalization, quantized_bits, quantized_relu
+import h5py
+import keras
+import numpy as np
+from qkeras import QActivation, QConv2D, QDense, quantized_bits, quantized_relu
+
 rng = np.random.default_rng(7)
 out = sys.argv[1]
 inp = keras.Input((16,), name="inputs")
@@ -11,9 +19,10 @@ h = QActivation(quantized_relu(6, 2), name="relu1")(h)
 h = QDense(8, kernel_quantizer=quantized_bits(6, 0, alpha=1), bias_quantizer=quantized_bits(6, 0, alpha=1), activation=quantized_relu(6, 2), name="fc2")(h)
 h = QDense(5, kernel_quantizer="quantized_bits(6,0,alpha=1)", bias_quantizer="quantized_bits(6,0,alpha=1)", name="output")(h)
 m = keras.Model(inp, h, name="qmlp")
-for l in m.layers:
-    ws = l.get_weights()
-    if ws: l.set_weights([rng.normal(size=w.shape).astype(np.float32) * 0.5 for w in ws])
+for layer in m.layers:
+    ws = layer.get_weights()
+    if ws:
+        layer.set_weights([rng.normal(size=w.shape).astype(np.float32) * 0.5 for w in ws])
 x = (rng.integers(-64, 64, size=(200, 16)) / 8.0).astype(np.float32)
 y = m.predict(x, verbose=0)
 m.save(f"{out}/qkeras_v3_mlp.keras")
@@ -27,9 +36,10 @@ h = keras.layers.MaxPooling2D((2, 2), name="pool")(h)
 h = keras.layers.Flatten(name="flat")(h)
 h = QDense(3, kernel_quantizer=quantized_bits(6, 0, alpha=1), bias_quantizer=quantized_bits(6, 0, alpha=1), name="out")(h)
 m = keras.Model(inp, h, name="qcnn")
-for l in m.layers:
-    ws = l.get_weights()
-    if ws: l.set_weights([rng.normal(size=w.shape).astype(np.float32) * 0.5 for w in ws])
+for layer in m.layers:
+    ws = layer.get_weights()
+    if ws:
+        layer.set_weights([rng.normal(size=w.shape).astype(np.float32) * 0.5 for w in ws])
 x = (rng.integers(-64, 64, size=(100, 8, 8, 2)) / 8.0).astype(np.float32)
 y = m.predict(x, verbose=0)
 m.save(f"{out}/qkeras_v3_cnn.keras")

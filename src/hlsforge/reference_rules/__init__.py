@@ -1,0 +1,1 @@
+"""Float reference rules of op families that live outside ``hlsforge.reference`` itself."""

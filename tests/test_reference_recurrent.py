@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from op_zoo import FLOAT_CASES, random_inputs
+from op_zoo import RECURRENT_CASES, random_inputs
 
 from hlsforge import reference
 from hlsforge.ir.ops import Op
@@ -42,9 +42,9 @@ def _ort_node(g, x):
     return ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"]).run(None, {"x": x})
 
 
-@pytest.mark.parametrize("case", sorted(FLOAT_CASES))
+@pytest.mark.parametrize("case", sorted(RECURRENT_CASES))
 def test_recurrent_reference_matches_onnxruntime(case):
-    g = FLOAT_CASES[case]()
+    g = RECURRENT_CASES[case]()
     x = random_inputs(g, 3, seed=1, scale=1.0)
     got = reference.run(g, x)
     want = _ort_node(g, x)
@@ -56,13 +56,13 @@ def test_fixed_point_consumers_refuse_with_a_reason():
     from hlsforge.quantize import configure
 
     with pytest.raises(Exception, match="fixed-point recurrent cell"):
-        configure(FLOAT_CASES["gru"]())
+        configure(RECURRENT_CASES["gru"]())
 
 
 def test_cpu_backend_runs_every_recurrent_case_like_the_reference():
     from hlsforge import cpu_backend
 
-    graphs = [FLOAT_CASES[c]() for c in sorted(FLOAT_CASES)]
+    graphs = [RECURRENT_CASES[c]() for c in sorted(RECURRENT_CASES)]
     models = cpu_backend.compile_models(graphs)
     for g, m in zip(graphs, models, strict=True):
         for batch in (1, 5):
@@ -75,7 +75,7 @@ def test_cpu_backend_runs_every_recurrent_case_like_the_reference():
 def test_recurrent_graphs_survive_save_and_load(tmp_path):
     from hlsforge.ir import serialize
 
-    g = FLOAT_CASES["lstm_bidirectional"]()
+    g = RECURRENT_CASES["lstm_bidirectional"]()
     serialize.save(g, tmp_path / "m.hlsf")
     back = serialize.load(tmp_path / "m.hlsf")
     assert back.nodes[0].attrs == g.nodes[0].attrs

@@ -24,7 +24,7 @@ from . import convert_elementwise, convert_nn, convert_shape  # noqa: F401 - reg
 from .context import DEFAULT_DOMAINS, ImportContext, NodeContext, Tensor, has_batch_symbol
 from .convert_qonnx import QONNX_DOMAINS, convert_qonnx, is_qonnx
 from .fold import fold_known, fold_shape
-from .reader import default_opset, domain_opsets, read_model, sorted_nodes
+from .reader import default_opset, domain_opsets, read_model, sorted_nodes, upgrade_old_opset
 from .registry import lookup, supported_ops
 
 _FLOAT_INPUTS = {TensorProto.FLOAT, TensorProto.DOUBLE, TensorProto.FLOAT16, TensorProto.BFLOAT16}
@@ -48,6 +48,7 @@ def load_onnx(
     proto, source = read_model(model)
     if not proto.HasField("graph"):
         raise ModelFormatError(f"{source} has no graph (not an ONNX model, or truncated)")
+    proto, upgrade_note = upgrade_old_opset(proto, source)
     opset = default_opset(proto, source)
     nodes = sorted_nodes(proto.graph, source)
     graph = Graph(name or proto.graph.name or (Path(source).stem if not source.startswith("<") else "model"))
@@ -55,6 +56,8 @@ def load_onnx(
     graph.metadata.update(
         {"opset": opset, "ir_version": int(proto.ir_version), "producer": proto.producer_name or ""}
     )
+    if upgrade_note is not None:
+        graph.metadata.setdefault("notes", []).append(upgrade_note)
     ctx = ImportContext(graph, opset, domain_opsets=domain_opsets(proto, source))
     ctx.reserved = _all_names(proto.graph)
     _bind_initializers(ctx, proto.graph)
@@ -169,6 +172,8 @@ _NEVER_FOLD = {"RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUnifo
 def _declare_outputs(ctx: ImportContext, g: onnx.GraphProto) -> None:
     for vi in g.output:
         t = ctx.tensors[vi.name]
+        if t.whole:
+            raise UnsupportedOpError(f"graph output {vi.name!r} does not have the batch axis first (moved by a Transpose)")
         if t.value is None:
             what = "the batch size" if t.known is not None and has_batch_symbol(t.known) else "no model input"
             raise UnsupportedOpError(f"graph output {vi.name!r} depends on {what}: it is a constant, not a model output")

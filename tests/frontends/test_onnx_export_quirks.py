@@ -144,3 +144,55 @@ def test_inspect_prints_the_conversion_note(tmp_path, capsys):
     path.write_bytes(_opset6_model().SerializeToString())
     assert main(["inspect", str(path)]) == 0
     assert "note: converted from ONNX opset 6 to opset 13" in capsys.readouterr().out
+
+
+# ----------------------------------------------------------------------------- QONNX channels-last
+
+CL = "qonnx.custom_op.channels_last"
+
+
+def _channels_last_pair(spatial: int):
+    """The same network twice: QONNX channels-last ops on (N, *sp, C), and standard ops
+    between Transposes (what QONNX executes), which ONNX Runtime runs."""
+    k = (3,) * spatial
+    w = W(5, 3, *k)  # OIHW
+    w_last = np.transpose(w, (0, *range(2, 2 + spatial), 1))  # OHWI
+    bn = {"b": W(5), **_bn_inits("bn", 5)}
+    pool = {"kernel_shape": [2] * spatial, "strides": [2] * spatial}
+    r = spatial + 2
+    to_first = [0, r - 1, *range(1, r - 1)]
+    to_last = [0, *range(2, r), 1]
+
+    def net(domain: str, weight: np.ndarray, pre: list, post: list, x: str, y: str):
+        nodes = pre + [
+            helper.make_node("Conv", [x, "w", "b"], ["c"], domain=domain, pads=[1] * (2 * spatial)),
+            helper.make_node("BatchNormalization", ["c", "bn_g", "bn_b", "bn_m", "bn_v"], ["n"], domain=domain),
+            helper.make_node("Relu", ["n"], ["r"]),
+            helper.make_node("MaxPool", ["r"], ["p"], domain=domain, **pool),
+            helper.make_node("AveragePool", ["p"], [y], domain=domain, kernel_shape=[1] * spatial),
+        ] + post
+        shape = ("N", *([8] * spatial), 3)
+        model = make_model(nodes, {"x": shape}, {"w": weight, **bn})
+        if domain:
+            model.opset_import.append(helper.make_opsetid(domain, 1))
+        return model
+
+    qonnx = net(CL, w_last, [], [], "x", "y")
+    standard = net("", w, [helper.make_node("Transpose", ["x"], ["xf"], perm=to_first)],
+                   [helper.make_node("Transpose", ["yf"], ["y"], perm=to_last)], "xf", "yf")
+    return qonnx, standard
+
+
+@pytest.mark.parametrize("spatial", [1, 2])
+def test_qonnx_channels_last_ops_match_the_standard_ops(spatial):
+    qonnx, standard = _channels_last_pair(spatial)
+    graph = load_onnx(qonnx)
+    x = RNG.normal(size=(4, *([8] * spatial), 3)).astype(np.float32)
+    np.testing.assert_allclose(reference.run(graph, x), run_onnxruntime(standard, x), rtol=RTOL, atol=ATOL)
+
+
+def test_qonnx_channels_last_other_ops_are_refused_by_name():
+    model = make_model([helper.make_node("Resize", ["x"], ["y"], domain=CL)], {"x": ("N", 4, 4, 2)}, {})
+    model.opset_import.append(helper.make_opsetid(CL, 1))
+    with pytest.raises(UnsupportedOpError, match="channels-last op Resize"):
+        load_onnx(model)

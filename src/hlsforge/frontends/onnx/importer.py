@@ -22,6 +22,7 @@ from ...ir.graph import Graph
 from ...ir.passes import legalize
 from . import convert_elementwise, convert_nn, convert_shape  # noqa: F401 - register converters
 from .context import DEFAULT_DOMAINS, ImportContext, NodeContext, Tensor, has_batch_symbol
+from .convert_channels_last import CHANNELS_LAST_DOMAIN, convert_channels_last, is_channels_last
 from .convert_qonnx import QONNX_DOMAINS, convert_qonnx, is_qonnx
 from .fold import fold_known, fold_shape
 from .reader import default_opset, domain_opsets, read_model, sorted_nodes, upgrade_old_opset
@@ -144,10 +145,13 @@ def _dispatch(nc: NodeContext) -> None:
     if is_qonnx(nc):
         convert_qonnx(nc)
         return
+    if is_channels_last(nc):
+        convert_channels_last(nc)
+        return
     if node.domain not in DEFAULT_DOMAINS:
         raise nc.unsupported(
-            f"op {node.op_type} of domain {node.domain!r} is not supported (only the default ONNX domain "
-            f"and the QONNX quantizers of {', '.join(QONNX_DOMAINS)})"
+            f"op {node.op_type} of domain {node.domain!r} is not supported (only the default ONNX domain, "
+            f"the QONNX quantizers of {', '.join(QONNX_DOMAINS)} and the {CHANNELS_LAST_DOMAIN} ops)"
         )
     inputs = [i for i in node.input if i]
     if node.op_type == "Shape" and inputs and nc.known(0) is None:

@@ -238,6 +238,10 @@ RULES: dict[Op, Rule] = {
     Op.DROPOUT: lambda n, ins: ins[0],
 }
 
+from .reference_index_ops import RULES as _INDEX_RULES  # noqa: E402 - its own rule module (issue 12)
+
+RULES.update(_INDEX_RULES)  # type: ignore[arg-type]
+
 _ = (AxisAttrs, ReshapeAttrs, TransposeAttrs)  # attrs used through node.attrs in the lambdas
 
 

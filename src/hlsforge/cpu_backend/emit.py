@@ -237,6 +237,10 @@ RENDER: dict[type, Render] = {
     ViewStep: _view,  # type: ignore[dict-item]
 }
 
+from .rules_index import RENDER as _INDEX_RENDER  # noqa: E402 - index ops: their own module (issue 12)
+
+RENDER.update(_INDEX_RENDER)  # type: ignore[arg-type]
+
 
 def _step_comment(s: Step, plan: ModelPlan) -> str:
     if s.origin is not None:

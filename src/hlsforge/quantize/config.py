@@ -106,6 +106,7 @@ OP_VARIABLES: dict[Op, tuple[str, ...]] = {
     Op.ADD: _BINARY, Op.SUB: _BINARY, Op.MUL: _BINARY, Op.CONCAT: _BINARY,
     Op.FLATTEN: ("result",), Op.RESHAPE: ("result",), Op.TRANSPOSE: ("result",), Op.PAD: ("result",),
     Op.QUANTIZE: (),
+    Op.SLICE: ("result",), Op.GATHER: ("result",),  # index ops (issue 12): values copied
 }
 """Variables of each final op. BatchNormalization lists ``weight`` only as the fallback of
 ``scale``; Quantize has none (its result type is its target)."""
@@ -747,6 +748,7 @@ _CONFIG_RULES: dict[Op, Callable[[_Configurer, Node], None]] = {
     Op.FLATTEN: _cfg_result_only, Op.RESHAPE: _cfg_result_only, Op.TRANSPOSE: _cfg_result_only,
     Op.PAD: _cfg_result_only,
     Op.QUANTIZE: _cfg_quantize,
+    Op.SLICE: _cfg_result_only, Op.GATHER: _cfg_result_only,  # index ops (issue 12)
 }
 """How each final op is configured (one small function per op, like every IR consumer)."""
 

@@ -371,6 +371,9 @@ NODE_TEST_MODULES = (
     "elu", "flatten", "gemm", "globalaveragepool", "globalmaxpool", "hardsigmoid", "identity",
     "leakyrelu", "matmul", "maxpool", "mul", "pad", "prelu", "relu", "reshape", "selu", "sigmoid",
     "softmax", "softplus", "squeeze", "sub", "sum", "tanh", "transpose", "unsqueeze",
+) + (
+    # index ops (issue 12)
+    "expand", "gather", "resize", "slice", "split", "tile", "upsample", "where",
 )
 _MULTI_ACTIVATION_OPS = {"Add", "Sub", "Mul", "Sum", "Concat"}
 

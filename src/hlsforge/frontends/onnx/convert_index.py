@@ -216,8 +216,9 @@ def _expand(nc: NodeContext) -> None:
         if da != db and 1 not in (da, db):
             raise nc.malformed(f"shape {target} does not broadcast with the input (batch, {shape})")
         out.append(max(da, db))
+    out[rank - len(full)] = 1  # the batch axis: kept (its target entry is 1 or the batch itself)
     lead = rank - len(full)
-    if any(out[i] != 1 for i in range(lead)) or out[lead] != 1 and b[lead] != 1:
+    if any(out[i] != 1 for i in range(lead)) or b[lead] not in (1, nc.ctx.fixed_batch):
         raise nc.unsupported(f"Expand to {target} adds or broadcasts axes before the batch axis")
     # per-event shape with the new leading axes placed after the batch (all of size 1 before)
     inner_in = a[lead + 1:] if lead == 0 else (1,) * lead + shape

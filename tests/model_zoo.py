@@ -374,6 +374,7 @@ NODE_TEST_MODULES = (
 ) + (
     # index ops (issue 12)
     "expand", "gather", "resize", "slice", "split", "tile", "upsample", "where",
+    "reducemax", "reducemean", "reducemin", "reduceprod", "reducesum",
 )
 _MULTI_ACTIVATION_OPS = {"Add", "Sub", "Mul", "Sum", "Concat"}
 

@@ -17,6 +17,7 @@ import numpy as np
 from ...ir.ops import ConvAttrs, GlobalPoolAttrs, NoAttrs, Op, PoolAttrs, ReshapeAttrs
 from . import batch_one
 from .context import NodeContext
+from .convert_reduce import reduce_generic
 from .registry import converter
 
 Pads = tuple[tuple[int, int], ...]
@@ -215,10 +216,7 @@ def _reduce_mean(nc: NodeContext, axes: tuple[int, ...] | None) -> None:
     if rank >= 3 and reduced == list(range(1, rank - 1)):
         nc.emit(Op.GLOBAL_AVGPOOL, [x], GlobalPoolAttrs(keepdims=keepdims), out=0)
         return
-    raise nc.unsupported(
-        f"ReduceMean over axes {tuple(reduced)} of a rank-{rank} tensor: only the mean over every spatial "
-        "axis (a global average pool) is supported"
-    )
+    reduce_generic(nc, "mean", tuple(reduced), keepdims)  # other axes: transpose + pool (convert_reduce)
 
 
 @converter("ReduceMean", 1)

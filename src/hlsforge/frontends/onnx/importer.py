@@ -20,7 +20,7 @@ from onnx import TensorProto, numpy_helper
 from ...errors import HlsforgeError, ModelFormatError, ShapeError, UnsupportedOpError
 from ...ir.graph import Graph
 from ...ir.passes import legalize
-from . import convert_elementwise, convert_index, convert_nn, convert_shape  # noqa: F401 - register converters
+from . import convert_elementwise, convert_index, convert_nn, convert_reduce, convert_shape  # noqa: F401 - register converters
 from .context import DEFAULT_DOMAINS, ImportContext, NodeContext, Tensor, has_batch_symbol
 from .convert_channels_last import CHANNELS_LAST_DOMAIN, convert_channels_last, is_channels_last
 from .convert_qonnx import QONNX_DOMAINS, convert_qonnx, is_qonnx

@@ -99,7 +99,7 @@ def _slice(nc: NodeContext, starts: list[int], ends: list[int], axes: list[int] 
 def _slice_v1(nc: NodeContext) -> None:
     """Opsets 1-9: starts, ends, axes are attributes; no steps."""
     axes = nc.ints("axes", None)
-    _slice(nc, list(nc.ints("starts")), list(nc.ints("ends")), None if axes is None else list(axes), None)
+    _slice(nc, list(nc.ints("starts") or ()), list(nc.ints("ends") or ()), None if axes is None else list(axes), None)
 
 
 @converter("Slice", 10)

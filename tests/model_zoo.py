@@ -393,6 +393,10 @@ NODE_TEST_MODULES = (
     "abs", "erf", "exp", "gelu", "hardswish", "layernormalization", "log", "neg", "pow", "reciprocal", "sqrt",
     "swish",
     "gru", "lstm", "rnn",
+) + (
+    # index ops (issue 12)
+    "expand", "gather", "resize", "slice", "split", "tile", "upsample", "where",
+    "reducemax", "reducemean", "reducemin", "reduceprod", "reducesum",
 )
 _MULTI_ACTIVATION_OPS = {"Add", "Sub", "Mul", "Sum", "Concat", "Div", "MatMul"}
 

@@ -28,7 +28,7 @@ from hlsforge.ir import (
     SoftmaxAttrs,
     TransposeAttrs,
 )
-from hlsforge.ir.ops import FINAL_OPS
+from hlsforge.ir.ops import FINAL_OPS, GatherAttrs, SliceAttrs
 
 
 def _rng(name: str) -> np.random.Generator:
@@ -130,6 +130,15 @@ def shape_op(op: Op) -> Graph:
     return g.validate()
 
 
+def index_op(op: Op, attrs: object, name: str) -> Graph:
+    """Slice/Gather (issue 12): rank-3 input, a strided or repeating selection."""
+    g = Graph(name)
+    g.add_input("x", (5, 4, 3))
+    n = g.add_node(op, ["x"], attrs=attrs, source_name=op.value.lower())
+    g.outputs = n.outputs
+    return g.validate()
+
+
 def quantize_node() -> Graph:
     from hlsforge.ir import FixedType, Overflow, QuantizeAttrs, Rounding
 
@@ -205,6 +214,9 @@ CASES: dict[str, Callable[[], Graph]] = {
     "pad": lambda: shape_op(Op.PAD),
     "quantize": quantize_node,
     "tree_ensemble": tree_ensemble,
+    # index ops (issue 12)
+    "slice": lambda: index_op(Op.SLICE, SliceAttrs(((1, 5, 2), (0, 4, 1), (2, -1, -1))), "op_slice"),
+    "gather": lambda: index_op(Op.GATHER, GatherAttrs(1, (3, 0, 0, 2, 1)), "op_gather"),
 }
 
 

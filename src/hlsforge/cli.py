@@ -190,9 +190,13 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         doc["total_macs"] = sum(r["macs"] for r in doc["nodes"])
         if check is not None:
             doc["onnxruntime_check"] = check
+        if graph.metadata.get("notes"):
+            doc["notes"] = list(graph.metadata["notes"])
         print(json.dumps(doc, indent=2))
     else:
         print(graph)
+        for note in graph.metadata.get("notes", []):
+            print(f"note: {note}")
         if check is not None:
             verdict = "agrees" if check["agrees"] else "DIFFERS"
             print(

@@ -250,6 +250,10 @@ from .reference_rules.recurrent import RULES as _RECURRENT_RULES  # noqa: E402 -
 RULES.update(_RECURRENT_RULES)
 _WEIGHT_OPS = (Op.DENSE, Op.CONV1D, Op.CONV2D, Op.BATCHNORM, Op.MATMUL, *_RECURRENT_RULES)
 
+from .reference_index_ops import RULES as _INDEX_RULES  # noqa: E402 - its own rule module (issue 12)
+
+RULES.update(_INDEX_RULES)  # type: ignore[arg-type]
+
 _ = (AxisAttrs, ReshapeAttrs, TransposeAttrs)  # attrs used through node.attrs in the lambdas
 
 from .reference_math import MATH_RULES  # noqa: E402 - the math/attention family (issue 12)

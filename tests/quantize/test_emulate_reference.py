@@ -268,6 +268,10 @@ def r_shape(node, g, ins):
         y = x.reshape(g.values[node.outputs[0]].shape)
     elif node.op is Op.TRANSPOSE:
         y = np.transpose(x, a.perm)
+    elif node.op is Op.SLICE:
+        y = x[tuple(slice(s, None if e < 0 else e, st) for s, e, st in a.slices)]
+    elif node.op is Op.GATHER:
+        y = np.take(x, list(a.indices), axis=a.axis)
     else:
         y = np.empty(g.values[node.outputs[0]].shape, dtype=object)
         y[...] = Fraction(0)
@@ -301,7 +305,7 @@ def reference_run(g: Graph, x) -> dict[str, np.ndarray]:
             y = r_softmax(node, g, ins[0])
         elif op in (Op.ADD, Op.SUB, Op.MUL):
             y = r_binary(node, g, ins)
-        elif op in (Op.CONCAT, Op.FLATTEN, Op.RESHAPE, Op.TRANSPOSE, Op.PAD):
+        elif op in (Op.CONCAT, Op.FLATTEN, Op.RESHAPE, Op.TRANSPOSE, Op.PAD, Op.SLICE, Op.GATHER):
             y = r_shape(node, g, ins)
         elif op is Op.TREE_ENSEMBLE:
             y = r_tree_ensemble(node, g, ins[0])

@@ -256,6 +256,10 @@ from .lower_recurrent import RecurrentStep, render_recurrent  # noqa: E402 - rul
 
 RENDER[RecurrentStep] = render_recurrent
 
+from .rules_index import RENDER as _INDEX_RENDER  # noqa: E402 - index ops: their own module (issue 12)
+
+RENDER.update(_INDEX_RENDER)  # type: ignore[arg-type]
+
 
 def _step_comment(s: Step, plan: ModelPlan) -> str:
     if s.origin is not None:

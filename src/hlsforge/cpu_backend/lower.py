@@ -947,6 +947,10 @@ from .rules_math import MATH_RULES  # noqa: E402 - the math/attention family (is
 
 RULES.update(MATH_RULES)
 
+from .rules_index import RULES as _INDEX_RULES  # noqa: E402 - index ops: their own module (issue 12)
+
+RULES.update(_INDEX_RULES)  # type: ignore[arg-type]
+
 
 def lower(graph: Graph, *, name: str | None = None, tuning: Tuning = DEFAULT_TUNING) -> ModelPlan:
     """Plan the CPU implementation of a validated, final graph."""

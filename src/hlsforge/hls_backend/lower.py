@@ -21,6 +21,7 @@ import numpy as np
 
 from ..errors import PrecisionError, UnsupportedOpError
 from ..ir.graph import Graph, Node, Value
+from ..ir.index_maps import INDEX_OPS, source_index
 from ..ir.ops import (
     AlphaAttrs,
     ClipAttrs,
@@ -819,6 +820,8 @@ RULES: dict[Op, Callable[[_Layer], _Parts]] = {
     Op.TREE_ENSEMBLE: lambda layer: _tree_ensemble(layer),
 }
 """One lowering rule per final op (a test checks that every op in ``FINAL_OPS`` has one)."""
+
+RULES.update({op: _gather(source_index) for op in INDEX_OPS})  # Slice, Gather: index tables (issue 12)
 
 # ----------------------------------------------------------------------------- driver
 

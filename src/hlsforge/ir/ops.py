@@ -82,6 +82,9 @@ class Op(str, Enum):
     GRU = "GRU"
     LSTM = "LSTM"
     SIMPLE_RNN = "SimpleRNN"
+    # index ops (issue 12, onnx-ops): each output element is one input element
+    SLICE = "Slice"
+    GATHER = "Gather"
     # transient (import-only) ops, removed by the passes
     MATMUL = "MatMul"
     IDENTITY = "Identity"
@@ -206,6 +209,27 @@ class QuantizeAttrs:
     """An explicit cast into ``target`` (a quantizer from QKeras/HGQ2/QONNX)."""
 
     target: TensorType
+
+
+@ir_record
+@dataclass(frozen=True)
+class SliceAttrs:
+    """Slice: per non-batch axis, ``(start, stop, step)`` with Python's meaning after
+    clamping (``stop == -1`` with a negative step means "through element 0"); axes not sliced
+    have ``(0, size, 1)``. Every axis is listed."""
+
+    slices: tuple[tuple[int, int, int], ...]
+
+
+@ir_record
+@dataclass(frozen=True)
+class GatherAttrs:
+    """Gather along one non-batch ``axis`` with constant, non-negative ``indices`` (1-D;
+    repeats allowed): ``y = take(x, indices, axis)``. Tile, Expand of size-1 axes, nearest
+    Resize and ONNX Gather all import as this op."""
+
+    axis: int
+    indices: tuple[int, ...]
 
 
 # --------------------------------------------------------------------------- math/attention attrs (issue 12)
@@ -569,6 +593,30 @@ _RNN_DOC = ("ONNX {} with layout=1 minus the batch: x (seq, in) -> Y (seq, dirs,
             "weights in ONNX gate order")
 
 
+def _infer_slice(attrs: SliceAttrs, shapes: Sequence[Shape], consts: Sequence[Any]) -> list[Shape]:
+    (x,) = shapes
+    if len(attrs.slices) != len(x):
+        raise ShapeError(f"Slice lists {len(attrs.slices)} axes for a rank-{len(x)} input {x}")
+    out = []
+    for d, (start, stop, step) in zip(x, attrs.slices, strict=True):
+        if step == 0 or not 0 <= start <= d - (step < 0) or not -1 <= stop <= d:
+            raise ShapeError(f"Slice ({start}, {stop}, {step}) does not fit an axis of size {d}")
+        n = len(range(start, stop, step))  # stop -1 with a negative step: through element 0
+        if n == 0:
+            raise ShapeError(f"Slice ({start}, {stop}, {step}) of an axis of size {d} is empty")
+        out.append(n)
+    return [tuple(out)]
+
+
+def _infer_gather(attrs: GatherAttrs, shapes: Sequence[Shape], consts: Sequence[Any]) -> list[Shape]:
+    (x,) = shapes
+    if not 0 <= attrs.axis < len(x):
+        raise ShapeError(f"Gather axis {attrs.axis} is outside a rank-{len(x)} input {x}")
+    if not attrs.indices or any(not 0 <= i < x[attrs.axis] for i in attrs.indices):
+        raise ShapeError(f"Gather indices must be non-empty and within [0, {x[attrs.axis]})")
+    return [x[: attrs.axis] + (len(attrs.indices),) + x[attrs.axis + 1 :]]
+
+
 def _spec(op: Op, attrs: type, inputs: tuple[str, ...], infer: InferFn, **kw: Any) -> OpSpec:
     return OpSpec(op=op, attrs=attrs, inputs=inputs, infer=infer, **kw)
 
@@ -639,6 +687,9 @@ CATALOGUE: dict[Op, OpSpec] = {
               constants=_RNN_INPUTS[1:] + ("initial_c", "P"), doc=_RNN_DOC.format("LSTM", ", Y_c (dirs, hidden)")),
         _spec(Op.SIMPLE_RNN, RecurrentAttrs, _RNN_INPUTS, _infer_recurrent(Op.SIMPLE_RNN), constants=_RNN_INPUTS[1:],
               doc=_RNN_DOC.format("RNN", "")),
+        # index ops (issue 12, onnx-ops): rules in each consumer's index-op module
+        _spec(Op.SLICE, SliceAttrs, _X, _infer_slice, doc="strided window per axis (hlsforge.ir.index_maps)"),
+        _spec(Op.GATHER, GatherAttrs, _X, _infer_gather, doc="take constant indices along one axis"),
         _spec(Op.MATMUL, NoAttrs, ("x", "matrix"), _infer_matmul, constants=("matrix",), transient=True),
         _spec(Op.IDENTITY, NoAttrs, _X, _infer_identity, transient=True),
         _spec(Op.DROPOUT, NoAttrs, _X, _infer_identity, transient=True),

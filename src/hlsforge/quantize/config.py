@@ -108,6 +108,7 @@ OP_VARIABLES: dict[Op, tuple[str, ...]] = {
     Op.FLATTEN: ("result",), Op.RESHAPE: ("result",), Op.TRANSPOSE: ("result",), Op.PAD: ("result",),
     Op.QUANTIZE: (),
     Op.TREE_ENSEMBLE: ("threshold", "leaf", "accum", "result"),  # quantize/trees.py
+    Op.SLICE: ("result",), Op.GATHER: ("result",),  # index ops (issue 12): values copied
 }
 """Variables of each final op. BatchNormalization lists ``weight`` only as the fallback of
 ``scale``; Quantize has none (its result type is its target)."""
@@ -756,6 +757,7 @@ _CONFIG_RULES: dict[Op, Callable[[_Configurer, Node], None]] = {
     Op.PAD: _cfg_result_only,
     Op.QUANTIZE: _cfg_quantize,
     Op.TREE_ENSEMBLE: lambda c, node: _cfg_tree_ensemble(c, node),
+    Op.SLICE: _cfg_result_only, Op.GATHER: _cfg_result_only,  # index ops (issue 12)
 }
 """How each final op is configured (one small function per op, like every IR consumer)."""
 

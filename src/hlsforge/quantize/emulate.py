@@ -467,6 +467,10 @@ RULES: dict[Op, Rule] = {
 """The emulator's rule for each final op (docs/numerics.md states each one); a test checks
 that it covers ``ir.ops.FINAL_OPS``."""
 
+from ._emulate_index import rules as _index_rules  # noqa: E402 - index ops: their own module (issue 12)
+
+RULES.update(_index_rules(_input_bounds))
+
 
 # ----------------------------------------------------------------------------- driver
 

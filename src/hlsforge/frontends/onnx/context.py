@@ -64,6 +64,10 @@ class Tensor:
     value: str | None = None
     known: np.ndarray | None = None
     type: TensorType | None = None
+    # ``whole``: a batch-1 model moved its batch axis inside the tensor (keras2onnx's
+    # ``Transpose(1, 0)``); the IR value's shape is then the *whole* ONNX shape, its own IR
+    # batch being the real (static) batch of 1. Only converters that know it read such values.
+    whole: bool = False
 
 
 @dataclass
@@ -214,12 +218,30 @@ class NodeContext:
             raise self.malformed(f"input {i} ({what}) contains NaN")
         return data
 
-    def act(self, i: int) -> str:
-        """Input ``i`` as an IR activation value."""
+    def act(self, i: int, *, allow_whole: bool = False) -> str:
+        """Input ``i`` as an IR activation value (``allow_whole``: also one whose batch axis
+        was moved inside, see :attr:`Tensor.whole`)."""
         t = self._tensor(i)
         if t.value is None:
             raise self.unsupported(f"input {i} is a constant where hlsforge needs the model input flowing in")
+        if t.whole and not allow_whole:
+            raise self.unsupported(
+                f"input {i} has the batch axis moved away from axis 0 by an earlier Transpose/Flatten; only "
+                "Transpose, Flatten, Reshape and BatchNormalization may follow until the batch is first again"
+            )
         return t.value
+
+    def is_whole(self, i: int) -> bool:
+        """Whether activation input ``i`` carries the batch-1 axis inside (:attr:`Tensor.whole`)."""
+        return self._tensor(i).whole
+
+    def full_shape(self, i: int) -> tuple[int, ...]:
+        """The whole ONNX shape of activation input ``i``; a batch-first input shows its batch
+        as the model's static batch (1 when the model bakes it in, else ``-1``)."""
+        v = self.ctx.graph.values[self.act(i, allow_whole=True)].shape
+        if self.is_whole(i):
+            return tuple(v)
+        return (self.ctx.fixed_batch if self.ctx.fixed_batch is not None else -1, *v)
 
     def shape(self, i: int) -> tuple[int, ...]:
         """Shape (batch excluded, ONNX layout) of activation input ``i``."""

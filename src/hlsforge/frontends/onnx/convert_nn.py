@@ -15,7 +15,9 @@ from __future__ import annotations
 import numpy as np
 
 from ...ir.ops import ConvAttrs, GlobalPoolAttrs, NoAttrs, Op, PoolAttrs, ReshapeAttrs
+from . import batch_one
 from .context import NodeContext
+from .convert_reduce import reduce_generic
 from .registry import converter
 
 Pads = tuple[tuple[int, int], ...]
@@ -219,10 +221,7 @@ def _reduce_mean(nc: NodeContext, axes: tuple[int, ...] | None) -> None:
     if rank >= 3 and reduced == list(range(1, rank - 1)):
         nc.emit(Op.GLOBAL_AVGPOOL, [x], GlobalPoolAttrs(keepdims=keepdims), out=0)
         return
-    raise nc.unsupported(
-        f"ReduceMean over axes {tuple(reduced)} of a rank-{rank} tensor: only the mean over every spatial "
-        "axis (a global average pool) is supported"
-    )
+    reduce_generic(nc, "mean", tuple(reduced), keepdims)  # other axes: transpose + pool (convert_reduce)
 
 
 @converter("ReduceMean", 1)
@@ -250,8 +249,9 @@ def _reduce_mean_v18(nc: NodeContext) -> None:
 
 def _batchnorm(nc: NodeContext) -> None:
     """Inference BatchNormalization as ``x * scale + bias`` over the channel axis (axis 1)."""
-    x = nc.act(0)
-    shape = nc.shape(0)
+    whole = nc.is_whole(0)
+    x = nc.act(0, allow_whole=whole)
+    shape = nc.full_shape(0)[1:]
     if not shape:
         raise nc.malformed("BatchNormalization needs a channel axis")
     if any(nc.output_used(i) for i in range(1, len(nc.node.output))):
@@ -266,6 +266,9 @@ def _batchnorm(nc: NodeContext) -> None:
     scale = gamma / np.sqrt(var + eps)
     bias = beta - mean * scale
     params = [nc.constant("scale", scale), nc.constant("bias", bias)]
+    if whole:
+        batch_one.batchnorm(nc, *params)
+        return
     if len(shape) == 1:
         nc.emit(Op.BATCHNORM, [x] + params, NoAttrs(), out=0)
         return
@@ -275,7 +278,7 @@ def _batchnorm(nc: NodeContext) -> None:
 
 @converter("BatchNormalization", 7)
 def _batchnorm_v7(nc: NodeContext) -> None:
-    if not nc.attr("spatial", 1) and len(nc.shape(0)) > 1:
+    if not nc.attr("spatial", 1) and len(nc.full_shape(0)) > 2:
         raise nc.unsupported("spatial=0 (per-position statistics) is not supported")
     _batchnorm(nc)
 

@@ -21,6 +21,7 @@ from ...ir.ops import (
     TransposeAttrs,
     resolve_reshape,
 )
+from . import batch_one
 from .context import BATCH, NodeContext
 from .registry import converter
 
@@ -65,15 +66,21 @@ def _dropout_v12(nc: NodeContext) -> None:
 @converter("Flatten", 1)
 def _flatten(nc: NodeContext) -> None:
     """``axis=1`` flattens each sample; other axes only when no real axis joins the batch."""
-    x = nc.act(0)
-    shape = nc.shape(0)
-    rank = len(shape) + 1
+    rank = len(nc.full_shape(0))
     axis = int(nc.attr("axis", 1))
     if not -rank <= axis <= rank:  # Flatten allows axis == rank
         raise nc.malformed(f"axis {axis} is outside [-{rank}, {rank}]")
     if axis < 0:
         axis += rank
+    if nc.is_whole(0) and batch_one.batch_is_one(nc):
+        batch_one.flatten(nc, axis)
+        return
+    x = nc.act(0)
+    shape = nc.shape(0)
     if axis == 0 or math.prod(shape[: axis - 1]) != 1:
+        if batch_one.batch_is_one(nc):  # keras2onnx's Flatten(axis=0) with the batch baked in as 1
+            batch_one.flatten(nc, axis)
+            return
         raise nc.unsupported(f"Flatten with axis={axis} merges the batch axis with other axes; only axis=1 is supported")
     _reshape_to(nc, x, (math.prod(shape[axis - 1 :]),))
 
@@ -109,10 +116,13 @@ def _reshape_target(nc: NodeContext, shape: tuple[int, ...], target: np.ndarray,
 
 @converter("Reshape", 5)
 def _reshape(nc: NodeContext) -> None:
-    x = nc.act(0)
     target = nc.known(1)
     if target is None:
         raise nc.unsupported("the target shape must be a constant or computable at import time")
+    if nc.is_whole(0):
+        batch_one.reshape(nc, nc.const(1, "shape"))
+        return
+    x = nc.act(0)
     allowzero = bool(nc.attr("allowzero", 0)) if nc.opset >= 14 else False
     _reshape_to(nc, x, _reshape_target(nc, nc.shape(0), np.asarray(target), allowzero))
 
@@ -178,11 +188,14 @@ def _unsqueeze_v13(nc: NodeContext) -> None:
 
 @converter("Transpose", 1)
 def _transpose(nc: NodeContext) -> None:
-    x = nc.act(0)
-    rank = len(nc.shape(0)) + 1
+    rank = len(nc.full_shape(0))
     perm = nc.ints("perm", tuple(reversed(range(rank))))
     if perm is None or sorted(perm) != list(range(rank)):
         raise nc.malformed(f"perm {perm} is not a permutation of {rank} axes")
+    if nc.is_whole(0) or (perm[0] != 0 and batch_one.batch_is_one(nc)):
+        batch_one.transpose(nc, perm)  # keras2onnx's Transpose(1, 0) with the batch baked in as 1
+        return
+    x = nc.act(0)
     if perm[0] != 0:
         raise nc.unsupported(f"perm {perm} moves the batch axis; only permutations that keep axis 0 first are supported")
     inner = tuple(p - 1 for p in perm[1:])

@@ -22,15 +22,18 @@ from ...ir.graph import Graph
 from ...ir.passes import legalize
 from . import (  # noqa: F401 - register converters
     convert_elementwise,
-    convert_math,  # noqa: F401 - register converters (issue 12)
+    convert_index,
+    convert_math,
     convert_nn,
-    convert_recurrent,  # noqa: F401 - registers GRU/LSTM/RNN
+    convert_recurrent,
+    convert_reduce,
     convert_shape,
 )
 from .context import DEFAULT_DOMAINS, ImportContext, NodeContext, Tensor, has_batch_symbol
+from .convert_channels_last import CHANNELS_LAST_DOMAIN, convert_channels_last, is_channels_last
 from .convert_qonnx import QONNX_DOMAINS, convert_qonnx, is_qonnx
 from .fold import fold_known, fold_shape
-from .reader import default_opset, domain_opsets, read_model, sorted_nodes
+from .reader import default_opset, domain_opsets, read_model, sorted_nodes, upgrade_old_opset
 from .registry import lookup, supported_ops
 from .sequence_layout import absorb_sequence_layout
 
@@ -55,6 +58,7 @@ def load_onnx(
     proto, source = read_model(model)
     if not proto.HasField("graph"):
         raise ModelFormatError(f"{source} has no graph (not an ONNX model, or truncated)")
+    proto, upgrade_note = upgrade_old_opset(proto, source)
     opset = default_opset(proto, source)
     nodes = sorted_nodes(proto.graph, source)
     nodes = absorb_sequence_layout(proto.graph, nodes, opset)  # recurrent layout=0 (docs/ir.md)
@@ -63,6 +67,8 @@ def load_onnx(
     graph.metadata.update(
         {"opset": opset, "ir_version": int(proto.ir_version), "producer": proto.producer_name or ""}
     )
+    if upgrade_note is not None:
+        graph.metadata.setdefault("notes", []).append(upgrade_note)
     ctx = ImportContext(graph, opset, domain_opsets=domain_opsets(proto, source))
     ctx.reserved = _all_names(proto.graph)
     _bind_initializers(ctx, proto.graph)
@@ -149,10 +155,13 @@ def _dispatch(nc: NodeContext) -> None:
     if is_qonnx(nc):
         convert_qonnx(nc)
         return
+    if is_channels_last(nc):
+        convert_channels_last(nc)
+        return
     if node.domain not in DEFAULT_DOMAINS:
         raise nc.unsupported(
-            f"op {node.op_type} of domain {node.domain!r} is not supported (only the default ONNX domain "
-            f"and the QONNX quantizers of {', '.join(QONNX_DOMAINS)})"
+            f"op {node.op_type} of domain {node.domain!r} is not supported (only the default ONNX domain, "
+            f"the QONNX quantizers of {', '.join(QONNX_DOMAINS)} and the {CHANNELS_LAST_DOMAIN} ops)"
         )
     inputs = [i for i in node.input if i]
     if node.op_type == "Shape" and inputs and nc.known(0) is None:
@@ -177,6 +186,8 @@ _NEVER_FOLD = {"RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUnifo
 def _declare_outputs(ctx: ImportContext, g: onnx.GraphProto) -> None:
     for vi in g.output:
         t = ctx.tensors[vi.name]
+        if t.whole:
+            raise UnsupportedOpError(f"graph output {vi.name!r} does not have the batch axis first (moved by a Transpose)")
         if t.value is None:
             what = "the batch size" if t.known is not None and has_batch_symbol(t.known) else "no model input"
             raise UnsupportedOpError(f"graph output {vi.name!r} depends on {what}: it is a constant, not a model output")

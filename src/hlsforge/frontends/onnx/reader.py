@@ -62,6 +62,9 @@ def _load_external_data(proto: onnx.ModelProto, path: Path) -> None:
         raise ModelFormatError(f"{path}: cannot load the external weight data ({type(e).__name__}: {e})") from None
 
 
+CONVERT_TO_OPSET = 13  # where models older than MIN_OPSET are upgraded to
+
+
 def default_opset(proto: onnx.ModelProto, source: str) -> int:
     """The model's opset of the default ONNX domain, checked against the supported range."""
     versions = [o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")]
@@ -72,13 +75,55 @@ def default_opset(proto: onnx.ModelProto, source: str) -> int:
     if opset < MIN_OPSET:
         raise UnsupportedOpError(
             f"{source} uses opset {opset}; hlsforge reads opsets {MIN_OPSET} to {newest}. Convert it first: "
-            "onnx.version_converter.convert_version(model, 13)"
+            f"onnx.version_converter.convert_version(model, {CONVERT_TO_OPSET})"
         )
     if opset > newest:
         raise UnsupportedOpError(
             f"{source} uses opset {opset}, newer than the installed onnx knows ({newest}); upgrade the onnx package"
         )
     return opset
+
+
+def upgrade_old_opset(proto: onnx.ModelProto, source: str) -> tuple[onnx.ModelProto, str | None]:
+    """Models older than :data:`MIN_OPSET` converted with ``onnx.version_converter``.
+
+    Old exporters (opsets 1-6) are still around; ONNX's own converter rewrites their nodes
+    to opset :data:`CONVERT_TO_OPSET` exactly (it is the tool the error message used to
+    recommend). Returns the model to import and a note for ``inspect`` (``None`` when the
+    model was already new enough). A model the converter cannot handle keeps the
+    ``UnsupportedOpError`` that names its opset.
+    """
+    versions = [o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")]
+    if not versions or int(versions[0]) >= MIN_OPSET:
+        return proto, None
+    old = int(versions[0])
+    from onnx import helper, version_converter
+
+    # the converter wants every initializer listed as a graph input (IR version < 4 style)
+    proto = onnx.ModelProto.FromString(proto.SerializeToString())  # never edit the caller's model
+    listed = {vi.name for vi in proto.graph.input}
+    missing = [t for t in proto.graph.initializer if t.name not in listed]
+    proto.graph.input.extend(helper.make_tensor_value_info(t.name, t.data_type, list(t.dims)) for t in missing)
+    # its adapters (e.g. Gemm's broadcast) need static dims: convert with symbolic axes set to 1,
+    # then give the inputs back their declared shapes (the adapters only rewrite nodes)
+    declared = {vi.name: onnx.ValueInfoProto.FromString(vi.SerializeToString()) for vi in proto.graph.input}
+    for vi in proto.graph.input:
+        for d in vi.type.tensor_type.shape.dim:
+            if not d.HasField("dim_value"):
+                d.dim_value = 1
+    try:
+        converted = version_converter.convert_version(proto, CONVERT_TO_OPSET)
+    except Exception as e:  # noqa: BLE001 - the converter raises RuntimeError/ValueError/C++ errors
+        raise UnsupportedOpError(
+            f"{source} uses opset {old}; hlsforge reads opsets {MIN_OPSET} to {onnx.defs.onnx_opset_version()} and "
+            f"onnx.version_converter could not convert it to opset {CONVERT_TO_OPSET} ({type(e).__name__}: {e})"
+        ) from None
+    for vi in converted.graph.input:
+        if vi.name in declared:
+            vi.CopyFrom(declared[vi.name])
+    del converted.graph.value_info[:]  # inferred with the placeholder batch
+    note = f"converted from ONNX opset {old} to opset {CONVERT_TO_OPSET} with onnx.version_converter"
+    return converted, note
 
 
 def domain_opsets(proto: onnx.ModelProto, source: str) -> dict[str, int]:

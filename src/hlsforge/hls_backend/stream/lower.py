@@ -23,6 +23,7 @@ import numpy as np
 from ...errors import UnsupportedOpError
 from ...float_only import FLOAT_ONLY
 from ...ir.graph import Graph, Node
+from ...ir.index_maps import INDEX_OPS, source_index
 from ...ir.ops import ConvAttrs, Op, PadAttrs
 from ..lower import (
     RULES as PARALLEL_RULES,
@@ -352,6 +353,8 @@ RULES: dict[Op, _Rule] = {
     Op.QUANTIZE: _elementwise,
 }
 """One io_stream rule per final op (the same op set as the io_parallel ``RULES``)."""
+
+RULES.update({op: _gather_rule(source_index) for op in INDEX_OPS})  # Slice, Gather (issue 12)
 
 
 # ----------------------------------------------------------------------------- driver

@@ -58,6 +58,8 @@ RULES: dict[Op, Rule] = {
     Op.TRANSPOSE: cast_only,
     Op.PAD: cast_only,
     Op.QUANTIZE: cast_only,
+    Op.SLICE: cast_only,  # index ops (issue 12): wiring plus the output cast
+    Op.GATHER: cast_only,
 }
 """One cost rule per final op (the op-coverage test checks every op has one)."""
 

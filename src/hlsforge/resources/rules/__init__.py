@@ -25,6 +25,7 @@ from .merge import add_sub, concat, mul
 from .multiply import batchnorm, conv, dense
 from .pooling import avgpool, maxpool
 from .tables import elu, plain_table, selu, softmax
+from .trees import tree_ensemble
 
 __all__ = ["RULES", "UNSUPPORTED", "RuleContext"]
 
@@ -58,6 +59,7 @@ RULES: dict[Op, Rule] = {
     Op.TRANSPOSE: cast_only,
     Op.PAD: cast_only,
     Op.QUANTIZE: cast_only,
+    Op.TREE_ENSEMBLE: tree_ensemble,  # rules/trees.py
 }
 """One cost rule per final op (the op-coverage test checks every op has one)."""
 

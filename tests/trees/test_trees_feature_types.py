@@ -84,3 +84,17 @@ def test_feature_input_errors():
         configure(g, _config(ft[:2]))
     with pytest.raises(PrecisionError, match="feature_input"):
         configure(g, _config("ap_fixed<8,3>"))  # type: ignore[arg-type]
+
+
+def test_feature_input_config_round_trip_and_graph_save(tmp_path):
+    from hlsforge.quantize.config import PrecisionConfig
+
+    cfg = PrecisionConfig.load(_config(_feature_types()))
+    assert PrecisionConfig.from_dict(cfg.to_dict()).to_dict() == cfg.to_dict()
+    q = configure(hlsforge.load(xgboost_model("binary:logistic")), cfg)
+    from hlsforge.ir.serialize import save
+
+    save(q, tmp_path / "q.json")
+    back = hlsforge.load(tmp_path / "q.json")
+    x = probe_inputs(q.nodes[0].attrs.threshold, q.nodes[0].attrs.feature, 500, nan=False, inf=False)
+    np.testing.assert_array_equal(emulate.run(back, x), emulate.run(q, x))

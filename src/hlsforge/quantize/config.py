@@ -177,6 +177,8 @@ class Scope:
         out: dict[str, Any] = {k: type_to_str(t) for k, t in self.precision.items()}
         for k, v in self.options.items():
             out[k] = list(v) if isinstance(v, tuple) else v
+            if k == "feature_input":  # TreeEnsemble: one type per feature
+                out[k] = [type_to_str(t) for t in v]
         return out
 
 

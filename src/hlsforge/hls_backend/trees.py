@@ -74,11 +74,15 @@ def lower_tree_ensemble(layer: Any) -> Any:
     # C simulation only (synthesis never reads them): the same constants as raw integers,
     # pre-shifted, for the integer fast paths of the kernel (kept out of function statics so
     # that two models with the same names in one process can never share them)
-    t_sim = np.where(internal, t_raw, 0) if raw_ok else np.zeros(1, dtype=np.int64)
+    # packed per node [feature, threshold, left, right]: one cache line per step, and the
+    # child chosen by index (branch-free) in the kernel's raw walk
+    t_sim = (np.stack([np.where(internal, a.feature, 0), np.where(internal, t_raw, 0),
+                       np.where(internal, a.left, idx), np.where(internal, a.right, idx)], 1).reshape(-1)
+             if raw_ok else np.zeros(1, dtype=np.int64))
     l_sim = np.asarray(leaf_raw, dtype=object).reshape(-1) * 2**leaf_shift if exact else np.zeros(1, dtype=object)
     b_sim = np.asarray(base_raw, dtype=object) * 2**leaf_shift if exact else np.zeros(1, dtype=object)
     sims = []
-    for role, arr, what in (("threshold_sim", t_sim, "thresholds"), ("leaf_sim", l_sim, "leaves"),
+    for role, arr, what in (("threshold_sim", t_sim, "[feature, threshold, left, right] per node"), ("leaf_sim", l_sim, "leaves"),
                             ("base_sim", b_sim, "base scores")):
         name = layer.ctx.name(f"{layer.ident}_{role}")
         layer.arrays.append(ConstArray(name, "long long", tuple(f"{int(v)}LL" for v in arr),

@@ -83,6 +83,7 @@ type (``quantize/as_trained.py``) — hls4ml's ``auto``."""
 OPTIONS = (
     "table_size", "table_range", "exp_table_size", "inv_table_size", "exp_table_range", "inv_table_range",
     "softmax_mode", "ReuseFactor", "Strategy",
+    "feature_input",  # TreeEnsemble: one type per feature (quantize/trees.py)
 )
 """Non-precision keys accepted in every scope."""
 
@@ -117,6 +118,7 @@ _TABLE_OPS = (Op.SIGMOID, Op.TANH, Op.ELU, Op.SELU, Op.SOFTPLUS)
 _OP_OPTIONS: dict[Op, tuple[str, ...]] = {
     **{op: ("table_size", "table_range") for op in _TABLE_OPS},
     Op.SOFTMAX: ("table_size", "exp_table_size", "inv_table_size", "exp_table_range", "inv_table_range", "softmax_mode"),
+    Op.TREE_ENSEMBLE: ("feature_input",),
 }
 _HLS_OPTIONS = ("ReuseFactor", "Strategy")
 
@@ -176,6 +178,8 @@ class Scope:
         out: dict[str, Any] = {k: type_to_str(t) for k, t in self.precision.items()}
         for k, v in self.options.items():
             out[k] = list(v) if isinstance(v, tuple) else v
+            if k == "feature_input":  # TreeEnsemble: one type per feature
+                out[k] = [type_to_str(t) for t in v]
         return out
 
 
@@ -232,6 +236,13 @@ def _parse_option(key: str, value: Any, where: str) -> Any:
         if not isinstance(value, str) or value.lower() not in canon:
             raise fail(f"one of {', '.join(STRATEGIES)}")
         return canon[value.lower()]
+    if key == "feature_input":  # TreeEnsemble: per-feature input grids (quantize/trees.py)
+        if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) or not value:
+            raise fail("a list of fixed-point types, one per feature")
+        types = tuple(_parse_precision(v, f"{key}[{i}]", where) for i, v in enumerate(value))
+        if any(t is None for t in types):
+            raise fail("a list of fixed-point types, one per feature (no 'auto')")
+        return types
     raise AssertionError(key)  # pragma: no cover - callers only pass OPTIONS
 
 

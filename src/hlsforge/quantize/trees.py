@@ -11,6 +11,18 @@ takes the same branch as in float** — no threshold rounding can flip a decisio
 clamped to ``[min(T) - 2^-F, max(T)]`` (always-right / always-left splits, ±inf thresholds),
 so it fits the threshold type: ``T`` widened by one integer bit, signed.
 
+Per-feature input types (option ``feature_input: [T0, T1, ...]`` on the tree node): the graph
+input keeps one common type ``T`` (a C array has one element type), and each ``T_f`` must lie
+inside it (``frac_f <= frac``, same or narrower range). Feature ``f``'s thresholds go onto
+``T_f``'s grid (``t_f = floor_grid_f(t)``, resp. ``ceil_grid_f(t) - lsb_f``) and then become
+``t'' = t_f + lsb_f - lsb`` on the common grid (``t_f`` first clamped to ``T``'s reach in
+``T_f``'s units, then ``t''`` to ``[min(T) - lsb, max(T)]``). For
+every common-grid ``x``, ``x <= t''`` ⇔ ``trunc_f(x) <= t_f`` (``trunc_f``: AP_TRN onto
+``T_f``'s grid), so **each feature is compared as if truncated to its own type's fraction
+bits, and every input on ``T_f``'s grid takes the float branch**; the low ``frac - frac_f``
+bits of ``t''`` are all ones, so the comparator ignores them (the estimate counts the
+narrower comparator). Emulator and HLS are unchanged: ``x <= t''`` on raw integers.
+
 Leaves: ``aggregate='average'`` and ``scale`` are folded into the leaf values and the base
 score in float64 *before* they are cast into the ``leaf`` type; then, per output, the trees'
 leaves (in tree order), each first cast into ``accum``, are summed by a balanced pairwise
@@ -36,7 +48,7 @@ from ._emulate_arith import Fx, add, cast
 from .fixed import as_fixed_type, quantize, to_float
 from .infer import type_for_raw_range
 
-__all__ = ["grid_thresholds", "threshold_type", "configure_tree_ensemble", "per_output_leaves", "pairwise_sum"]
+__all__ = ["grid_thresholds", "feature_grid_thresholds", "threshold_type", "configure_tree_ensemble", "per_output_leaves", "pairwise_sum"]
 
 
 def threshold_type(in_type: TensorType) -> FixedType:
@@ -56,6 +68,37 @@ def grid_thresholds(a: TreeEnsembleAttrs, in_type: TensorType) -> np.ndarray:
     raw = np.clip(np.nan_to_num(raw, nan=0.0), lo, hi)
     raw = np.where(a.feature >= 0, raw, 0)
     return raw.astype(np.int64)
+
+
+def feature_grid_thresholds(a: TreeEnsembleAttrs, in_type: TensorType, feature_types: Any,
+                            where: str = "TreeEnsemble") -> np.ndarray:
+    """Raw common-grid thresholds for per-feature input types (module docstring): ``x <= raw``
+    equals the float split of ``trunc_f(x)`` for every input ``x`` of ``in_type``."""
+    t = as_fixed_type(in_type)  # type: ignore[arg-type]
+    fts = [as_fixed_type(ft) for ft in feature_types]
+    n_f = int(a.feature.max()) + 1 if a.feature.size else 0
+    if len(fts) < n_f:
+        raise PrecisionError(f"{where}: feature_input has {len(fts)} types but the trees split on feature {n_f - 1}")
+    for i, ft in enumerate(fts):
+        if ft.frac > t.frac or ft.min < t.min or ft.max > t.max:
+            raise PrecisionError(
+                f"{where}: feature_input[{i}] = {ft} does not lie inside the input type {t} "
+                "(needs frac <= the input's and a range inside it); widen the model input type"
+            )
+    internal = a.feature >= 0
+    feat = np.where(internal, a.feature, 0)
+    frac = np.array([ft.frac for ft in fts], dtype=np.int64)[feat]
+    scaled = np.ldexp(a.threshold, frac)  # exact: a power-of-two scaling
+    with np.errstate(invalid="ignore"):
+        raw_f = np.where(a.compare == CMP_LT, np.ceil(scaled) - 1, np.floor(scaled))
+    shift = t.frac - frac
+    # clamp to the common type's reach in T_f units (always-left / always-right splits)
+    lo_f = ((t.raw_min >> shift) - 1).astype(np.float64)
+    hi_f = (t.raw_max >> shift).astype(np.float64)
+    raw_f = np.clip(np.nan_to_num(raw_f, nan=0.0), lo_f, hi_f)
+    raw = (raw_f.astype(np.int64) + 1) * (np.int64(1) << shift) - 1  # t_f + lsb_f - lsb, common raw
+    raw = np.clip(raw, t.raw_min - 1, t.raw_max)
+    return np.where(internal, raw, 0).astype(np.int64)
 
 
 def per_output_leaves(a: TreeEnsembleAttrs) -> list[np.ndarray]:
@@ -91,7 +134,11 @@ def configure_tree_ensemble(c: Any, node: Node) -> None:
                 f"use at least {thr_t} (or leave 'threshold' unset)"
             )
         thr_t = ut
-    raw_t = grid_thresholds(a, in_t)
+    feature_types = c.cfg.option(node, "feature_input")
+    if feature_types is not None:
+        raw_t = feature_grid_thresholds(a, in_t, feature_types, where)
+    else:
+        raw_t = grid_thresholds(a, in_t)
     grid_frac = as_fixed_type(in_t).frac  # type: ignore[arg-type]
     leaf_t = c.fixed(node, "leaf")
     lt = as_fixed_type(leaf_t)

@@ -25,6 +25,7 @@ from .merge import add_sub, concat, mul
 from .multiply import batchnorm, conv, dense
 from .pooling import avgpool, maxpool
 from .tables import elu, plain_table, selu, softmax
+from .trees import tree_ensemble
 
 __all__ = ["RULES", "UNSUPPORTED", "RuleContext"]
 
@@ -60,6 +61,7 @@ RULES: dict[Op, Rule] = {
     Op.QUANTIZE: cast_only,
     Op.SLICE: cast_only,  # index ops (issue 12): wiring plus the output cast
     Op.GATHER: cast_only,
+    Op.TREE_ENSEMBLE: tree_ensemble,  # rules/trees.py
 }
 """One cost rule per final op (the op-coverage test checks every op has one)."""
 

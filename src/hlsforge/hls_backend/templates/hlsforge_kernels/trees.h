@@ -95,10 +95,11 @@ Walk:
             for (unsigned d = 0; d < CONFIG_T::max_depth; d++) {
                 for (unsigned b = 0; b < B; b++) {
                     const unsigned node = nd[b];
-                    const long long v = xr[feature[node]];
-                    bool c = v <= threshold_sim[node];
+                    const long long *p = threshold_sim + 4 * node;  // [feature, threshold, left, right]
+                    const long long v = xr[p[0]];
+                    bool c = v <= p[1];
                     if (CONFIG_T::zero_default && zero_side[node] != 0 && v == 0) c = (zero_side[node] == 1);
-                    nd[b] = c ? left[node] : right[node];
+                    nd[b] = (unsigned)p[3 - (int)c];  // branch-free child
                 }
             }
             for (unsigned b = 0; b < B; b++) reached[t0 + b] = nd[b];
@@ -106,10 +107,11 @@ Walk:
         for (unsigned t = t0; t < CONFIG_T::n_trees; t++) {
             unsigned node = roots[t];
             for (unsigned d = 0; d < CONFIG_T::max_depth; d++) {
-                const long long v = xr[feature[node]];
-                bool c = v <= threshold_sim[node];
+                const long long *p = threshold_sim + 4 * node;
+                const long long v = xr[p[0]];
+                bool c = v <= p[1];
                 if (CONFIG_T::zero_default && zero_side[node] != 0 && v == 0) c = (zero_side[node] == 1);
-                node = c ? left[node] : right[node];
+                node = (unsigned)p[3 - (int)c];
             }
             reached[t] = node;
         }

@@ -17,6 +17,8 @@ binary as long as their names differ.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from .records import Call, ConfigStruct, ConstArray, HlsModel, Layer, Port
 from .writer import CodeWriter
 
@@ -397,16 +399,32 @@ def render(model: HlsModel, *, bridge: bool = False) -> dict[str, str]:
         from .stream.emit import render_stream
 
         return render_stream(model, bridge=bridge)
+    return render_files(model, bridge=bridge, header=render_header, source=render_source,
+                        types=render_types, bridge_source=render_bridge)
+
+
+def render_files(
+    model: HlsModel,
+    *,
+    bridge: bool,
+    header: Callable[[HlsModel], str],
+    source: Callable[[HlsModel], str],
+    types: Callable[[HlsModel], str],
+    bridge_source: Callable[[HlsModel], str],
+) -> dict[str, str]:
+    """The file set every io type shares: header, top source, types, parameters, one weight
+    header per layer with constants, and (for C simulation) the bridge. The io type supplies
+    the four renderers that differ."""
     names = file_names(model)
     files = {
-        names["header"]: render_header(model),
-        names["source"]: render_source(model),
-        names["types"]: render_types(model),
+        names["header"]: header(model),
+        names["source"]: source(model),
+        names["types"]: types(model),
         names["parameters"]: render_parameters(model),
     }
     for layer in model.layers:
         if layer.arrays or layer.scalars:
             files[weight_file(layer)] = render_weights(model, layer)
     if bridge:
-        files[names["bridge"]] = render_bridge(model)
+        files[names["bridge"]] = bridge_source(model)
     return dict(sorted(files.items()))

@@ -16,11 +16,9 @@ from ..emit import (
     open_bridge_exports,
     quote,
     render_call,
-    render_parameters,
+    render_files,
     render_types,
-    render_weights,
     safe_comment,
-    weight_file,
 )
 from ..records import HlsModel, Layer, Port, StreamDecl
 from ..writer import CodeWriter
@@ -226,19 +224,8 @@ def _render_fifo_entry(w: CodeWriter, model: HlsModel) -> None:
 
 def render_stream(model: HlsModel, *, bridge: bool = False) -> dict[str, str]:
     """Every firmware file of an io_stream model as ``{relative path: text}``."""
-    names = file_names(model)
-    files = {
-        names["header"]: render_header(model),
-        names["source"]: render_source(model),
-        names["types"]: render_types_stream(model),
-        names["parameters"]: render_parameters(model),
-    }
-    for layer in model.layers:
-        if layer.arrays or layer.scalars:
-            files[weight_file(layer)] = render_weights(model, layer)
-    if bridge:
-        files[names["bridge"]] = render_bridge(model)
-    return dict(sorted(files.items()))
+    return render_files(model, bridge=bridge, header=render_header, source=render_source,
+                        types=render_types_stream, bridge_source=render_bridge)
 
 
 __all__ = ["render_stream", "render_header", "render_source", "render_bridge", "port_args", "TRACKING_MACRO"]

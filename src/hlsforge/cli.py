@@ -534,7 +534,8 @@ def build_parser() -> argparse.ArgumentParser:
                        formatter_class=fmt)
     k.add_argument("model", help=MODEL_HELP)
     k.add_argument("--weights", metavar="FILE", help=WEIGHTS_HELP)
-    k.add_argument("--inputs", metavar="FILE.npy", help=".npy file of events in the model's input layout (default: random)")
+    k.add_argument("--inputs", "--data", dest="inputs", metavar="FILE.npy",
+                   help=".npy file of events in the model's input layout (default: random); --data is the same")
     k.add_argument("--events", type=_positive_int, default=1000, metavar="N", help="random events when no --inputs (default 1000)")
     k.add_argument("--config", metavar="FILE", help="precision config, YAML or JSON")
     k.add_argument("--precision", metavar="TYPE", help="default precision, e.g. 'ap_fixed<16,6>'")

@@ -578,6 +578,9 @@ def _silence_stdout() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # TensorFlow's C++ start-up chatter (oneDNN, CPU features) buries the command's own output
+    # when a Keras file is read through Keras; its warnings and errors still show.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
     args = build_parser().parse_args(argv)
     progress.QUIET = bool(getattr(args, "quiet", False))
     try:

@@ -80,3 +80,25 @@ def test_unsupported_forms_are_refused_naming_the_layer() -> None:
     m = keras.Sequential([keras.Input((3, 4)), L.Normalization(axis=1, mean=[1, 2, 3], variance=[1, 1, 1])])
     with pytest.raises(UnsupportedOpError, match="normalization.*axes"):
         hlsforge.load(m)
+
+
+@pytest.mark.parametrize("suffix", ["live", ".keras", ".h5"])
+def test_time_distributed_dense_matches_keras(tmp_path, suffix: str) -> None:
+    keras.utils.set_random_seed(4)
+    m = keras.Sequential([keras.Input((6, 4)), L.TimeDistributed(L.Dense(5, activation="relu")),
+                          L.TimeDistributed(L.BatchNormalization()), L.TimeDistributed(L.Dropout(0.2)),
+                          L.GlobalAveragePooling1D(), L.Dense(2)])
+    m.layers[1].set_weights([RNG.uniform(0.5, 2, 5).astype(np.float32), RNG.normal(size=5).astype(np.float32),
+                             RNG.normal(size=5).astype(np.float32), RNG.uniform(0.5, 2, 5).astype(np.float32)])
+    x = RNG.normal(size=(8, 6, 4)).astype(np.float32)
+    source = m
+    if suffix != "live":
+        source = tmp_path / f"m{suffix}"
+        m.save(source)
+    np.testing.assert_allclose(reference.run(hlsforge.load(source), x), m.predict(x, verbose=0), rtol=1e-4, atol=1e-5)
+
+
+def test_time_distributed_conv_is_refused() -> None:
+    m = keras.Sequential([keras.Input((3, 8, 2)), L.TimeDistributed(L.Conv1D(2, 3))])
+    with pytest.raises(UnsupportedOpError, match=r"TimeDistributed\(Conv1D\)"):
+        hlsforge.load(m)

@@ -11,7 +11,6 @@ output buffer, exactly as the emulator does (quantize/per_element.py).
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -24,25 +23,12 @@ if TYPE_CHECKING:
 HEADER = "hlsforge_kernels/activation.h"
 
 
-def period_pattern(elements: ElementTypes, value_shape: tuple[int, ...]) -> tuple[int, np.ndarray]:
-    """``(period, flat element index per position within one period)``: the element pattern
-    over ``value_shape`` repeats every ``period`` values (C order)."""
-    elements.check_shape(value_shape)
-    shape = list(elements.shape)
-    while len(shape) > 1 and shape[0] == 1:
-        shape.pop(0)
-    tail = tuple(value_shape[len(value_shape) - len(shape):]) if shape else ()
-    period = math.prod(tail) if tail else 1
-    full = np.arange(elements.size).reshape(elements.shape).reshape(tuple(shape) or (1,))
-    return period, np.broadcast_to(full, tail or (1,)).reshape(-1)
-
-
 def lower_quantize_elements(layer: _Layer) -> _Parts:
     from .lower import Call, _Parts, _u
 
     elements: ElementTypes = layer.node.attrs.elements
     x = layer.value(0)
-    period, pattern = period_pattern(elements, tuple(x.shape))
+    period, pattern = elements.period(tuple(x.shape))
     calls, configs = [], []
     for k, (t, idx) in enumerate(elements.groups()):
         pos = np.flatnonzero(np.isin(pattern, idx))

@@ -188,6 +188,19 @@ class ElementTypes:
         self.check_shape(value_shape)
         return tuple(np.broadcast_to(a, tuple(value_shape)) for a in self.arrays)  # type: ignore[return-value]
 
+    def period(self, value_shape: Sequence[int]) -> tuple[int, np.ndarray]:
+        """``(period, element index per position of one period)``: over ``value_shape`` (C
+        order) the pattern of element types repeats every ``period`` values (per channel:
+        every ``C``), which is what the generated C++ loops over."""
+        value_shape = tuple(value_shape)
+        self.check_shape(value_shape)
+        shape = list(self.shape)
+        while len(shape) > 1 and shape[0] == 1:
+            shape.pop(0)
+        tail = value_shape[len(value_shape) - len(shape):]
+        full = np.arange(self.size).reshape(tuple(shape))
+        return math.prod(tail), np.broadcast_to(full, tail).reshape(-1)
+
     def __str__(self) -> str:
         live = [(w, i, s) for w, i, s in zip(self.width, self.integer, self.signed, strict=True) if w > 0]
         pruned = self.size - len(live)

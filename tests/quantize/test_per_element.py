@@ -107,6 +107,7 @@ def test_csim_with_xilinx_ap_fixed_equals_emulator():
     except ToolNotFoundError:  # pragma: no cover
         pytest.skip("Xilinx ap_types headers not available (install hls4ml)")
     _check_csim("ap_types")
+    _check_stream("ap_types")
 
 
 def test_generated_code_names_each_element_type(tmp_path):
@@ -117,3 +118,34 @@ def test_generated_code_names_each_element_type(tmp_path):
     hls_backend.write(g, tmp_path / "fw")
     text = "\n".join(p.read_text() for p in (tmp_path / "fw").rglob("*") if p.suffix in (".h", ".cpp"))
     assert "hlsforge::cast_elements" in text and "elem_t" in text
+
+
+def _check_stream(fixed_lib):
+    from hlsforge.hls_backend import compile_many
+
+    rng = np.random.default_rng(13)
+    cases = [
+        ("s_pc_conv", quantize_graph((4, 4, 3), random_elements((3,), rng, "RND", "SAT"), conv=True, seed=3,
+                                     io_type="io_stream")),
+        ("s_pc_dense", quantize_graph((8,), random_elements((8,), rng, "RND_CONV", "WRAP"), dense=True, seed=4,
+                                      io_type="io_stream")),
+    ]
+    models = compile_many([g for _, g in cases], names=[n for n, _ in cases], flags=FLAGS, fixed_lib=fixed_lib)
+    for (name, g), m in zip(cases, models, strict=True):
+        assert m.model.io_type == "io_stream"
+        x = _grid_inputs(g, 200, 3)
+        want = emulate.run(g, x, trace=True).outputs
+        got = m.trace(x)
+        for key in want:
+            np.testing.assert_array_equal(got[key], want[key], err_msg=f"{name}: {key}")
+
+
+def test_io_stream_per_channel_equals_emulator():
+    from hlsforge.errors import UnsupportedOpError
+    from hlsforge.hls_backend import compile_many
+
+    _check_stream("hlsforge")
+    rng = np.random.default_rng(14)
+    pe = quantize_graph((4, 4, 3), random_elements((4, 4, 3), rng), conv=True, seed=5, io_type="io_stream")
+    with pytest.raises(UnsupportedOpError, match="per-element quantizer.*io_parallel"):
+        compile_many([pe], names=["s_pe"], flags=FLAGS)

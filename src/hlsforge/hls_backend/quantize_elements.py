@@ -48,3 +48,35 @@ def lower_quantize_elements(layer: _Layer) -> _Parts:
         calls.append(Call(kernel, (layer.input(0).type_name, layer.out.type_name, cfg.name),
                           (layer.input(0).array, layer.out.array, arr)))
     return _Parts(HEADER, calls, configs=configs)
+
+
+def stream_quantize_elements(layer, beat: int, n_beats: int, unsupported):  # noqa: ANN001 - stream types
+    """io_stream: the io_parallel groups applied beat by beat in one ``stream_map`` (a chain of
+    group configs, ``hlsforge::cast_element_groups``). The element pattern must repeat within a
+    beat (per channel, with channels-last beats); otherwise ``unsupported(why)`` is raised."""
+    from dataclasses import replace
+
+    from .records import Call
+
+    elements: ElementTypes = layer.node.attrs.elements
+    period, _ = elements.period(tuple(layer.value(0).shape))
+    if beat % period:
+        raise unsupported(f"a per-{elements.granularity} quantizer whose types repeat every {period} values "
+                          f"on beats of {beat}")
+    parts = lower_quantize_elements(layer)
+    configs = list(parts.configs)
+    chained = []
+    for k, (cfg, call) in enumerate(zip(configs, parts.calls, strict=True)):
+        nxt = configs[k + 1].name if k + 1 < len(configs) else "hlsforge::elements_end"
+        ints = [(t, n, beat if n == "n_in" else v) for t, n, v in cfg.ints]
+        if call.kernel == "hlsforge::prune_elements":
+            ints.append(("bool", "pruned", 1))
+        if k == 0:
+            ints.append(("unsigned", "n_beats", n_beats))
+        types = list(cfg.types) or [("elem_t", layer.out.type_name)]
+        chained.append(replace(cfg, ints=tuple(ints), types=tuple(types) + (("next_t", nxt),)))
+    idx = tuple(call.args[2] for call in parts.calls)
+    first = parts.calls[0].args[:2]  # the input/output arrays, which the stream emitter turns into FIFOs
+    call = Call("hlsforge::stream_map", ("@in", "@out", chained[0].name, "hlsforge::k_cast_element_groups"),
+                (*first, *idx))
+    return replace(parts, header="hlsforge_kernels/stream_common.h", calls=[call], configs=list(reversed(chained))), beat

@@ -68,6 +68,7 @@ HLSFORGE_STREAM_KERNEL(k_selu, selu)
 HLSFORGE_STREAM_KERNEL(k_scale, scale)
 HLSFORGE_STREAM_KERNEL(k_batchnorm, batchnorm)
 HLSFORGE_STREAM_KERNEL(k_cast, cast)
+HLSFORGE_STREAM_KERNEL(k_cast_element_groups, cast_element_groups)
 HLSFORGE_STREAM_KERNEL(k_softmax_stable, softmax_stable)
 HLSFORGE_STREAM_KERNEL(k_softmax_argmax, softmax_argmax)
 #undef HLSFORGE_STREAM_KERNEL

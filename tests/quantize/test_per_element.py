@@ -149,3 +149,22 @@ def test_io_stream_per_channel_equals_emulator():
     pe = quantize_graph((4, 4, 3), random_elements((4, 4, 3), rng), conv=True, seed=5, io_type="io_stream")
     with pytest.raises(UnsupportedOpError, match="per-element quantizer.*io_parallel"):
         compile_many([pe], names=["s_pe"], flags=FLAGS)
+
+
+def test_as_trained_configuration_needs_no_config():
+    """configure(graph) with no configuration: the input takes the quantizer's container, the
+    Dense a lossless accumulator and result; the output is the exact Dense of the
+    element-wise scalar oracle."""
+    from hlsforge.quantize.config import configure
+
+    rng = np.random.default_rng(6)
+    et = random_elements((5,), rng, "RND_CONV", "SAT", prune=True)
+    float_graph = quantize_graph((5,), et, dense=True, configured=False)
+    g = configure(float_graph)
+    c = et.union()
+    assert g.values["x"].type == c and g.values["q"].type == c
+    x = rng.integers(-(1 << 10), 1 << 10, (3000, 5)) * 2.0 ** -c.frac
+    q = scalar_expected(x, et)
+    k = float_graph.values["k"].data.astype(np.float64)
+    b = float_graph.values["b"].data.astype(np.float64)
+    np.testing.assert_array_equal(emulate.run(g, x), q @ k + b)

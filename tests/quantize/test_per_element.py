@@ -168,3 +168,24 @@ def test_as_trained_configuration_needs_no_config():
     k = float_graph.values["k"].data.astype(np.float64)
     b = float_graph.values["b"].data.astype(np.float64)
     np.testing.assert_array_equal(emulate.run(g, x), q @ k + b)
+
+
+def test_estimate_counts_each_elements_own_cast():
+    """The Quantize row costs each element's cast into its own type: all elements of one type
+    cost what the scalar quantizer costs; pruning a channel removes its share."""
+    import hlsforge
+    from hlsforge.ir import ElementTypes, Graph, Op, QuantizeAttrs
+    from hlsforge.quantize.config import configure
+
+    def row(attrs):
+        g = Graph("est")
+        g.add_input("x", (4, 4, 3))
+        g.outputs = g.add_node(Op.QUANTIZE, ["x"], attrs=attrs, name="q").outputs
+        q = configure(g, {"model": {"input": "ap_fixed<20,7,AP_TRN,AP_SAT>"}})
+        return next(r for r in hlsforge.estimate(q).layers if r.name == "q")
+
+    same = ElementTypes.from_arrays([8, 8, 8], [3, 3, 3], True, "RND", "SAT")
+    scalar = row(QuantizeAttrs(same.type_at(0)))
+    assert row(QuantizeAttrs.per_element(same)).lut == scalar.lut > 0
+    pruned = ElementTypes.from_arrays([8, 0, 8], [3, 3, 3], True, "RND", "SAT")
+    assert row(QuantizeAttrs.per_element(pruned)).lut == scalar.lut * 2 // 3

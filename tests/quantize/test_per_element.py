@@ -129,6 +129,10 @@ def _check_stream(fixed_lib):
                                      io_type="io_stream")),
         ("s_pc_dense", quantize_graph((8,), random_elements((8,), rng, "RND_CONV", "WRAP"), dense=True, seed=4,
                                       io_type="io_stream")),
+        ("s_pe_conv", quantize_graph((4, 4, 3), random_elements((4, 4, 3), rng, "RND", "SAT_SYM"), conv=True, seed=5,
+                                     io_type="io_stream")),
+        ("s_pe_rows", quantize_graph((4, 4, 3), random_elements((4, 1, 3), rng, "TRN_ZERO", "SAT"), conv=True, seed=6,
+                                     io_type="io_stream")),
     ]
     models = compile_many([g for _, g in cases], names=[n for n, _ in cases], flags=FLAGS, fixed_lib=fixed_lib)
     for (name, g), m in zip(cases, models, strict=True):
@@ -140,15 +144,8 @@ def _check_stream(fixed_lib):
             np.testing.assert_array_equal(got[key], want[key], err_msg=f"{name}: {key}")
 
 
-def test_io_stream_per_channel_equals_emulator():
-    from hlsforge.errors import UnsupportedOpError
-    from hlsforge.hls_backend import compile_many
-
+def test_io_stream_per_channel_and_per_element_equal_emulator():
     _check_stream("hlsforge")
-    rng = np.random.default_rng(14)
-    pe = quantize_graph((4, 4, 3), random_elements((4, 4, 3), rng), conv=True, seed=5, io_type="io_stream")
-    with pytest.raises(UnsupportedOpError, match="per-element quantizer.*io_parallel"):
-        compile_many([pe], names=["s_pe"], flags=FLAGS)
 
 
 def test_as_trained_configuration_needs_no_config():

@@ -51,16 +51,18 @@ def lower_quantize_elements(layer: _Layer) -> _Parts:
 
 
 def stream_quantize_elements(layer, beat: int, n_beats: int, unsupported):  # noqa: ANN001 - stream types
-    """io_stream: the io_parallel groups applied beat by beat in one ``stream_map`` (a chain of
-    group configs, ``hlsforge::cast_element_groups``). The element pattern must repeat within a
-    beat (per channel, with channels-last beats); otherwise ``unsupported(why)`` is raised."""
+    """io_stream: the io_parallel groups applied beat by beat (a chain of group configs). A
+    pattern that repeats within a beat (per channel) is one ``stream_map`` of
+    ``cast_element_groups``; a longer one (per element; a multiple of the beat) is
+    ``stream_cast_elements``, which picks each beat's slice of the pattern. Anything else raises
+    ``unsupported(why)``."""
     from dataclasses import replace
 
     from .records import Call
 
     elements: ElementTypes = layer.node.attrs.elements
     period, _ = elements.period(tuple(layer.value(0).shape))
-    if beat % period:
+    if beat % period and period % beat:
         raise unsupported(f"a per-{elements.granularity} quantizer whose types repeat every {period} values "
                           f"on beats of {beat}")
     parts = lower_quantize_elements(layer)
@@ -77,6 +79,9 @@ def stream_quantize_elements(layer, beat: int, n_beats: int, unsupported):  # no
         chained.append(replace(cfg, ints=tuple(ints), types=tuple(types) + (("next_t", nxt),)))
     idx = tuple(call.args[2] for call in parts.calls)
     first = parts.calls[0].args[:2]  # the input/output arrays, which the stream emitter turns into FIFOs
-    call = Call("hlsforge::stream_map", ("@in", "@out", chained[0].name, "hlsforge::k_cast_element_groups"),
-                (*first, *idx))
+    if beat % period == 0:  # the pattern repeats within every beat (per channel)
+        call = Call("hlsforge::stream_map", ("@in", "@out", chained[0].name, "hlsforge::k_cast_element_groups"),
+                    (*first, *idx))
+    else:  # a longer pattern (per element): each beat takes its slice of it
+        call = Call("hlsforge::stream_cast_elements", ("@in", "@out", chained[0].name), (*first, *idx))
     return replace(parts, header="hlsforge_kernels/stream_common.h", calls=[call], configs=list(reversed(chained))), beat

@@ -85,7 +85,8 @@ class ElementTypes:
         overflow: Overflow | str = Overflow.WRAP,
         shape: Sequence[int] | None = None,
     ) -> ElementTypes:
-        """Build from arrays (broadcast together; ``shape`` defaults to their common shape).
+        """Build from arrays (broadcast together; ``shape`` defaults to their common shape
+        without leading size-1 axes, so HGQ2-style ``(1, *shape)`` arrays fit the value).
 
         Widths and integer bits must be whole numbers (floats such as ``3.0`` are accepted)."""
         w, i, s = (np.asarray(a) for a in (width, integer, signed))
@@ -96,13 +97,16 @@ class ElementTypes:
                              f"do not broadcast to {shape if shape is not None else 'one shape'}") from None
         if shape is not None and tuple(common) != tuple(shape):
             raise ShapeError(f"per-element types: arrays of shapes {w.shape}, {i.shape} do not fit shape {tuple(shape)}")
-        common = tuple(common) or (1,)
+        common = full = tuple(common) or (1,)
+        if shape is None:  # leading size-1 axes (e.g. a batch axis of 1) never change broadcasting: drop them
+            while len(common) > 1 and common[0] == 1:
+                common = common[1:]
         out = []
         for name, a in (("width", w), ("integer", i)):
             if not np.issubdtype(a.dtype, np.number) or not np.all(np.isfinite(a)) or not np.all(a == np.round(a)):
                 raise PrecisionError(f"per-element types: {name} must be whole numbers")
-            out.append(tuple(int(v) for v in np.broadcast_to(a, common).ravel()))
-        sig = tuple(bool(v) for v in np.broadcast_to(s.astype(bool), common).ravel())
+            out.append(tuple(int(v) for v in np.broadcast_to(a, full).ravel()))
+        sig = tuple(bool(v) for v in np.broadcast_to(s.astype(bool), full).ravel())
         return cls(common, out[0], out[1], sig, Rounding(rounding), Overflow(overflow))
 
     # ------------------------------------------------------------------ queries

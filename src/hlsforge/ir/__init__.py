@@ -1,5 +1,6 @@
 """hlsforge's common intermediate representation."""
 
+from .element_types import ElementTypes
 from .graph import Graph, Node, Value
 from .ops import (
     CATALOGUE,
@@ -39,5 +40,5 @@ __all__ = [
     "FLOAT32", "FixedType", "FloatType", "IntType", "Overflow", "Rounding", "TensorType", "parse_type",
     "AlphaAttrs", "AxisAttrs", "ClipAttrs", "ConvAttrs", "GlobalPoolAttrs", "HardSigmoidAttrs",
     "NoAttrs", "PadAttrs", "PoolAttrs", "QuantizeAttrs", "ReshapeAttrs", "SeluAttrs",
-    "SoftmaxAttrs", "TransposeAttrs",
+    "SoftmaxAttrs", "TransposeAttrs", "ElementTypes",
 ]

@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from ..errors import ShapeError, UnsupportedOpError
+from ..errors import HlsforgeError, ShapeError, UnsupportedOpError
+from .element_types import ElementTypes
 from .ops_trees import TreeEnsembleAttrs, infer_tree_ensemble
 from .records import ir_record
 from .types import FixedType, IntType, TensorType
@@ -206,9 +207,19 @@ class PadAttrs:
 @ir_record
 @dataclass(frozen=True)
 class QuantizeAttrs:
-    """An explicit cast into ``target`` (a quantizer from QKeras/HGQ2/QONNX)."""
+    """An explicit cast into ``target`` (a quantizer from QKeras/HGQ2/QONNX/hlsforge.qat).
+
+    With ``elements`` set (per-channel / per-element quantizers), element ``e`` is converted
+    to ``elements.type_at(e)`` (0 where pruned) and ``target`` is the container type that holds
+    all of them exactly (normally ``elements.union()``); it is also the output value's type."""
 
     target: TensorType
+    elements: ElementTypes | None = None
+
+    @classmethod
+    def per_element(cls, elements: ElementTypes) -> QuantizeAttrs:
+        """The Quantize of ``elements`` with its union as the container ``target``."""
+        return cls(elements.union(), elements)
 
 
 @ir_record
@@ -497,6 +508,15 @@ def _infer_clip(attrs: ClipAttrs, shapes: Sequence[Shape], consts: Sequence[Any]
 def _infer_quantize(attrs: QuantizeAttrs, shapes: Sequence[Shape], consts: Sequence[Any]) -> list[Shape]:
     if not isinstance(attrs.target, (FixedType, IntType)):
         raise ShapeError(f"Quantize target must be a fixed-point or integer type, got {attrs.target}")
+    if attrs.elements is not None:
+        if not isinstance(attrs.elements, ElementTypes):
+            raise ShapeError(f"Quantize elements must be ElementTypes, got {type(attrs.elements).__name__}")
+        try:
+            attrs.elements.check_shape(shapes[0])
+            attrs.elements.union()
+            attrs.elements.check_container(attrs.target)
+        except HlsforgeError as e:
+            raise type(e)(f"Quantize: {e}") from None
     return [shapes[0]]
 
 

@@ -44,9 +44,16 @@ def summary_rows(graph: Graph) -> list[dict[str, Any]]:
                 "macs": node_macs(graph, node),
                 "precision": {k: str(v) for k, v in node.precision.items()},
                 "output_types": [str(graph.values[o].type) for o in node.outputs],
+                **_quantizer(node),
             }
         )
     return rows
+
+
+def _quantizer(node: Node) -> dict[str, str]:
+    """``{"quantizer": "per-channel ap_fixed<2..8,1..4>"}`` for a per-element Quantize."""
+    elements = getattr(node.attrs, "elements", None) if node.op == Op.QUANTIZE else None
+    return {"quantizer": str(elements)} if elements is not None else {}
 
 
 def _fmt_shapes(shapes: list[list[int]]) -> str:
@@ -58,7 +65,7 @@ def summary_text(graph: Graph) -> str:
     rows = summary_rows(graph)
     header = ["#", "name", "op", "input", "output", "params", "MACs"]
     table = [
-        [str(i), r["name"], r["op"], _fmt_shapes(r["input_shapes"]), _fmt_shapes(r["output_shapes"]),
+        [str(i), r["name"], r["op"] + (f" [{r['quantizer']}]" if "quantizer" in r else ""), _fmt_shapes(r["input_shapes"]), _fmt_shapes(r["output_shapes"]),
          f"{r['parameters']:,}", f"{r['macs']:,}"]
         for i, r in enumerate(rows)
     ]

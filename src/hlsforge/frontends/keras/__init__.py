@@ -22,6 +22,7 @@ from ...ir.graph import Graph
 from ...ir.passes import legalize
 from .layers import CONVERTERS
 from .normalization import register as _register_normalization
+from .hgq2 import register as _register_hgq2
 from .qat import finish_qat
 from .qat import register as _register_qat
 
@@ -29,6 +30,7 @@ __all__ = ["load_keras", "from_keras", "CONVERTERS"]
 
 _register_qat(CONVERTERS)  # hlsforge.qat layers (their graphs come back typed)
 _register_normalization(CONVERTERS)  # LayerNormalization, GELU/Swish (issue 12)
+_register_hgq2(CONVERTERS)  # HGQ2 layers (issue 13), read without importing hgq
 
 
 def _finish(graph: Graph) -> Graph:

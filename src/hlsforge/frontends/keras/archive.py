@@ -134,10 +134,8 @@ def load_keras_archive(path: str | os.PathLike[str], *, input_shape: Any = None)
     return _build(config, source, version, "keras", input_shape)
 
 
-_UNSUPPORTED_PACKAGES = {
-    "hgq": "HGQ2 layers carry trainable per-channel/per-element bit widths that hlsforge does not read yet; "
-           "see docs/frontends.md (HGQ2)",
-}
+_UNSUPPORTED_PACKAGES: dict[str, str] = {}
+"""Packages whose layers are refused by module (HGQ2 layers are read: ``hgq2.py``)."""
 
 
 def _layer_objects(config: Any) -> Iterator[dict[str, Any]]:

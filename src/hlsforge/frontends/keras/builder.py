@@ -302,6 +302,10 @@ class _LazyChild:
     def child(self, name: str) -> WeightSource:
         return self._parent.child(self._name).child(name)
 
+    def resolve(self) -> WeightSource:
+        """The layer's own weight source (HGQ2 layers walk their quantizers from it)."""
+        return self._parent.child(self._name)
+
 
 def _layer_entry(entry: Any) -> tuple[str, str, dict[str, Any], dict[str, Any]]:
     if not isinstance(entry, dict) or "class_name" not in entry:

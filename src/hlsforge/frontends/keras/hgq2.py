@@ -13,7 +13,7 @@ even at use):
   ``FixedType(width=k+i+f, integer=k+i, signed=k)`` with HGQ2's rounding (``S_*`` modes
   round deterministically at inference) and overflow (``WRAP``, ``SAT``, ``SAT_SYM``);
   HGQ2 saturates before rounding, which gives the same result because its bounds lie on
-  the grid;
+  the grid (a signed 1-bit ``SAT_SYM`` element can only be 0 in HGQ2: it is pruned);
 - *activation* quantizers (the input ``Quantizer`` layer, each layer's ``iq``/``oq``, the
   inputs of ``QAdd``/``QSubtract``/``QMultiply``) become ``Quantize`` nodes; where the bits
   differ per channel or per element the node carries ``ElementTypes`` and its target is
@@ -137,6 +137,8 @@ class _Q:
                 "overflow), which no fixed-point type reproduces")
         width = self.k + self.i + self.f
         pruned = width <= 0
+        if self.overflow_name == "SAT_SYM":  # HGQ2's symmetric range of a signed 1-bit element is {0}
+            pruned |= (width == 1) & (self.k > 0)
         if np.any(width > MAX_WIDTH):
             raise PrecisionError(f"{where}: {int(width.max())}-bit elements, more than {MAX_WIDTH}")
         return ElementTypes.from_arrays(np.where(pruned, 0, width), np.where(pruned, 0, self.k + self.i),

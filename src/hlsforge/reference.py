@@ -191,6 +191,10 @@ def _quantize(node: Node, ins: Sequence[Array]) -> Array:
     from .quantize.fixed import cast
 
     a: QuantizeAttrs = node.attrs
+    if a.elements is not None:  # per-channel / per-element types (quantize/per_element.py)
+        from .quantize.per_element import cast_elements
+
+        return _f32(cast_elements(ins[0], a.elements))
     return _f32(cast(np.asarray(ins[0], np.float64), a.target))
 
 

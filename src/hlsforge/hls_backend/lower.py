@@ -587,6 +587,14 @@ def _elu(layer: _Layer) -> _Parts:
     return _activation(layer, "hlsforge::elu", fields=ints, types=[("table_t", tt)], args=[arr])
 
 
+def _quantize(layer: _Layer) -> _Parts:
+    if layer.node.attrs.elements is None:
+        return _elementwise("hlsforge::cast")(layer)
+    from .quantize_elements import lower_quantize_elements  # per-channel / per-element types
+
+    return lower_quantize_elements(layer)
+
+
 def _selu(layer: _Layer) -> _Parts:
     a: SeluAttrs = layer.node.attrs
     param = layer.precision("param")
@@ -816,7 +824,7 @@ RULES: dict[Op, Callable[[_Layer], _Parts]] = {
     Op.RESHAPE: _elementwise("hlsforge::cast"),
     Op.TRANSPOSE: _gather(transpose_index),
     Op.PAD: _gather(pad_index),
-    Op.QUANTIZE: _elementwise("hlsforge::cast"),
+    Op.QUANTIZE: lambda layer: _quantize(layer),
     Op.TREE_ENSEMBLE: lambda layer: _tree_ensemble(layer),
 }
 """One lowering rule per final op (a test checks that every op in ``FINAL_OPS`` has one)."""

@@ -423,7 +423,20 @@ def _pad(ctx: _Ctx, node: Node, ins: Sequence[Fx]) -> np.ndarray:
 
 def _quantize(ctx: _Ctx, node: Node, ins: Sequence[Fx]) -> np.ndarray:
     (x,) = ins
-    return ctx.result(node, x, _input_bounds(ctx, node))
+    elements = node.attrs.elements
+    if elements is None:
+        return ctx.result(node, x, _input_bounds(ctx, node))
+    from .per_element import convert_raw_elements, overflow_count_elements  # per-element quantizers
+
+    container = ctx.out_type(node)
+    try:
+        elements.check_container(container)
+    except PrecisionError as e:
+        raise PrecisionError(f"{node.describe()}: {e}") from None
+    if ctx.count:
+        key = ctx.keys[node.name]
+        ctx.overflows[key] = ctx.overflows.get(key, 0) + overflow_count_elements(x.raw, x.frac, elements)
+    return convert_raw_elements(x.raw, x.frac, elements, container)
 
 
 def _tree_ensemble(ctx: _Ctx, node: Node, ins: Sequence[Fx]) -> np.ndarray:

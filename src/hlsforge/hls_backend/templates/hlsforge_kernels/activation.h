@@ -160,6 +160,44 @@ Cast:
     }
 }
 
+// Per-channel / per-element quantizer (one call per distinct element type): the values at
+// positions r * period + idx[i] of every row r are converted into elem_t (its rounding and
+// overflow), then widened into res_T, which holds every element type exactly.
+struct elements_config {
+    static const unsigned n_in = 1;    // values
+    static const unsigned period = 1;  // the element pattern repeats every `period` values
+    static const unsigned n_idx = 1;   // positions of this element type within one period
+};
+
+template <class data_T, class res_T, typename CONFIG_T>
+void cast_elements(const data_T data[CONFIG_T::n_in], res_T res[CONFIG_T::n_in],
+                   const unsigned idx[CONFIG_T::n_idx]) {
+    #pragma HLS INLINE
+CastElementsRows:
+    for (unsigned r = 0; r < CONFIG_T::n_in / CONFIG_T::period; r++) {
+    CastElements:
+        for (unsigned i = 0; i < CONFIG_T::n_idx; i++) {
+            const unsigned k = r * CONFIG_T::period + idx[i];
+            const typename CONFIG_T::elem_t e = (typename CONFIG_T::elem_t)data[k];
+            res[k] = (res_T)e;
+        }
+    }
+}
+
+// Pruned elements (zero bits) of a per-element quantizer: always 0.
+template <class data_T, class res_T, typename CONFIG_T>
+void prune_elements(const data_T data[CONFIG_T::n_in], res_T res[CONFIG_T::n_in],
+                    const unsigned idx[CONFIG_T::n_idx]) {
+    #pragma HLS INLINE
+PruneElementsRows:
+    for (unsigned r = 0; r < CONFIG_T::n_in / CONFIG_T::period; r++) {
+    PruneElements:
+        for (unsigned i = 0; i < CONFIG_T::n_idx; i++) {
+            res[r * CONFIG_T::period + idx[i]] = 0;
+        }
+    }
+}
+
 } // namespace hlsforge
 
 #endif

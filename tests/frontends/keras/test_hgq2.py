@@ -50,6 +50,22 @@ def test_hgq2_archive_fixture_equals_hgq2_outputs(name: str) -> None:
     assert np.array_equal(got.astype(np.float32).astype(np.float64), got)  # nothing finer than float32 hid
 
 
+def test_hgq2_archive_csim_equals_emulator() -> None:
+    """The HLS C simulation of the configured HGQ2 fixtures equals the emulator at every
+    layer (so equals HGQ2), per-element quantizers included."""
+    from hlsforge.hls_backend import compile_many
+
+    graphs = [configure(hlsforge.load(DATA / f"{name}.keras")) for name in FIXTURES]
+    models = compile_many(graphs, names=list(FIXTURES), flags=("-O0", "-std=c++17"))
+    for name, g, m in zip(FIXTURES, graphs, models, strict=True):
+        x = np.load(DATA / f"{name}_io.npz")["x"]
+        want = emulate.run(g, x, trace=True).outputs
+        got = m.trace(x)
+        for key in want:
+            np.testing.assert_array_equal(got[key], want[key], err_msg=f"{name}: {key}")
+        np.testing.assert_array_equal(got[g.outputs[0]].astype(np.float32), np.load(DATA / f"{name}_io.npz")["y"])
+
+
 def test_hgq2_archive_graph_shape() -> None:
     """The MLP archive: every HGQ2 input quantizer is a Quantize node; weights are typed."""
     g = hlsforge.load(DATA / "hgq2_mlp.keras")
@@ -141,6 +157,19 @@ def test_hgq2_conv1d_live_and_saved(hgq, tmp_path: Path) -> None:
     from frontends.keras.hgq2_models import conv1d, randomize
 
     _check(randomize(conv1d(), np.random.default_rng(14)), tmp_path, 5_000, 4)
+
+
+@pytest.mark.slow
+def test_hgq2_jet_mlp_csim_equals_hgq2(hgq) -> None:
+    """The 16-64-32-32-5 jet tagger with per-element bits: C simulation == HGQ2 on 1e4 grid inputs."""
+    from frontends.keras.hgq2_models import forward, grid_inputs, jet_mlp, randomize
+    from hlsforge.hls_backend import compile_many
+
+    m = randomize(jet_mlp(), np.random.default_rng(15))
+    x = grid_inputs(m, 10_000, np.random.default_rng(16))
+    g = configure(hlsforge.load(m))
+    (model,) = compile_many([g], names=["hgq2_jet"], flags=("-O1", "-std=c++17"))
+    np.testing.assert_array_equal(np.asarray(model.predict(x)).astype(np.float32), forward(m, x))
 
 
 @pytest.mark.parametrize("q_type", ["kif", "kbi"])

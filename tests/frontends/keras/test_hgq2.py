@@ -163,6 +163,7 @@ def test_hgq2_conv1d_live_and_saved(hgq, tmp_path: Path) -> None:
 def test_hgq2_jet_mlp_csim_equals_hgq2(hgq) -> None:
     """The 16-64-32-32-5 jet tagger with per-element bits: C simulation == HGQ2 on 1e4 grid inputs."""
     from frontends.keras.hgq2_models import forward, grid_inputs, jet_mlp, randomize
+
     from hlsforge.hls_backend import compile_many
 
     m = randomize(jet_mlp(), np.random.default_rng(15))
@@ -180,10 +181,9 @@ def test_hgq2_quantizer_modes(hgq, q_type: str, round_mode: str, overflow_mode: 
     """Each rounding × overflow mode of a per-element activation quantizer between two
     QDense layers, on inputs that land between grid points and beyond the ranges."""
     import keras
+    from frontends.keras.hgq2_models import forward, grid_inputs, randomize
     from hgq.config import QuantizerConfig
     from hgq.layers import QDense, Quantizer
-
-    from frontends.keras.hgq2_models import forward, grid_inputs, randomize
 
     iq = QuantizerConfig(q_type=q_type, place="datalane", round_mode=round_mode, overflow_mode=overflow_mode)
     inp = keras.Input((6,))
@@ -198,7 +198,6 @@ def test_hgq2_quantizer_modes(hgq, q_type: str, round_mode: str, overflow_mode: 
 def test_hgq2_trained_briefly(hgq, tmp_path: Path) -> None:
     """A few training steps (HGQ2 moves its bits itself), then exact as trained."""
     import keras
-
     from frontends.keras.hgq2_models import forward, grid_inputs, jet_mlp
 
     rng = np.random.default_rng(21)
@@ -215,7 +214,6 @@ def test_hgq2_quantized_weights_equal_hgq2s(hgq) -> None:
     """Kernels, biases (also BatchNorm-folded ones) and BN scales/offsets are HGQ2's own
     quantized values, element by element, each in one common exact type."""
     import keras
-
     from frontends.keras.hgq2_models import randomize, residual, small_cnn
 
     for m in (randomize(residual(), np.random.default_rng(41)), randomize(small_cnn(), np.random.default_rng(42))):
@@ -239,7 +237,7 @@ def test_hgq2_quantized_weights_equal_hgq2s(hgq) -> None:
 
 def test_hgq2_live_activation_table_layer_refused(hgq) -> None:
     import keras
-    from hgq.layers import QDense, QUnaryFunctionLUT, Quantizer
+    from hgq.layers import QDense, Quantizer, QUnaryFunctionLUT
 
     inp = keras.Input((4,))
     h = QDense(3, name="fc")(Quantizer(name="inq")(inp))

@@ -20,9 +20,9 @@ from typing import Any
 from ...errors import ModelFormatError
 from ...ir.graph import Graph
 from ...ir.passes import legalize
+from .hgq2 import register as _register_hgq2
 from .layers import CONVERTERS
 from .normalization import register as _register_normalization
-from .hgq2 import register as _register_hgq2
 from .qat import finish_qat
 from .qat import register as _register_qat
 

@@ -170,11 +170,11 @@ def _refuse_unsupported_packages(config: Any, where: str) -> None:
 
 
 def _check_hgq2_layer(obj: dict[str, Any], where: str) -> None:
-    from .builder import LayerCall
-    from .hgq2 import is_hgq2_layer
+    from .hgq2 import is_hgq2_config
 
-    cfg = obj.get("config") if isinstance(obj.get("config"), dict) else {}
-    if not is_hgq2_layer(LayerCall(str(obj.get("class_name")), str(cfg.get("name")), cfg, [], None)):  # type: ignore[arg-type]
+    raw = obj.get("config")
+    cfg: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    if not is_hgq2_config(cfg):
         raise ModelFormatError(
             f"{where!r}: layer {cfg.get('name', obj.get('class_name'))!r} ({obj.get('class_name')} from "
             f"{obj['module']}) is an HGQ2 layer without its quantizer configs; refusing to read it as another "

@@ -42,11 +42,11 @@ import numpy as np
 from ...errors import ModelFormatError, PrecisionError, UnsupportedOpError
 from ...ir.element_types import ElementTypes
 from ...ir.ops import ConvAttrs, NoAttrs, Op, QuantizeAttrs
-from ...ir.types import MAX_WIDTH, FixedType, Overflow, Rounding
+from ...ir.types import MAX_WIDTH, Overflow, Rounding
 from ...quantize.as_trained import exact_value_type
 from .builder import Builder, Converter, LayerCall
 
-__all__ = ["register", "is_hgq2_layer", "HGQ2_CONVERTERS", "REFUSED"]
+__all__ = ["register", "is_hgq2_layer", "is_hgq2_config", "HGQ2_CONVERTERS", "REFUSED"]
 
 _ROUNDING = {m.value: m for m in Rounding}
 _OVERFLOW = {"WRAP": Overflow.WRAP, "SAT": Overflow.SAT, "SAT_SYM": Overflow.SAT_SYM}
@@ -57,10 +57,14 @@ _DEFAULT_Q_TYPE = {"weight": "kbi", "datalane": "kif", "bias": "kbi", "table": "
 
 
 def is_hgq2_layer(call: LayerCall) -> bool:
+    """Is this call's layer an HGQ2 layer (see :func:`is_hgq2_config`)?"""
+    return is_hgq2_config(call.config)
+
+
+def is_hgq2_config(cfg: dict[str, Any]) -> bool:
     """HGQ2 layer configs carry quantizer configs (``iq_conf``, ``kq_conf``...) or, for the
     ``Quantizer`` layer, a serialized ``QuantizerConfig``; QKeras and hlsforge.qat layers of
     the same class names never do."""
-    cfg = call.config
     if any(k in cfg for k in ("iq_conf", "iq_confs", "kq_conf", "oq_conf")):
         return True
     inner = cfg.get("config")
@@ -279,10 +283,10 @@ def _quantize(ctx: Builder, call: LayerCall, x: str, q: _Q, part: str, source: s
 
 def _squeeze(et: ElementTypes, shape: tuple[int, ...]) -> ElementTypes:
     """Element types without the batch axis, and without leading size-1 axes."""
-    w, i, s = (a.reshape(shape) for a in et.arrays)
-    while w.ndim > 1 and w.shape[0] == 1:
-        w, i, s = w[0], i[0], s[0]
-    return ElementTypes.from_arrays(w, i, s, et.rounding, et.overflow, shape=w.shape)
+    while len(shape) > 1 and shape[0] == 1:
+        shape = shape[1:]
+    w, i, s = (np.reshape(a, shape) for a in et.arrays)
+    return ElementTypes.from_arrays(w, i, s, et.rounding, et.overflow, shape=shape)
 
 
 def _weight_const(ctx: Builder, call: LayerCall, part: str, values: np.ndarray) -> str:

@@ -18,8 +18,14 @@ import zipfile
 os.environ.setdefault("KERAS_BACKEND", "torch")
 
 import numpy as np  # noqa: E402
-
-from frontends.keras.hgq2_models import forward, grid_inputs, jet_mlp, randomize, residual, small_cnn  # noqa: E402
+from frontends.keras.hgq2_models import (  # noqa: E402
+    forward,
+    grid_inputs,
+    jet_mlp,
+    randomize,
+    residual,
+    small_cnn,
+)
 
 
 def main(out: str) -> None:

@@ -141,6 +141,25 @@ def conv1d(shape: tuple[int, int] = (12, 3), name: str = "conv1d") -> Any:
     return keras.Model(inp, out, name=name)
 
 
+def misc(name: str = "misc") -> Any:
+    """Output quantizers, a layer without input quantizer, QSubtract, QMultiply, a reshape and
+    global average pooling; weights through trainable WRAP quantizers (rounding only)."""
+    import keras
+
+    hl, QC = _layers()
+    wrap_w = QC(q_type="kif", place="weight", overflow_mode="WRAP")
+    inp = keras.Input((8,), name="x")
+    h = hl.Quantizer(_dl(QC, overflow_mode="SAT"), name="inq")(inp)
+    a = hl.QDense(8, activation="relu", enable_oq=True, oq_conf=_dl(QC, overflow_mode="SAT", k0=0), name="fc1")(h)
+    b = hl.QDense(8, enable_iq=False, kq_conf=wrap_w, name="fc2")(a)
+    d = hl.QSubtract(name="sub")([h, b])
+    p = hl.QMultiply(name="mul")([d, a])
+    r = keras.layers.Reshape((4, 2), name="reshape")(p)
+    g = hl.QGlobalAvgPool1D(name="gavg")(r)
+    out = hl.QDense(3, name="out", kq_conf=QC(q_type="kbi", place="weight", overflow_mode="WRAP", round_mode="TRN"))(g)
+    return keras.Model(inp, out, name=name)
+
+
 def forward(model: Any, x: np.ndarray) -> np.ndarray:
     """HGQ2's own inference pass (``model(x)``), as float32 numpy."""
     import keras

@@ -159,6 +159,33 @@ def test_hgq2_conv1d_live_and_saved(hgq, tmp_path: Path) -> None:
     _check(randomize(conv1d(), np.random.default_rng(14)), tmp_path, 5_000, 4)
 
 
+def test_hgq2_misc_layers_live_and_saved(hgq, tmp_path: Path) -> None:
+    """Output quantizers, enable_iq=False, QSubtract, QMultiply, Reshape, global average
+    pooling and trainable WRAP weight quantizers (HGQ2 only rounds those)."""
+    from frontends.keras.hgq2_models import misc, randomize
+
+    g = _check(randomize(misc(), np.random.default_rng(17)), tmp_path, 10_000, 7)
+    assert {n.op for n in g.nodes} >= {Op.SUB, Op.MUL, Op.GLOBAL_AVGPOOL, Op.RESHAPE}
+    assert any(n.source_name == "fc1/oq" for n in g.nodes)
+
+
+def test_hgq2_frozen_model_wrap_weights(hgq, tmp_path: Path) -> None:
+    """With the layers frozen (trainable=False) HGQ2 applies WRAP to weights too (and prunes)."""
+    from frontends.keras.hgq2_models import misc, randomize
+
+    m = randomize(misc("frozen"), np.random.default_rng(18))
+    for layer in m.layers:
+        layer.trainable = False
+    _check(m, tmp_path, 5_000, 8)
+
+
+def test_hgq2_as_trained_has_no_inexact_notes(hgq) -> None:
+    from frontends.keras.hgq2_models import randomize, residual
+
+    g = configure(hlsforge.load(randomize(residual(), np.random.default_rng(19))))
+    assert g.metadata.get("as_trained", []) == []
+
+
 @pytest.mark.slow
 def test_hgq2_jet_mlp_csim_equals_hgq2(hgq) -> None:
     """The 16-64-32-32-5 jet tagger with per-element bits: C simulation == HGQ2 on 1e4 grid inputs."""

@@ -47,7 +47,7 @@ def randomize(model: Any, rng: np.random.Generator, *, signed_inputs: bool = Tru
     for layer, q in internal_quantizers(model):
         names = {w.path.split("/")[-1]: w for w in q.weights}
         shape = names["k"].shape
-        first = layer is model.layers[1]
+        first = layer is input_quantizer(model)
         if type(q).__name__ == "FixedPointQuantizerKBI":
             k = np.ones(shape) if q._is_weight else rng.integers(0, 2, size=shape)
             names["k"].assign(k.astype("uint8"))
@@ -61,9 +61,14 @@ def randomize(model: Any, rng: np.random.Generator, *, signed_inputs: bool = Tru
     return model
 
 
+def input_quantizer(model: Any) -> Any:
+    """The model's first ``Quantizer`` layer (its input quantizer)."""
+    return next(layer for layer in model.layers if type(layer).__name__ == "Quantizer")
+
+
 def input_kif(model: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``k, i, f`` of the model's input ``Quantizer`` (batch axis dropped)."""
-    q = model.layers[1].quantizer
+    """``k, i, f`` of the model's input ``Quantizer`` (a kif quantizer; batch axis dropped)."""
+    q = input_quantizer(model).quantizer
     k = np.asarray(q._k.numpy()).astype(np.int64)[0]
     i = np.round(np.asarray(q._i.numpy())).astype(np.int64)[0]
     f = np.round(np.asarray(q._f.numpy())).astype(np.int64)[0]
@@ -142,8 +147,8 @@ def conv1d(shape: tuple[int, int] = (12, 3), name: str = "conv1d") -> Any:
 
 
 def misc(name: str = "misc") -> Any:
-    """Output quantizers, a layer without input quantizer, QSubtract, QMultiply, a reshape and
-    global average pooling; weights through trainable WRAP quantizers (rounding only)."""
+    """Output quantizers, a layer without input quantizer, QSubtract, QMultiply, a reshape,
+    global average pooling, a Dense-like QEinsumDense; weights through trainable WRAP quantizers (rounding only)."""
     import keras
 
     hl, QC = _layers()
@@ -156,6 +161,7 @@ def misc(name: str = "misc") -> Any:
     p = hl.QMultiply(name="mul")([d, a])
     r = keras.layers.Reshape((4, 2), name="reshape")(p)
     g = hl.QGlobalAvgPool1D(name="gavg")(r)
+    g = hl.QEinsumDense("bc,co->bo", 4, bias_axes="o", activation="relu", name="einsum")(g)
     out = hl.QDense(3, name="out", kq_conf=QC(q_type="kbi", place="weight", overflow_mode="WRAP", round_mode="TRN"))(g)
     return keras.Model(inp, out, name=name)
 

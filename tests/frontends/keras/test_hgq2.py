@@ -93,7 +93,7 @@ def _archive(tmp_path: Path, layers: list[dict]) -> Path:
 
 
 @pytest.mark.parametrize("cls, reason", [("QSoftmax", "HGQ2's own table"), ("QUnaryFunctionLUT", "HGQ2's own table"),
-                                         ("QEinsumDense", "einsum"), ("QMultiHeadAttention", "attention")])
+                                         ("QEinsum", "einsum"), ("QMultiHeadAttention", "attention")])
 def test_unsupported_hgq2_layers_are_refused_by_name(tmp_path: Path, cls: str, reason: str) -> None:
     layer = {"module": "hgq.layers", "class_name": cls, "registered_name": f"hgq>{cls}",
              "config": {"name": "bad", "iq_conf": None}}
@@ -167,6 +167,29 @@ def test_hgq2_misc_layers_live_and_saved(hgq, tmp_path: Path) -> None:
     g = _check(randomize(misc(), np.random.default_rng(17)), tmp_path, 10_000, 7)
     assert {n.op for n in g.nodes} >= {Op.SUB, Op.MUL, Op.GLOBAL_AVGPOOL, Op.RESHAPE}
     assert any(n.source_name == "fc1/oq" for n in g.nodes)
+    assert any(n.source_name == "einsum" and n.op is Op.DENSE for n in g.nodes)
+
+
+def test_hgq2_einsum_that_is_not_a_dense_is_refused(hgq) -> None:
+    import keras
+    from hgq.layers import QEinsumDense, Quantizer
+
+    inp = keras.Input((3, 4))
+    m = keras.Model(inp, QEinsumDense("btc,tco->bo", 2, name="ein")(Quantizer(name="inq")(inp)))
+    with pytest.raises(UnsupportedOpError, match=r"'ein'.*einsum 'btc,tco->bo'"):
+        hlsforge.load(m)
+
+
+def test_hgq2_sequential_live_and_saved(hgq, tmp_path: Path) -> None:
+    import hgq.layers as hl
+    import keras
+    from frontends.keras.hgq2_models import randomize
+    from hgq.config import QuantizerConfig
+
+    m = keras.Sequential([keras.Input((6,)), hl.Quantizer(QuantizerConfig(place="datalane", overflow_mode="SAT"),
+                                                          name="inq"),
+                          hl.QDense(4, activation="relu", name="a"), hl.QDense(2, name="b")], name="seq")
+    _check(randomize(m, np.random.default_rng(20)), tmp_path, 5_000, 9)
 
 
 def test_hgq2_frozen_model_wrap_weights(hgq, tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ even at use):
   HGQ2 does it in float32, and each weight constant gets one type that holds every quantized
   element exactly (per-element weight bits need nothing more).
 
-Layers read: ``Quantizer``, ``QDense``, ``QBatchNormDense``, ``QConv1D``, ``QConv2D``,
+Layers read: ``Quantizer``, ``QDense``, ``QEinsumDense`` (Dense-like equations), ``QBatchNormDense``, ``QConv1D``, ``QConv2D``,
 ``QBatchNormalization``, ``QAdd``, ``QSubtract``, ``QMultiply``, ``QMaxPooling1D/2D``,
 ``QGlobalMaxPooling1D/2D``, ``QAveragePooling1D/2D`` and ``QGlobalAveragePooling1D/2D``
 (power-of-two windows only), with ``linear``/``relu`` activations; plain Keras layers between
@@ -382,6 +382,27 @@ def qdense(ctx: Builder, call: LayerCall) -> str:
     return _affine(ctx, call, Op.DENSE, NoAttrs(), kernel, bias)
 
 
+def qeinsum_dense(ctx: Builder, call: LayerCall) -> str:
+    """``QEinsumDense`` whose equation is a Dense on the last axis (``...c,co->...o``,
+    ``bc,co->bo``, ``btc,co->bto``), bias on the output axis or none."""
+    eq = str(call.get("equation", "")).replace(" ", "")
+    try:
+        lhs, out = eq.split("->")
+        inp, ker = lhs.split(",")
+    except ValueError:
+        raise ModelFormatError(f"{call.where}: malformed einsum equation {eq!r}") from None
+    bias_axes = call.get("bias_axes")
+    dense_like = (len(ker) == 2 and inp and ker[0] == inp[-1] and ker[1] not in inp
+                  and out == inp[:-1] + ker[1] and bias_axes in (None, ker[1]))
+    if not dense_like:
+        raise UnsupportedOpError(f"{call.where}: einsum {eq!r} (bias_axes={bias_axes!r}) is read only when it is a "
+                                 "Dense on the last axis (e.g. '...c,co->...o', bias on 'o')")
+    a = _arrays(call, lambda cfg, n: ["kernel"] + (["bias"] if bias_axes else []))
+    kernel = _need(a, "kernel", call).astype(np.float32)
+    bias = _need(a, "bias", call).astype(np.float32) if bias_axes else None
+    return _affine(ctx, call, Op.DENSE, NoAttrs(), kernel, bias)
+
+
 def qbatchnorm_dense(ctx: Builder, call: LayerCall) -> str:
     """BatchNorm statistics folded into the kernel and bias *before* their quantizers, in
     float32 as HGQ2 folds them (``kernel * gamma/sqrt(var+eps)`` row-wise; ``bias - mean·kernel``)."""
@@ -515,6 +536,7 @@ HGQ2_CONVERTERS: dict[str, Converter] = {
     "Quantizer": quantizer_layer,
     "QDense": qdense,
     "QBatchNormDense": qbatchnorm_dense,
+    "QEinsumDense": qeinsum_dense,
     "QConv1D": _conv(1),
     "QConv2D": _conv(2),
     "QBatchNormalization": qbatchnorm,
@@ -536,7 +558,7 @@ these names)."""
 REFUSED: dict[str, str] = {
     **{c: _TABLE for c in ("QSoftmax", "QUnaryFunctionLUT", "QAffinedUnaryFunctionLUT")},
     **{c: "table-based (lookup) layers are not read" for c in ("QDenseT", "QConvT1D", "QConvT2D", "QEinsumDenseT")},
-    **{c: "einsum layers are not read yet (use QDense)" for c in ("QEinsumDense", "QEinsum", "QEinsumDenseBatchnorm")},
+    **{c: "einsum layers are not read (QEinsumDense is, when it is a Dense)" for c in ("QEinsum", "QEinsumDenseBatchnorm")},
     **{c: "3D layers are not in the IR" for c in ("QConv3D", "QMaxPooling3D", "QAveragePooling3D",
                                                   "QGlobalMaxPooling3D", "QGlobalAveragePooling3D")},
     **{c: "attention layers are not read" for c in ("QMultiHeadAttention", "QMultiHeadAttentionT",

@@ -304,3 +304,68 @@ def test_hgq2_dense_float_activation_refused(hgq) -> None:
     m = keras.Model(inp, QDense(3, activation="tanh", name="fc")(Quantizer(name="inq")(inp)))
     with pytest.raises(UnsupportedOpError, match=r"'fc'.*'tanh'"):
         hlsforge.load(m)
+
+
+def _mutations(cfg: dict) -> list[tuple[str, dict]]:
+    """Damaged copies of an HGQ2 model config: keys removed, values of the wrong type."""
+    import copy
+
+    out = []
+    layers = cfg["config"]["layers"]
+    for li, layer in enumerate(layers):
+        for key in list(layer.get("config", {})):
+            for value in ("__delete__", None, "x", -3, [1, "a"], {"class_name": "QuantizerConfig", "config": 5}):
+                c = copy.deepcopy(cfg)
+                lc = c["config"]["layers"][li]["config"]
+                if value == "__delete__":
+                    del lc[key]
+                else:
+                    lc[key] = value
+                out.append((f"{layer['class_name']}.{key}={value!r}", c))
+        for qkey in ("iq_conf", "kq_conf", "bq_conf", "config"):
+            q = layer.get("config", {}).get(qkey)
+            if isinstance(q, dict) and isinstance(q.get("config"), dict):
+                for k, v in (("round_mode", "FOO"), ("overflow_mode", "WRAP_SM"), ("q_type", "float"),
+                             ("overflow_mode", 3), ("homogeneous_axis", "x"), ("trainable", "no")):
+                    c = copy.deepcopy(cfg)
+                    c["config"]["layers"][li]["config"][qkey]["config"][k] = v
+                    out.append((f"{layer['class_name']}.{qkey}.{k}={v!r}", c))
+    return out
+
+
+def _check_damaged(tmp_path: Path, n: int | None) -> None:
+    """Keys of the layers of an HGQ2 archive removed or given wrong values: the archive loads
+    or fails with an ``HlsforgeError`` — never a raw exception."""
+    from hlsforge.errors import HlsforgeError
+
+    src = DATA / "hgq2_cnn.keras"
+    with zipfile.ZipFile(src) as z:
+        cfg = json.loads(z.read("config.json"))
+        weights = z.read("model.weights.h5")
+    cases = _mutations(cfg)
+    assert len(cases) > 200
+    if n is not None:
+        pick = np.random.default_rng(5).choice(len(cases), n, replace=False)
+        cases = [cases[i] for i in sorted(pick)]
+    p = tmp_path / "m.keras"
+    failures = []
+    for name, c in cases:
+        with zipfile.ZipFile(p, "w") as z:
+            z.writestr("config.json", json.dumps(c))
+            z.writestr("model.weights.h5", weights)
+        try:
+            hlsforge.load(p)
+        except HlsforgeError:
+            pass
+        except Exception as e:  # pragma: no cover - the failure being tested for
+            failures.append(f"{name}: {type(e).__name__}: {e}")
+    assert not failures, "\n".join(failures[:20])
+
+
+def test_damaged_hgq2_configs_load_or_raise_hlsforge_errors(tmp_path: Path) -> None:
+    _check_damaged(tmp_path, 40)
+
+
+@pytest.mark.slow
+def test_all_damaged_hgq2_configs_load_or_raise_hlsforge_errors(tmp_path: Path) -> None:
+    _check_damaged(tmp_path, None)

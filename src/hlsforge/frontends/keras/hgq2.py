@@ -574,7 +574,10 @@ REFUSED: dict[str, str] = {
 def _dispatch(hgq_fn: Converter, other: Converter | None) -> Converter:
     def convert(ctx: Builder, call: LayerCall) -> Any:
         if is_hgq2_layer(call):
-            return hgq_fn(ctx, call)
+            try:
+                return hgq_fn(ctx, call)
+            except (ValueError, TypeError, KeyError, IndexError, AttributeError) as e:  # a damaged config or weights
+                raise ModelFormatError(f"{call.where}: malformed HGQ2 layer ({type(e).__name__}: {e})") from None
         if other is None:
             raise UnsupportedOpError(
                 f"layer {call.name!r} of class {call.class_name} is not supported by the Keras frontend")

@@ -47,3 +47,21 @@ def test_check_help_documents_exit_codes(capsys) -> None:
     except SystemExit:
         pass
     assert "exit codes" in capsys.readouterr().out
+
+
+def test_per_element_quantizer_saturation_is_the_models_own() -> None:
+    """A per-channel quantizer that saturates is reported as the model's quantizer, not as an
+    overflow, and the check agrees (the reference applies the same per-element types)."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "quantize"))
+    from per_element_cases import quantize_graph, random_elements
+
+    rng = np.random.default_rng(2)
+    g = quantize_graph((6,), random_elements((6,), rng, "RND", "SAT", prune=False), dense=True, configured=False)
+    x = rng.normal(0, 20, (300, 6)).astype(np.float32)
+    report = compare(g, x, {"model": {"input": "ap_fixed<24,10,AP_RND,AP_SAT>", "default": "ap_fixed<32,16>",
+                                      "accum": "auto"}})
+    sats = {c.layer: c.quantizer_saturations for c in report.layers if c.quantizer_saturations}
+    assert sats and all(c.overflows == 0 for c in report.layers)
+    assert "add integer bits" not in str(report)

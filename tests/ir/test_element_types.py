@@ -26,6 +26,7 @@ def test_from_arrays_broadcasts_and_types_at():
     assert et.type_at(0) == FixedType(4, 2, True, Rounding.RND, Overflow.SAT)
     assert et.type_at(1) is None
     assert et.type_at((2,)) == FixedType(8, -1, False, Rounding.RND, Overflow.SAT)
+    assert ElementTypes.from_arrays(np.full((1, 1, 4), 3), 1).shape == (4,)  # leading size-1 axes dropped
     full = ElementTypes.from_arrays(np.full((2, 3), 5.0), 2, shape=(2, 3))
     assert full.granularity == "element" and full.width == (5,) * 6 and full.signed == (True,) * 6
 

@@ -51,6 +51,28 @@ def scramble_bits(model, seed: int = 0) -> None:
             layer.moving_variance.assign(rng.uniform(0.05, 4.0, size=n).astype(np.float32))
 
 
+def scramble_elements(model, seed: int = 0) -> None:
+    """Different integer and fractional bits per channel / element on every activation
+    quantizer that is not per tensor (what training and calibration give)."""
+    rng = np.random.default_rng(seed + 100)
+    for layer in model._flatten_layers(include_self=False, recursive=True):
+        if isinstance(layer, __import__("hlsforge").qat.FixedQuantizer) and layer.built \
+                and layer.granularity != "tensor" and not layer.prune:
+            shape = tuple(layer.i.shape)
+            layer.i.assign(rng.integers(-1, 5, shape).astype(np.float32))
+            layer.set_fractional(rng.integers(0, 7, shape).astype(np.float64))
+
+
+def on_input_grid(kind: str, model, x: np.ndarray) -> np.ndarray:
+    """Inputs on the model's input grid: for a per-element input quantizer (``pe_input``) each
+    element's own grid (the graph input takes their container type, docs/qat.md §5)."""
+    if kind != "pe_input":
+        return x
+    import keras
+
+    return np.asarray(keras.ops.convert_to_numpy(model.get_layer("iq_pe")(x)), dtype=np.float32)
+
+
 def compare(model, x: np.ndarray) -> int:
     """Rows where Keras and the emulator differ."""
     import keras
@@ -84,7 +106,7 @@ def layer_model(kind: str, mode: tuple[str, str] = ("RND_CONV", "SAT"), seed: in
 
     r, o = mode
     outq = dict(bits=8, integer=4, rounding=r, overflow=o, trainable=True)
-    shapes = {"conv1d": (12, 3), "conv2d": (6, 6, 3), "depthwise": (6, 6, 3), "avg1d": (8, 3), "avg2d": (4, 4, 3),
+    shapes = {"conv2d_pc_out": (5, 5, 3), "conv2d_pe_out": (5, 5, 2), "pe_quantizer": (3, 4), "conv1d": (12, 3), "conv2d": (6, 6, 3), "depthwise": (6, 6, 3), "avg1d": (8, 3), "avg2d": (4, 4, 3),
               "maxflat": (4, 4, 3), "conv1d_bn": (12, 3), "conv2d_bn": (6, 6, 3)}
     shape = shapes.get(kind, (8,))
     inp = keras.Input(shape)
@@ -126,6 +148,33 @@ def layer_model(kind: str, mode: tuple[str, str] = ("RND_CONV", "SAT"), seed: in
         y = qat.QAveragePooling1D(2, output_quantizer=outq)(x)
     elif kind == "avg2d":
         y = qat.QAveragePooling2D((2, 2), output_quantizer=outq)(x)
+    elif kind == "pc_quantizer":  # per-channel activation quantizers (standalone and as outputs)
+        y = qat.FixedQuantizer(8, 3, rounding=r, overflow=o, granularity="channel", trainable=True)(x)
+    elif kind == "pe_quantizer":
+        y = qat.FixedQuantizer(8, 3, signed=False, rounding=r, overflow=o, granularity="element")(x)
+    elif kind == "pe_input":  # the model's input quantizer itself per element
+        y = qat.FixedQuantizer(8, 3, rounding=r, overflow=o, granularity="element", name="iq_pe")(inp)
+        y = qat.QDense(4, output_quantizer=outq)(y)
+    elif kind == "dense_pc_out":
+        y = qat.QDense(6, activation="relu", output_quantizer=dict(outq, granularity="channel"))(x)
+    elif kind == "conv2d_pc_out":
+        y = qat.QConv2D(4, (3, 3), padding="same", output_quantizer=dict(outq, granularity="channel"))(x)
+    elif kind == "conv2d_pe_out":
+        y = qat.QConv2D(3, (3, 3), padding="valid", activation="relu", output_quantizer=dict(outq, granularity="element"))(x)
+    elif kind == "leaky_pc_out":
+        y = qat.QActivation("leaky_relu", alpha=0.3, output_quantizer=dict(outq, granularity="channel"))(x)
+    elif kind == "sigmoid_pe_out":
+        y = qat.QActivation("sigmoid", input_quantizer=dict(bits=9, integer=4, rounding=r, overflow=o),
+                            output_quantizer=dict(bits=6, integer=1, rounding=r, overflow=o, signed=False,
+                                                  granularity="element", trainable=True))(x)
+    elif kind == "softmax_pc_out":
+        y = qat.QActivation("softmax", input_quantizer=dict(bits=9, integer=4, rounding=r, overflow=o),
+                            output_quantizer=dict(bits=6, integer=1, rounding=r, overflow=o, signed=False,
+                                                  granularity="channel", trainable=True))(x)
+    elif kind == "add_concat_pc":
+        a = qat.QDense(8, output_quantizer=dict(outq, granularity="channel"))(x)
+        b = qat.QAdd(output_quantizer=dict(outq, granularity="channel"))([x, a])
+        y = qat.QConcatenate(output_quantizer=dict(outq, granularity="element"))([b, x])
     elif kind == "maxflat":
         h = keras.layers.MaxPooling2D(2)(x)
         h = keras.layers.Flatten()(h)
@@ -134,16 +183,20 @@ def layer_model(kind: str, mode: tuple[str, str] = ("RND_CONV", "SAT"), seed: in
         raise ValueError(kind)
     model = keras.Model(inp, y)
     scramble_bits(model, seed)
+    scramble_elements(model, seed)
     return model, shape
 
 
 LAYER_KINDS = ("dense", "dense_relu_channel", "dense_tensor", "conv1d", "conv2d", "depthwise", "relu", "leaky_relu",
                "linear", "sigmoid", "tanh", "softmax", "add", "concat", "avg1d", "avg2d", "maxflat",
-               "dense_bn", "conv1d_bn", "conv2d_bn")
+               "dense_bn", "conv1d_bn", "conv2d_bn",
+               # per-channel / per-element activation quantizers (ElementTypes in the IR)
+               "pc_quantizer", "pe_quantizer", "pe_input", "dense_pc_out", "conv2d_pc_out", "conv2d_pe_out",
+               "leaky_pc_out", "sigmoid_pe_out", "softmax_pc_out", "add_concat_pc")
 
 
 QUICK_KINDS = ("dense_relu_channel", "conv2d", "depthwise", "leaky_relu", "sigmoid", "softmax", "add", "dense_bn",
-               "conv2d_bn")
+               "conv2d_bn", "pc_quantizer", "pe_input", "conv2d_pe_out", "add_concat_pc")
 
 
 def bn_checks(n: int = 2000) -> list[str]:
@@ -195,7 +248,7 @@ def run_all(n: int = 10000, quick: bool = False) -> list[str]:
             continue
         mode = MODES[(5 * i) % len(MODES)]
         model, shape = layer_model(kind, mode, seed=i)
-        bad = compare(model, grid(shape, n, seed=i))
+        bad = compare(model, on_input_grid(kind, model, grid(shape, n, seed=i)))
         if bad:
             fails.append(f"layer {kind} {mode}: {bad} rows")
     return fails + bn_checks(min(n, 2000))

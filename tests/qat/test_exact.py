@@ -8,7 +8,7 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from qat_cases import LAYER_KINDS, MODES, compare, grid, layer_model, quantizer_model  # noqa: E402
+from qat_cases import LAYER_KINDS, MODES, compare, grid, layer_model, on_input_grid, quantizer_model  # noqa: E402
 
 import hlsforge  # noqa: E402
 from hlsforge import qat  # noqa: E402
@@ -51,7 +51,7 @@ def test_conversion_matches_numerics_for_odd_types(mode):
 def test_layer_alone_equals_emulator(kind):
     i = LAYER_KINDS.index(kind)
     model, shape = layer_model(kind, MODES[(5 * i) % len(MODES)], seed=i)
-    assert compare(model, grid(shape, N, seed=i)) == 0
+    assert compare(model, on_input_grid(kind, model, grid(shape, N, seed=i))) == 0
 
 
 @pytest.mark.parametrize("mode", MODES, ids=[f"{r}-{o}" for r, o in MODES])
@@ -119,7 +119,7 @@ def test_errors_name_the_layer():
     with pytest.raises(hlsforge.UnsupportedOpError, match="plain"):
         hlsforge.load(m)
     with pytest.raises(hlsforge.PrecisionError, match="granularity"):
-        qat.QDense(3, output_quantizer=dict(granularity="channel"))
+        qat.QActivation("sigmoid", input_quantizer=dict(bits=8, integer=3, granularity="channel"))
     with pytest.raises(hlsforge.PrecisionError, match="power-of-two"):
         qat.QAveragePooling2D((3, 3))
     with pytest.raises(hlsforge.PrecisionError, match="rounding"):

@@ -18,7 +18,8 @@ def random_elements(shape, rng, rounding="RND_CONV", overflow="SAT", prune=True)
 
 
 def quantize_graph(value_shape, elements: ElementTypes, *, dense: bool = False, conv: bool = False,
-                   seed: int = 0, configured: bool = True) -> Graph:
+                   seed: int = 0, configured: bool = True,
+                   io_type: str = "io_parallel") -> Graph:
     """input -> per-element Quantize [-> Dense | Conv2D], configured as trained with an input
     type wider than the container (so the element conversion really rounds and overflows)."""
     rng = np.random.default_rng(seed)
@@ -41,7 +42,7 @@ def quantize_graph(value_shape, elements: ElementTypes, *, dense: bool = False, 
     g.validate()
     if not configured:
         return g
-    return configure(g, {"model": {"input": "ap_fixed<20,7,AP_TRN,AP_SAT>"}})
+    return configure(g, {"model": {"input": "ap_fixed<20,7,AP_TRN,AP_SAT>", "io_type": io_type}})
 
 
 def scalar_expected(x: np.ndarray, elements: ElementTypes) -> np.ndarray:

@@ -260,6 +260,10 @@ from .rules_index import RENDER as _INDEX_RENDER  # noqa: E402 - index ops: thei
 
 RENDER.update(_INDEX_RENDER)  # type: ignore[arg-type]
 
+from .rules_quantize import RENDER as _QUANTIZE_RENDER  # noqa: E402 - per-element quantizers: own module
+
+RENDER.update(_QUANTIZE_RENDER)  # type: ignore[arg-type]
+
 
 def _step_comment(s: Step, plan: ModelPlan) -> str:
     if s.origin is not None:

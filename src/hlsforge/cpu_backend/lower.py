@@ -951,6 +951,10 @@ from .rules_index import RULES as _INDEX_RULES  # noqa: E402 - index ops: their 
 
 RULES.update(_INDEX_RULES)  # type: ignore[arg-type]
 
+from .rules_quantize import RULES as _QUANTIZE_RULES  # noqa: E402 - per-element quantizers: own module
+
+RULES.update(_QUANTIZE_RULES)  # type: ignore[arg-type]
+
 
 def lower(graph: Graph, *, name: str | None = None, tuning: Tuning = DEFAULT_TUNING) -> ModelPlan:
     """Plan the CPU implementation of a validated, final graph."""

@@ -11,7 +11,6 @@ output buffer, exactly as the emulator does (quantize/per_element.py).
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -24,25 +23,12 @@ if TYPE_CHECKING:
 HEADER = "hlsforge_kernels/activation.h"
 
 
-def period_pattern(elements: ElementTypes, value_shape: tuple[int, ...]) -> tuple[int, np.ndarray]:
-    """``(period, flat element index per position within one period)``: the element pattern
-    over ``value_shape`` repeats every ``period`` values (C order)."""
-    elements.check_shape(value_shape)
-    shape = list(elements.shape)
-    while len(shape) > 1 and shape[0] == 1:
-        shape.pop(0)
-    tail = tuple(value_shape[len(value_shape) - len(shape):]) if shape else ()
-    period = math.prod(tail) if tail else 1
-    full = np.arange(elements.size).reshape(elements.shape).reshape(tuple(shape) or (1,))
-    return period, np.broadcast_to(full, tail or (1,)).reshape(-1)
-
-
 def lower_quantize_elements(layer: _Layer) -> _Parts:
     from .lower import Call, _Parts, _u
 
     elements: ElementTypes = layer.node.attrs.elements
     x = layer.value(0)
-    period, pattern = period_pattern(elements, tuple(x.shape))
+    period, pattern = elements.period(tuple(x.shape))
     calls, configs = [], []
     for k, (t, idx) in enumerate(elements.groups()):
         pos = np.flatnonzero(np.isin(pattern, idx))
@@ -62,3 +48,40 @@ def lower_quantize_elements(layer: _Layer) -> _Parts:
         calls.append(Call(kernel, (layer.input(0).type_name, layer.out.type_name, cfg.name),
                           (layer.input(0).array, layer.out.array, arr)))
     return _Parts(HEADER, calls, configs=configs)
+
+
+def stream_quantize_elements(layer, beat: int, n_beats: int, unsupported):  # noqa: ANN001 - stream types
+    """io_stream: the io_parallel groups applied beat by beat (a chain of group configs). A
+    pattern that repeats within a beat (per channel) is one ``stream_map`` of
+    ``cast_element_groups``; a longer one (per element; a multiple of the beat) is
+    ``stream_cast_elements``, which picks each beat's slice of the pattern. Anything else raises
+    ``unsupported(why)``."""
+    from dataclasses import replace
+
+    from .records import Call
+
+    elements: ElementTypes = layer.node.attrs.elements
+    period, _ = elements.period(tuple(layer.value(0).shape))
+    if beat % period and period % beat:
+        raise unsupported(f"a per-{elements.granularity} quantizer whose types repeat every {period} values "
+                          f"on beats of {beat}")
+    parts = lower_quantize_elements(layer)
+    configs = list(parts.configs)
+    chained = []
+    for k, (cfg, call) in enumerate(zip(configs, parts.calls, strict=True)):
+        nxt = configs[k + 1].name if k + 1 < len(configs) else "hlsforge::elements_end"
+        ints = [(t, n, beat if n == "n_in" else v) for t, n, v in cfg.ints]
+        if call.kernel == "hlsforge::prune_elements":
+            ints.append(("bool", "pruned", 1))
+        if k == 0:
+            ints.append(("unsigned", "n_beats", n_beats))
+        types = list(cfg.types) or [("elem_t", layer.out.type_name)]
+        chained.append(replace(cfg, ints=tuple(ints), types=tuple(types) + (("next_t", nxt),)))
+    idx = tuple(call.args[2] for call in parts.calls)
+    first = parts.calls[0].args[:2]  # the input/output arrays, which the stream emitter turns into FIFOs
+    if beat % period == 0:  # the pattern repeats within every beat (per channel)
+        call = Call("hlsforge::stream_map", ("@in", "@out", chained[0].name, "hlsforge::k_cast_element_groups"),
+                    (*first, *idx))
+    else:  # a longer pattern (per element): each beat takes its slice of it
+        call = Call("hlsforge::stream_cast_elements", ("@in", "@out", chained[0].name), (*first, *idx))
+    return replace(parts, header="hlsforge_kernels/stream_common.h", calls=[call], configs=list(reversed(chained))), beat

@@ -85,7 +85,8 @@ class ElementTypes:
         overflow: Overflow | str = Overflow.WRAP,
         shape: Sequence[int] | None = None,
     ) -> ElementTypes:
-        """Build from arrays (broadcast together; ``shape`` defaults to their common shape).
+        """Build from arrays (broadcast together; ``shape`` defaults to their common shape
+        without leading size-1 axes, so HGQ2-style ``(1, *shape)`` arrays fit the value).
 
         Widths and integer bits must be whole numbers (floats such as ``3.0`` are accepted)."""
         w, i, s = (np.asarray(a) for a in (width, integer, signed))
@@ -96,13 +97,16 @@ class ElementTypes:
                              f"do not broadcast to {shape if shape is not None else 'one shape'}") from None
         if shape is not None and tuple(common) != tuple(shape):
             raise ShapeError(f"per-element types: arrays of shapes {w.shape}, {i.shape} do not fit shape {tuple(shape)}")
-        common = tuple(common) or (1,)
+        common = full = tuple(common) or (1,)
+        if shape is None:  # leading size-1 axes (e.g. a batch axis of 1) never change broadcasting: drop them
+            while len(common) > 1 and common[0] == 1:
+                common = common[1:]
         out = []
         for name, a in (("width", w), ("integer", i)):
             if not np.issubdtype(a.dtype, np.number) or not np.all(np.isfinite(a)) or not np.all(a == np.round(a)):
                 raise PrecisionError(f"per-element types: {name} must be whole numbers")
-            out.append(tuple(int(v) for v in np.broadcast_to(a, common).ravel()))
-        sig = tuple(bool(v) for v in np.broadcast_to(s.astype(bool), common).ravel())
+            out.append(tuple(int(v) for v in np.broadcast_to(a, full).ravel()))
+        sig = tuple(bool(v) for v in np.broadcast_to(s.astype(bool), full).ravel())
         return cls(common, out[0], out[1], sig, Rounding(rounding), Overflow(overflow))
 
     # ------------------------------------------------------------------ queries
@@ -187,6 +191,19 @@ class ElementTypes:
         """``(width, integer, signed)`` broadcast to ``value_shape`` (read-only views)."""
         self.check_shape(value_shape)
         return tuple(np.broadcast_to(a, tuple(value_shape)) for a in self.arrays)  # type: ignore[return-value]
+
+    def period(self, value_shape: Sequence[int]) -> tuple[int, np.ndarray]:
+        """``(period, element index per position of one period)``: over ``value_shape`` (C
+        order) the pattern of element types repeats every ``period`` values (per channel:
+        every ``C``), which is what the generated C++ loops over."""
+        value_shape = tuple(value_shape)
+        self.check_shape(value_shape)
+        shape = list(self.shape)
+        while len(shape) > 1 and shape[0] == 1:
+            shape.pop(0)
+        tail = value_shape[len(value_shape) - len(shape):]
+        full = np.arange(self.size).reshape(tuple(shape))
+        return math.prod(tail), np.broadcast_to(full, tail).reshape(-1)
 
     def __str__(self) -> str:
         live = [(w, i, s) for w, i, s in zip(self.width, self.integer, self.signed, strict=True) if w > 0]

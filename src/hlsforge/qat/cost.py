@@ -54,17 +54,36 @@ def input_quantizer(layer: Any) -> FixedQuantizer:
     )
 
 
+def channel_bits(in_bits: Any, dtype: Any = "float32") -> Any:
+    """The input widths per input channel: a scalar for a per-tensor input quantizer, else the
+    ``(C,)`` widths (a per-element quantizer's widths averaged over the positions of each
+    channel, see :func:`layer_ebops`)."""
+    b = ops.cast(in_bits, dtype)
+    if len(b.shape) <= 1:
+        return b
+    return ops.mean(b, axis=tuple(range(len(b.shape) - 1)))
+
+
 def layer_ebops(layer: _QWeighted, in_bits: Any, qkernel: Any = None) -> Any:
-    """EBOPs of one Dense/Conv layer given its input's widths (a scalar tensor); ``qkernel``
-    (the quantized kernel of the current forward pass) saves quantizing it again."""
+    """EBOPs of one Dense/Conv layer given its input's widths; ``qkernel`` (the quantized
+    kernel of the current forward pass) saves quantizing it again.
+
+    ``in_bits``: a scalar (per-tensor input), or per channel / element widths. Each weight
+    ``w[..., c, o]`` (axis -2 is the input channel for Dense, Conv and depthwise kernels)
+    multiplies inputs of channel ``c``, so it counts ``b_in[c]·b_w``: exact for per-channel
+    inputs and for a per-element input of a Dense layer; for a per-element input of a Conv the
+    channel's mean width stands for every position (window edges and strides ignored)."""
     wq = layer.kernel_quantizer
     kernel = layer.kernel
     bw = wq.bit_widths(kernel.dtype)
     if qkernel is None:
         qkernel = layer.qkernel()
     nz = ops.stop_gradient(ops.cast(ops.not_equal(qkernel, 0.0), kernel.dtype))
-    per_weight = ops.sum(ops.broadcast_to(bw, kernel.shape) * nz)
-    return ops.cast(in_bits, kernel.dtype) * per_weight * float(layer.multiplies_per_weight())
+    per_weight = ops.broadcast_to(bw, kernel.shape) * nz
+    bx = channel_bits(in_bits, kernel.dtype)
+    if len(bx.shape) == 0:
+        return bx * ops.sum(per_weight) * float(layer.multiplies_per_weight())
+    return ops.sum(ops.reshape(bx, (-1, 1)) * per_weight) * float(layer.multiplies_per_weight())
 
 
 def multiply_layers(model: Any) -> list[_QWeighted]:
@@ -101,12 +120,16 @@ def estimator_cost(est: Any, layer: _QWeighted, in_bits: Any, metric: str) -> An
     kernel = layer.kernel
     bw = ops.broadcast_to(layer.kernel_quantizer.bit_widths(kernel.dtype), kernel.shape)
     shape = tuple(int(d) for d in kernel.shape)
-    bx = ops.cast(in_bits, kernel.dtype)
+    bx = channel_bits(in_bits, kernel.dtype)
     if getattr(layer, "depthwise", False):  # (k..., C, m): each output sees k taps
         taps, n_out = int(math.prod(shape[:-2])), shape[-2] * shape[-1]
+        if len(bx.shape):  # per-channel input widths: the mean stands for all (documented overcount)
+            bx = ops.mean(bx)
         return est.dense_cost(ops, bx, ops.reshape(bw, (taps, n_out)), taps, n_out, metric)
     n_out = shape[-1]
     n_in = int(math.prod(shape[:-1]))
+    if len(bx.shape):  # per-channel input widths: row (tap, c) of the kernel reads channel c
+        bx = ops.reshape(ops.broadcast_to(bx, shape[:-1]), (n_in,))
     return est.dense_cost(ops, bx, ops.reshape(bw, (n_in, n_out)), n_in, n_out, metric)
 
 

@@ -60,10 +60,10 @@ def _full_config(q: FixedQuantizer | None, fallback: dict[str, Any]) -> dict[str
 
 def _make(owner: str, role: str, cfg: dict[str, Any], dtype: Any = None) -> FixedQuantizer:
     q = FixedQuantizer(**cfg, name=role, dtype=dtype)
-    if role in ("output_quantizer", "input_quantizer") and q.granularity != "tensor":
+    if role == "input_quantizer" and q.granularity != "tensor":
         raise PrecisionError(
-            f"layer {owner!r}: {role} must have granularity='tensor' (per-channel and per-element bits "
-            "are supported on weights only)"
+            f"layer {owner!r}: {role} must have granularity='tensor' (one type indexes the lookup table; "
+            "output quantizers and standalone FixedQuantizers may be per channel or per element)"
         )
     return q
 

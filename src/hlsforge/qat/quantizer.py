@@ -119,7 +119,8 @@ class FixedQuantizer(keras.layers.Layer):
     """Quantize into ``fixed<bits, integer, signed, rounding, overflow>`` (docs/numerics.md §2).
 
     ``granularity``: one type for the whole tensor, one per channel (last axis) or one per
-    element (weights only for export; activation quantizers must be per tensor).
+    element (of a weight, or of an activation without its batch axis; activations export as
+    ``Quantize`` nodes with per-element types, docs/ir.md).
     ``trainable=True`` trains the fractional bits ``f`` (a float variable, rounded half to
     even in the forward pass) with the surrogate gradient above. ``integer`` bits are a
     non-trainable variable (:func:`hlsforge.qat.calibrate` updates them). ``prune=True``
@@ -219,10 +220,12 @@ class FixedQuantizer(keras.layers.Layer):
         """The quantized tensor with the straight-through / surrogate gradients."""
         dt = x.dtype
         rec = self.__dict__.get("_qat_record")
-        if rec is not None:  # calibrate(): record the range seen (eager)
-            a = np.asarray(ops.convert_to_numpy(x))
+        if rec is not None:  # calibrate(): record the range seen (eager), per tensor/channel/element
+            a = np.asarray(ops.convert_to_numpy(x), dtype=np.float64)
             if a.size:
-                rec[0], rec[1] = min(rec[0], float(a.min())), max(rec[1], float(a.max()))
+                keep = {"tensor": 0, "channel": 1}.get(self.granularity, a.ndim - 1)
+                axes = tuple(range(a.ndim - keep))
+                rec[0], rec[1] = np.minimum(rec[0], a.min(axis=axes)), np.maximum(rec[1], a.max(axis=axes))
         if keras.backend.backend() in ("tensorflow", "jax"):
             if hasattr(x, "assign"):  # a variable (a kernel): read it outside the custom-gradient op
                 x = ops.multiply(x, ops.cast(1.0, dt))

@@ -31,13 +31,20 @@ def _needed_integer(lo: float, hi: float, signed: bool) -> int:
     return int(math.floor(math.log2(m))) + 1 + int(signed)
 
 
+def _needed_integers(lo: np.ndarray, hi: np.ndarray, signed: bool) -> np.ndarray:
+    """:func:`_needed_integer` per channel / element (int64 array)."""
+    m = np.maximum(np.maximum(hi, -lo if signed else 0.0), 2.0**-30)
+    return (np.floor(np.log2(m)).astype(np.int64) + 1 + int(signed))
+
+
 def calibrate(model: Any, x: Any, *, margin: int = 1, weights: bool = True) -> dict[str, int]:
     """Set integer bits from data so that nothing overflows on ``x``.
 
     Every activation quantizer (layer outputs and standalone ``FixedQuantizer``s) gets the
     fewest integer bits that hold the values it saw on ``x``, plus ``margin`` bits (default 1:
     twice the range seen) for data the calibration set did not contain; its fractional bits
-    are kept. Per-tensor kernel/bias quantizers get the bits of their largest weight (no
+    are kept. Per-channel / per-element activation quantizers get integer bits per channel /
+    element (the returned number is their largest). Per-tensor kernel/bias quantizers get the bits of their largest weight (no
     margin: weights are known). The inputs of table activations are left alone (their type
     fixes the table). Returns ``{quantizer path: integer bits}``. Runs two passes, since a
     quantizer's range depends on the ones before it.
@@ -59,11 +66,16 @@ def calibrate(model: Any, x: Any, *, margin: int = 1, weights: bool = True) -> d
         finally:
             seen = {q: q.__dict__.pop("_qat_record", None) for q in acts}
         for q in acts:
-            lo, hi = seen[q]
-            if not np.isfinite(lo):
+            lo, hi = (np.asarray(v, dtype=np.float64) for v in seen[q])
+            if not np.all(np.isfinite(lo)):
                 continue
-            i = _needed_integer(lo, hi, q.signed) + margin
-            q.i.assign(ops.full(q.i.shape, float(i)))
+            if lo.ndim == 0:
+                i = _needed_integer(float(lo), float(hi), q.signed) + margin
+                q.i.assign(ops.full(q.i.shape, float(i)))
+            else:  # per channel / element: each its own integer bits; the report gives the largest
+                ia = np.broadcast_to(_needed_integers(lo, hi, q.signed) + margin, tuple(q.i.shape))
+                q.i.assign(ia.astype(np.float32))
+                i = int(ia.max())
             out[q.path if hasattr(q, "path") else q.name] = i
     if weights:
         for layer in model._flatten_layers(include_self=False, recursive=True):

@@ -433,6 +433,8 @@ class PrecisionConfig:
                     raise PrecisionError(
                         f"layer {key!r}: {n.describe()} is an explicit quantizer whose type "
                         f"{n.attrs.target} comes from the model; remove 'result' for it"
+                        + ("" if getattr(n.attrs, "elements", None) is None else
+                           f" (it converts each element to its own type, {n.attrs.elements}, into that container)")
                     )
             for var in scope.precision:
                 if var != "default" and var not in have_vars:

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import ModelFormatError, PrecisionError, UnsupportedOpError
+from ...ir.element_types import ElementTypes
 from ...ir.graph import Graph
 from ...ir.ops import (
     AlphaAttrs,
@@ -61,17 +62,32 @@ def _modes(cfg: dict[str, Any]) -> tuple[bool, Rounding, Overflow]:
             Overflow(str(cfg.get("overflow", "SAT"))))
 
 
-def act_type(call: LayerCall, qname: str, cfg: dict[str, Any]) -> FixedType:
-    """The single type of a per-tensor (activation) quantizer."""
+def act_types(call: LayerCall, qname: str, cfg: dict[str, Any]) -> tuple[FixedType, ElementTypes | None]:
+    """``(type, None)`` for an activation quantizer with one type; for a per-channel /
+    per-element one whose elements differ, ``(container, ElementTypes)`` (docs/ir.md)."""
     frac, integer = _state(call, qname, cfg)
-    if frac.size != 1:
-        raise UnsupportedOpError(
-            f"{call.where}: {qname} has {cfg.get('granularity')} granularity; activation quantizers must be "
-            "per tensor to export (per-channel and per-element bits are supported on weights)"
-        )
     signed, rnd, ovf = _modes(cfg)
-    f, i = int(frac.ravel()[0]), int(integer.ravel()[0])
-    return FixedType(i + f, i, signed, rnd, ovf)
+    width = np.maximum(frac + integer, 0)  # <= 0 only when pruning is on: exactly 0
+    if frac.size == 1 or (len(set(zip(width.ravel().tolist(), integer.ravel().tolist(), strict=True))) == 1
+                          and width.ravel()[0] > 0):
+        f, i = int(frac.ravel()[0]), int(integer.ravel()[0])
+        return FixedType(i + f, i, signed, rnd, ovf), None
+    try:
+        et = ElementTypes.from_arrays(width, integer, signed, rnd, ovf)
+        return et.union(), et
+    except PrecisionError as e:
+        raise PrecisionError(f"{call.where}: {qname}: {e}") from None
+
+
+def act_type(call: LayerCall, qname: str, cfg: dict[str, Any]) -> FixedType:
+    """The single type of a per-tensor quantizer (a table's input quantizer)."""
+    t, elements = act_types(call, qname, cfg)
+    if elements is not None:
+        raise UnsupportedOpError(
+            f"{call.where}: {qname} has {cfg.get('granularity')} granularity with different types; a table "
+            "activation's input quantizer must be per tensor (one type indexes the table)"
+        )
+    return t
 
 
 def quantize_weights(values: np.ndarray, frac: np.ndarray, integer: np.ndarray, cfg: dict[str, Any]) -> np.ndarray:
@@ -135,16 +151,34 @@ def _typed(ctx: Builder, value: str, t: TensorType) -> str:
 
 def fixed_quantizer(ctx: Builder, call: LayerCall) -> str:
     cfg = dict(call.config)
-    t = act_type(call, call.name, cfg)
+    t, elements = act_types(call, call.name, cfg)
     _record(ctx, call)
     x = call.inputs[0]
     if x in ctx.graph.inputs and ctx.graph.producer(x) is None and not isinstance(ctx.graph.values[x].type, FixedType):
-        return _typed(ctx, x, t)  # the model's input quantizer is the graph input's type
-    return _typed(ctx, ctx.node(call, Op.QUANTIZE, [x], QuantizeAttrs(t)), t)
+        if elements is None:
+            return _typed(ctx, x, t)  # the model's input quantizer is the graph input's type
+        _typed(ctx, x, t)  # per-element input quantizer: the input takes the container, then each element its type
+    return _typed(ctx, ctx.node(call, Op.QUANTIZE, [x], QuantizeAttrs(t, elements)), t)
 
 
 def _out_type(call: LayerCall) -> FixedType:
     return act_type(call, "output_quantizer", dict(call.get("output_quantizer") or {}))
+
+
+def _output(ctx: Builder, call: LayerCall, y: str, lossless: TensorType | None = None) -> str:
+    """Apply the layer's output quantizer to ``y``: a per-tensor one is ``y``'s type; a
+    per-channel / per-element one is a ``Quantize`` node after ``y``, which keeps its exact
+    (lossless) type: ``lossless`` when given, else inferred by :func:`finish_qat`."""
+    t, elements = act_types(call, "output_quantizer", dict(call.get("output_quantizer") or {}))
+    if elements is None:
+        return _typed(ctx, y, t)
+    if lossless is not None:
+        _typed(ctx, y, lossless)
+    q = ctx.node(call, Op.QUANTIZE, [y], QuantizeAttrs(t, elements), part="output_quantizer")
+    node = ctx.graph.producer(q)
+    if node is not None:  # its own source name: the layer's config entry must not reach it
+        node.source_name = f"{call.name}/output_quantizer"
+    return _typed(ctx, q, t)
 
 
 def _affine(ctx: Builder, call: LayerCall, op: Op, x: str, kernel: np.ndarray, kt: FixedType, attrs: Any,
@@ -158,12 +192,11 @@ def _affine(ctx: Builder, call: LayerCall, op: Op, x: str, kernel: np.ndarray, k
         b, bt = np.zeros(n_out), FixedType(1, 1)
     kc = ctx.const(call, "kernel", kernel, kt)
     bc = ctx.const(call, "bias", b, bt)
-    out_t = _out_type(call)
     y = ctx.node(call, op, [x, kc, bc], attrs, part="linear")
     _record(ctx, call)
     if call.get("activation", "linear") == "relu":
-        return _typed(ctx, ctx.node(call, Op.RELU, [y], NoAttrs(), part="relu"), out_t)
-    return _typed(ctx, y, out_t)
+        return _output(ctx, call, ctx.node(call, Op.RELU, [y], NoAttrs(), part="relu"))
+    return _output(ctx, call, y)
 
 
 def _kernel_bias(call: LayerCall) -> tuple[tuple[np.ndarray, FixedType], tuple[np.ndarray, FixedType] | None]:
@@ -217,38 +250,44 @@ def _table_input(ctx: Builder, call: LayerCall) -> str:
 
 def qactivation(ctx: Builder, call: LayerCall) -> str:
     act = call.get("activation", "linear")
-    out_t = _out_type(call)
+    out_t, elements = act_types(call, "output_quantizer", dict(call.get("output_quantizer") or {}))
     x = call.inputs[0]
     size = call.get("table_size")
     if act == "linear":
         _record(ctx, call)
-        return _typed(ctx, ctx.node(call, Op.QUANTIZE, [x], QuantizeAttrs(out_t)), out_t)
+        return _typed(ctx, ctx.node(call, Op.QUANTIZE, [x], QuantizeAttrs(out_t, elements)), out_t)
     if act == "relu":
         _record(ctx, call)
-        return _typed(ctx, ctx.node(call, Op.RELU, [x], NoAttrs()), out_t)
+        return _output(ctx, call, ctx.node(call, Op.RELU, [x], NoAttrs()))
     if act == "leaky_relu":
         _record(ctx, call, param=str(parse_type(call.get("alpha_type"))))
-        return _typed(ctx, ctx.node(call, Op.LEAKY_RELU, [x], AlphaAttrs(float(call.get("alpha")))), out_t)
+        return _output(ctx, call, ctx.node(call, Op.LEAKY_RELU, [x], AlphaAttrs(float(call.get("alpha")))))
     if act in ("sigmoid", "tanh"):
         xq = _table_input(ctx, call)
-        _record(ctx, call, table=str(parse_type(call.get("table_type"))), table_size=size)
+        table_t = parse_type(call.get("table_type"))
+        _record(ctx, call, table=str(table_t), table_size=size)
         op = Op.SIGMOID if act == "sigmoid" else Op.TANH
-        return _typed(ctx, ctx.node(call, op, [xq], NoAttrs()), out_t)
+        return _output(ctx, call, ctx.node(call, op, [xq], NoAttrs()), lossless=table_t)
     if act == "softmax":
         xq = _table_input(ctx, call)
         _record(ctx, call, exp_table=str(parse_type(call.get("exp_table_type"))),
                 inv_table=str(parse_type(call.get("inv_table_type"))), sum="auto", table_size=size)
-        return _typed(ctx, ctx.node(call, Op.SOFTMAX, [xq], SoftmaxAttrs(len(ctx.shape(xq)) - 1)), out_t)
+        y = ctx.node(call, Op.SOFTMAX, [xq], SoftmaxAttrs(len(ctx.shape(xq)) - 1))
+        if elements is None:
+            return _typed(ctx, y, out_t)
+        from ...quantize.fixed import fixed_mul_type  # e * r, exact (docs/qat.md §3)
+
+        exact = fixed_mul_type(parse_type(call.get("exp_table_type")), parse_type(call.get("inv_table_type")))
+        return _output(ctx, call, y, lossless=exact.as_fixed())
     raise UnsupportedOpError(f"{call.where}: QActivation {act!r} is not supported")
 
 
 def qadd(ctx: Builder, call: LayerCall) -> str:
     _record(ctx, call)
     y = call.inputs[0]
-    out_t = _out_type(call)
     for i, other in enumerate(call.inputs[1:]):
         y = ctx.node(call, Op.ADD, [y, other], NoAttrs(), part="" if i == len(call.inputs) - 2 else f"add{i}")
-    return _typed(ctx, y, out_t)
+    return _output(ctx, call, y)
 
 
 def qconcatenate(ctx: Builder, call: LayerCall) -> str:
@@ -256,7 +295,7 @@ def qconcatenate(ctx: Builder, call: LayerCall) -> str:
     rank = len(ctx.shape(call.inputs[0]))
     axis = int(call.get("axis", -1))
     ax = axis + rank if axis < 0 else axis - 1
-    return _typed(ctx, ctx.node(call, Op.CONCAT, list(call.inputs), AxisAttrs(ax)), _out_type(call))
+    return _output(ctx, call, ctx.node(call, Op.CONCAT, list(call.inputs), AxisAttrs(ax)))
 
 
 def _avgpool(nsp: int) -> Converter:
@@ -270,6 +309,9 @@ def _avgpool(nsp: int) -> Converter:
         _record(ctx, call, scale=str(FixedType(k + 1, 1, False)))  # 1/n = 2**-k exactly
         pads = tuple((0, 0) for _ in range(nsp))
         y = ctx.node(call, op, [call.inputs[0]], PoolAttrs(size, strides, pads, False, False))
+        if act_types(call, "output_quantizer", dict(call.get("output_quantizer") or {}))[1] is not None:
+            raise UnsupportedOpError(f"{call.where}: a per-channel / per-element output quantizer on average "
+                                     "pooling is not supported yet; put a FixedQuantizer after the pooling instead")
         return _typed(ctx, y, _out_type(call))
 
     return pool
@@ -351,6 +393,18 @@ def finish_qat(graph: Graph) -> Graph:
                 from ...quantize.fixed import fixed_add_type
 
                 out.type = fixed_add_type(x_t, graph.values[node.inputs[1]].type).as_fixed()  # type: ignore[arg-type]
+            elif node.op is Op.RELU and isinstance(x_t, FixedType):  # before a per-element output quantizer
+                out.type = x_t
+            elif node.op is Op.CONCAT and all(isinstance(graph.values[i].type, FixedType) for i in node.inputs):
+                from ...quantize.as_trained import union_type
+
+                out.type = union_type([graph.values[i].type for i in node.inputs])
+            elif node.op is Op.LEAKY_RELU and isinstance(x_t, FixedType):
+                from ...quantize.as_trained import union_type
+                from ...quantize.fixed import fixed_mul_type
+
+                param = parse_type((layers.get(node.source_name) or {})["param"])
+                out.type = union_type([x_t, fixed_mul_type(x_t, param).as_fixed()])  # type: ignore[arg-type]
             else:
                 raise UnsupportedOpError(
                     f"{node.describe()}: layer {node.source_name!r} ({node.source_op}) is not a hlsforge.qat layer "

@@ -123,6 +123,16 @@ def _elementwise(layer: _StreamLayer) -> tuple[_Parts, int, int]:
     ), b.beat, 1
 
 
+def _quantize(layer: _StreamLayer) -> tuple[_Parts, int, int]:
+    if layer.node.attrs.elements is None:
+        return _elementwise(layer)
+    from ..quantize_elements import stream_quantize_elements  # per-channel / per-element types
+
+    b = layer.beat_in(0)
+    parts, beat = stream_quantize_elements(layer, b.beat, b.n_beats, lambda why: _unsupported(layer, why))
+    return parts, beat, 1
+
+
 def _softmax(layer: _StreamLayer) -> tuple[_Parts, int, int]:
     parts = PARALLEL_RULES[Op.SOFTMAX](layer)
     b = layer.beat_in(0)
@@ -350,7 +360,7 @@ RULES: dict[Op, _Rule] = {
     Op.RESHAPE: _repack,
     Op.TRANSPOSE: _gather_rule(transpose_index),
     Op.PAD: _pad,
-    Op.QUANTIZE: _elementwise,
+    Op.QUANTIZE: _quantize,
 }
 """One io_stream rule per final op (the same op set as the io_parallel ``RULES``)."""
 

@@ -45,7 +45,35 @@ def relu(ctx: RuleContext, node: Node) -> LayerEstimate:
 
 
 def cast_only(ctx: RuleContext, node: Node) -> LayerEstimate:
-    return elementwise_base(ctx, node, 0.0, 0.0)
+    elements = getattr(node.attrs, "elements", None)
+    if elements is None:
+        return elementwise_base(ctx, node, 0.0, 0.0)
+    return _cast_elements(ctx, node, elements)
+
+
+def _cast_elements(ctx: RuleContext, node: Node, elements) -> LayerEstimate:  # noqa: ANN001
+    """A per-channel / per-element quantizer: each element costs the cast into *its own* type
+    (widening into the container is wiring; a pruned element is the constant 0). The layers
+    after it still see the container's width (docs/estimate.md: an overcount)."""
+    x = ctx.value(node, 0)
+    period, pattern = elements.period(tuple(x.shape))
+    reps = x.size // period
+    lut = ff = 0
+    slowest = 0.0
+    for t, idx in elements.groups():
+        n = reps * int(sum(int(c) for c in (pattern[:, None] == idx[None, :]).sum(axis=0)))
+        if t is None or n == 0:
+            continue
+        cast = cast_luts(x.type, t)
+        lut += n * cast
+        if cast:
+            slowest = max(slowest, ctx.model.t_add_ns + (ctx.model.t_lut_ns if cast_register_bits(x.type, t) < cast else 0))
+        ff += n * (width_of(x.type) + width_of(t) + cast_register_bits(x.type, t))
+    if lut == 0:
+        return row(node, lut=0, ff=0, latency_cycles=0, ii=1, notes=[])
+    lat = ctx.layer_cycles(slowest)
+    return row(node, lut=lut, ff=ff if lat else 0, latency_cycles=lat, ii=1, notes=[],
+               comb_ns=0.0 if lat else slowest)
 
 
 

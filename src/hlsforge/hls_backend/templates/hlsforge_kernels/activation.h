@@ -167,7 +167,35 @@ struct elements_config {
     static const unsigned n_in = 1;    // values
     static const unsigned period = 1;  // the element pattern repeats every `period` values
     static const unsigned n_idx = 1;   // positions of this element type within one period
+    static const bool pruned = false;  // io_stream chains: this group is always 0
 };
+
+// io_stream: all element types of a per-element quantizer in one beat-wise kernel. Each group
+// config G names its element type (elem_t) and the next group's config (next_t); one index
+// list per group, in the same order.
+struct elements_end {};
+
+template <class data_T, class res_T, typename G>
+void cast_element_groups(const data_T data[], res_T res[]) {}
+
+template <class data_T, class res_T, typename G, class... Rest>
+void cast_element_groups(const data_T data[], res_T res[], const unsigned idx[], const Rest &...rest) {
+    #pragma HLS INLINE
+GroupRows:
+    for (unsigned r = 0; r < G::n_in / G::period; r++) {
+    GroupElems:
+        for (unsigned i = 0; i < G::n_idx; i++) {
+            const unsigned k = r * G::period + idx[i];
+            if (G::pruned) {
+                res[k] = 0;
+            } else {
+                const typename G::elem_t e = (typename G::elem_t)data[k];
+                res[k] = (res_T)e;
+            }
+        }
+    }
+    cast_element_groups<data_T, res_T, typename G::next_t>(data, res, rest...);
+}
 
 template <class data_T, class res_T, typename CONFIG_T>
 void cast_elements(const data_T data[CONFIG_T::n_in], res_T res[CONFIG_T::n_in],

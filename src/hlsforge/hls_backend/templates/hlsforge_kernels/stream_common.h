@@ -68,9 +68,49 @@ HLSFORGE_STREAM_KERNEL(k_selu, selu)
 HLSFORGE_STREAM_KERNEL(k_scale, scale)
 HLSFORGE_STREAM_KERNEL(k_batchnorm, batchnorm)
 HLSFORGE_STREAM_KERNEL(k_cast, cast)
+HLSFORGE_STREAM_KERNEL(k_cast_element_groups, cast_element_groups)
 HLSFORGE_STREAM_KERNEL(k_softmax_stable, softmax_stable)
 HLSFORGE_STREAM_KERNEL(k_softmax_argmax, softmax_argmax)
 #undef HLSFORGE_STREAM_KERNEL
+
+// A per-element quantizer whose pattern of types is longer than a beat (G::period values, a
+// multiple of the beat width G::n_in): beat b covers positions [phase, phase + n_in) of the
+// pattern, phase = (b mod (period / n_in)) * n_in; each group converts the positions of its
+// index list that fall in the beat (see cast_element_groups for the group chain).
+template <class data_T, class res_T, typename G>
+void cast_element_groups_at(const data_T data[], res_T res[], unsigned phase) {}
+
+template <class data_T, class res_T, typename G, class... Rest>
+void cast_element_groups_at(const data_T data[], res_T res[], unsigned phase, const unsigned idx[],
+                            const Rest &...rest) {
+    #pragma HLS INLINE
+GroupElemsAt:
+    for (unsigned i = 0; i < G::n_idx; i++) {
+        const unsigned p = idx[i];
+        if (p >= phase && p < phase + G::n_in) {
+            if (G::pruned) {
+                res[p - phase] = 0;
+            } else {
+                const typename G::elem_t e = (typename G::elem_t)data[p - phase];
+                res[p - phase] = (res_T)e;
+            }
+        }
+    }
+    cast_element_groups_at<data_T, res_T, typename G::next_t>(data, res, phase, rest...);
+}
+
+template <class in_T, class out_T, typename G, class... A>
+void stream_cast_elements(hls::stream<in_T> &in, hls::stream<out_T> &out, const A &...idx) {
+Beats:
+    for (unsigned b = 0; b < G::n_beats; b++) {
+        #pragma HLS PIPELINE
+        const in_T x = in.read();
+        out_T y;
+        const unsigned phase = (b % (G::period / G::n_in)) * G::n_in;
+        cast_element_groups_at<typename in_T::value_type, typename out_T::value_type, G>(x.data, y.data, phase, idx...);
+        out.write(y);
+    }
+}
 
 // A stream read by two layers: DATAFLOW allows one reader per FIFO, so it is copied.
 template <class T, typename CONFIG_T>

@@ -51,13 +51,14 @@ def test_hgq2_archive_fixture_equals_hgq2_outputs(name: str) -> None:
 
 
 def test_hgq2_archive_csim_equals_emulator() -> None:
-    """The HLS C simulation of the configured HGQ2 fixtures equals the emulator at every
-    layer (so equals HGQ2), per-element quantizers included."""
+    """The HLS C simulation (io_parallel and io_stream) of the HGQ2 fixtures, configured as
+    trained, equals the emulator at every layer (so equals HGQ2), per-element quantizers included."""
     from hlsforge.hls_backend import compile_many
 
-    graphs = [configure(hlsforge.load(DATA / f"{name}.keras")) for name in FIXTURES]
-    models = compile_many(graphs, names=list(FIXTURES), flags=("-O0", "-std=c++17"))
-    for name, g, m in zip(FIXTURES, graphs, models, strict=True):
+    cases = [(name, io) for io in ("io_parallel", "io_stream") for name in FIXTURES]
+    graphs = [configure(hlsforge.load(DATA / f"{name}.keras"), {"model": {"io_type": io}}) for name, io in cases]
+    models = compile_many(graphs, names=[f"{n}_{io}" for n, io in cases], flags=("-O0", "-std=c++17"))
+    for (name, _), g, m in zip(cases, graphs, models, strict=True):
         x = np.load(DATA / f"{name}_io.npz")["x"]
         want = emulate.run(g, x, trace=True).outputs
         got = m.trace(x)

@@ -166,6 +166,21 @@ def misc(name: str = "misc") -> Any:
     return keras.Model(inp, out, name=name)
 
 
+def conv_extras(name: str = "conv_extras") -> Any:
+    """Grouped, dilated, strided 'same' QConv2D, QBatchNormalization on 4D values, global pooling."""
+    import keras
+
+    hl, QC = _layers()
+    inp = keras.Input((9, 9, 4), name="img")
+    h = hl.Quantizer(_dl(QC, overflow_mode="SAT"), name="inq")(inp)
+    h = hl.QConv2D(6, 3, groups=2, dilation_rate=2, padding="same", activation="relu", name="gconv")(h)
+    h = hl.QConv2D(4, 2, strides=2, name="sconv")(h)
+    h = hl.QBatchNormalization(name="bn")(h)
+    h = hl.QGlobalAvgPool2D(name="gavg")(h)
+    out = hl.QDense(2, name="out")(h)
+    return keras.Model(inp, out, name=name)
+
+
 def forward(model: Any, x: np.ndarray) -> np.ndarray:
     """HGQ2's own inference pass (``model(x)``), as float32 numpy."""
     import keras

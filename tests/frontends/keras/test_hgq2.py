@@ -154,6 +154,13 @@ def test_hgq2_cnn_live_and_saved(hgq, tmp_path: Path) -> None:
     assert {n.op for n in g.nodes} >= {Op.CONV2D, Op.MAXPOOL2D, Op.AVGPOOL2D}
 
 
+def test_hgq2_conv_extras_live_and_saved(hgq, tmp_path: Path) -> None:
+    from frontends.keras.hgq2_models import conv_extras, randomize
+
+    g = _check(randomize(conv_extras(), np.random.default_rng(22)), tmp_path, 1_000, 10)
+    assert {n.op for n in g.nodes} >= {Op.CONV2D, Op.BATCHNORM, Op.GLOBAL_AVGPOOL}
+
+
 def test_hgq2_conv1d_live_and_saved(hgq, tmp_path: Path) -> None:
     from frontends.keras.hgq2_models import conv1d, randomize
 

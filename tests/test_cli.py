@@ -89,3 +89,17 @@ def test_unwritable_output_is_a_clear_error_and_writes_nothing(tmp_path, capsys,
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "a_file" in err and "Traceback" not in err
     assert blocker.read_text() == "in the way"
+
+
+@pytest.mark.parametrize("command", ["check", "calibrate", "scan", "report"])
+def test_data_and_inputs_name_the_same_events_file(command: str) -> None:
+    """Users move between commands: ``--data`` and ``--inputs`` are one option everywhere."""
+    from hlsforge.cli import build_parser
+
+    parser = build_parser()
+    extra = {"calibrate": ["-o", "out.yml"], "report": ["-o", "r.html"],
+             "scan": ["--precision", "ap_fixed<16,6>"]}.get(command, [])
+    a = parser.parse_args([command, "m.onnx", "--data", "x.npy", *extra])
+    b = parser.parse_args([command, "m.onnx", "--inputs", "x.npy", *extra])
+    dest = "inputs" if command == "check" else "data"
+    assert getattr(a, dest) == getattr(b, dest) == "x.npy"

@@ -15,6 +15,7 @@ import os
 import sys
 import time
 import traceback
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -534,7 +535,8 @@ def build_parser() -> argparse.ArgumentParser:
                        formatter_class=fmt)
     k.add_argument("model", help=MODEL_HELP)
     k.add_argument("--weights", metavar="FILE", help=WEIGHTS_HELP)
-    k.add_argument("--inputs", metavar="FILE.npy", help=".npy file of events in the model's input layout (default: random)")
+    k.add_argument("--inputs", "--data", dest="inputs", metavar="FILE.npy",
+                   help=".npy file of events in the model's input layout (default: random); --data is the same")
     k.add_argument("--events", type=_positive_int, default=1000, metavar="N", help="random events when no --inputs (default 1000)")
     k.add_argument("--config", metavar="FILE", help="precision config, YAML or JSON")
     k.add_argument("--precision", metavar="TYPE", help="default precision, e.g. 'ap_fixed<16,6>'")
@@ -576,7 +578,18 @@ def _silence_stdout() -> None:
         pass
 
 
+def _one_line_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                      file: Any = None, line: str | None = None) -> None:
+    """hlsforge's notes (a ReuseFactor adjusted, a type that is not exact...) as one line each,
+    without the source location Python's default format adds."""
+    print(f"warning: {message}", file=file or sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    # TensorFlow's C++ start-up chatter (oneDNN, CPU features) buries the command's own output
+    # when a Keras file is read through Keras; its warnings and errors still show.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
+    warnings.showwarning = _one_line_warning
     args = build_parser().parse_args(argv)
     progress.QUIET = bool(getattr(args, "quiet", False))
     try:

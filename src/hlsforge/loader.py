@@ -101,6 +101,17 @@ def _is_ir_json(path: Path) -> bool:
     return b'"hlsforge-ir"' in head
 
 
+_PICKLED_SKLEARN = ("hlsforge does not unpickle files (unpickling runs the file's code): load the estimator "
+                    "in Python yourself and pass it, e.g. hlsforge.load(joblib.load(path)), or save an XGBoost "
+                    "(.json/.ubj) or LightGBM (.txt) model file")
+_PICKLE_HINTS = {
+    ".pkl": _PICKLED_SKLEARN, ".pickle": _PICKLED_SKLEARN, ".joblib": _PICKLED_SKLEARN,
+    ".pt": "PyTorch files are pickles: load the module in Python and pass it, "
+           "hlsforge.load(module, input_shape=...), or export it with torch.onnx.export and load the .onnx file",
+}
+_PICKLE_HINTS[".pth"] = _PICKLE_HINTS[".pt"]
+
+
 def load(model: Any, **options: Any) -> Graph:
     """Load a model (a path or a live framework object) into hlsforge's IR.
 
@@ -128,7 +139,9 @@ def load(model: Any, **options: Any) -> Graph:
                 "architecture JSON comes from model.to_json(); an hlsforge IR JSON from hlsforge.ir.serialize)"
             )
         known = sorted({s for fe in FRONTENDS for s in fe.suffixes})
-        raise ModelFormatError(f"cannot tell the format of {str(path)!r} from its suffix; known: {', '.join(known)}")
+        hint = _PICKLE_HINTS.get(suffix, "")
+        raise ModelFormatError(f"cannot tell the format of {str(path)!r} from its suffix; known: {', '.join(known)}"
+                               + (f". {hint}" if hint else ""))
     module = type(model).__module__.split(".")[0]
     for fe in FRONTENDS:
         if module in fe.modules or (fe.accepts is not None and fe.accepts(model)):

@@ -98,3 +98,34 @@ def test_cli_calibrate_writes_a_config_convert_accepts(jet: tuple[hlsforge.Graph
     r = subprocess.run([*env_py, "calibrate", str(MODEL), "--data", str(tmp_path / "missing.npy"), "-o",
                         str(tmp_path / "d.yml")], capture_output=True, text=True, env=env, timeout=300)
     assert r.returncode == 2 and "Traceback" not in r.stderr and "missing.npy" in r.stderr
+
+
+def test_decoupled_agreement_matches_counting_when_every_event_has_the_same_error() -> None:
+    """With one error for every event, pairing errors with leads is exactly counting flips."""
+    from hlsforge.quantize.calibrate import argmax_agreement, decoupled_agreement, float_margins
+
+    rng = np.random.default_rng(0)
+    ref = rng.uniform(0, 1, (4000, 3))
+    top = ref.argmax(1)
+    y = ref.copy()
+    y[np.arange(len(y)), top] -= 0.01  # the lead shrinks by 0.01 everywhere
+    expected = argmax_agreement(y, top)
+    assert expected < 1.0
+    assert decoupled_agreement(y, ref, np.sort(float_margins(ref))) == pytest.approx(expected, abs=1e-12)
+
+
+def test_decoupled_agreement_is_the_pairwise_flip_rate_of_boundary_errors() -> None:
+    """Brute force over every (boundary error, lead) pair gives the same estimate."""
+    from hlsforge.quantize.calibrate import BOUNDARY_FRACTION, decoupled_agreement, float_margins
+
+    rng = np.random.default_rng(1)
+    ref = rng.normal(0, 1, (1200, 4))
+    y = ref + rng.normal(0, 0.05, ref.shape)
+    lead = float_margins(ref)
+    rows = np.arange(len(ref))
+    top = ref.argmax(1)
+    second = np.argsort(ref, 1)[:, -2]
+    err = (y[rows, top] - y[rows, second]) - lead
+    near = np.argsort(lead, kind="stable")[: max(50, int(BOUNDARY_FRACTION * len(ref)))]
+    pairs = err[near][:, None] <= -lead[None, :]
+    assert decoupled_agreement(y, ref, np.sort(lead)) == pytest.approx(1.0 - pairs.mean(), abs=1e-12)

@@ -207,9 +207,21 @@ def test_config_argument_and_unquantized_graph():
 
 
 def test_invalid_reuse_factor_is_the_lowering_error():
-    g = configure(mlp(), {"model": {"default": "ap_fixed<16,6>", "ReuseFactor": 3}})
+    g = mlp()
+    first = g.nodes[0].name
+    q = configure(g, {"model": {"default": "ap_fixed<16,6>"}, "layers": {first: {"ReuseFactor": 3}}})
     with pytest.raises(PrecisionError, match="ReuseFactor 3 is not valid.*valid ReuseFactors: 1, 2, 4"):
-        estimate(g)
+        estimate(q)
+
+
+def test_model_wide_reuse_factor_takes_each_layers_closest_valid_one():
+    """As hls4ml does: a ReuseFactor for the whole model becomes, per layer, the closest valid
+    one (the smaller of two equally close), with a warning naming the layer."""
+    with pytest.warns(UserWarning, match="ReuseFactor 3 .* using the closest valid one, 2") as caught:
+        q = configure(mlp(), {"model": {"default": "ap_fixed<16,6>", "ReuseFactor": 3}})
+    assert len(caught) == len([n for n in q.nodes if n.op.value == "Dense"])
+    assert {n.options["hls"].reuse_factor for n in q.nodes if n.op.value == "Dense"} == {2}
+    assert estimate(q).layers  # lowers and estimates with the adjusted values
 
 
 @pytest.mark.parametrize("strategy", ["Latency", "Resource"])

@@ -44,8 +44,9 @@ def test_cli_estimate_errors_are_one_line(model_file, capsys):
     assert main(["estimate", str(model_file), "--part", "xc9zz"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: unknown FPGA part 'xc9zz'")
-    assert main(["estimate", str(model_file), "--reuse-factor", "3"]) == 2
-    assert "valid ReuseFactors" in capsys.readouterr().err
+    assert main(["estimate", str(model_file), "--reuse-factor", "3"]) == 0  # each layer: the closest valid RF
+    err = capsys.readouterr().err
+    assert "warning: " in err and "using the closest valid one" in err and "UserWarning" not in err
 
 
 def test_generated_project_carries_the_estimate(tmp_path, capsys):

@@ -34,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     p.add_argument("model", help="model file (.onnx, .keras, .h5, .json + --weights)")
     p.add_argument("--weights", help="weights HDF5 file for a Keras architecture .json, e.g. model_weights.h5")
-    p.add_argument("--data", required=True, help="calibration inputs as a .npy array (events first), e.g. x.npy")
+    p.add_argument("--data", "--inputs", dest="data", required=True, help="calibration inputs as a .npy array (events first), e.g. x.npy")
     p.add_argument("-o", "--output", required=True, help="where to write the configuration, e.g. config.yml (.json for JSON)")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--agreement", type=float, default=0.999,

@@ -36,7 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--weights", help="weights .h5 for a Keras architecture JSON")
     p.add_argument("--config", help="precision config (YAML or JSON); default ap_fixed<16,6> everywhere")
     p.add_argument("--precision", help="default precision, e.g. 'ap_fixed<16,6>' (overrides the config's)")
-    p.add_argument("--data", help=".npy events: value ranges, overflow counts and errors on these")
+    p.add_argument("--data", "--inputs", dest="data", help=".npy events: value ranges, overflow counts and errors on these")
     p.add_argument("--scan", help="scan.json written by `hlsforge scan`: adds its Pareto plot and table")
     p.add_argument("--part", default="xcvu13p-flga2577-2-e", help="FPGA part for the estimate")
     p.add_argument("--clock", type=float, default=5.0, help="clock period in ns (default 5)")

@@ -65,7 +65,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     p.add_argument("model", help="model file (.onnx, .keras, .h5, .json + --weights, hlsforge IR .json)")
     p.add_argument("--weights", help="weights .h5 for a Keras architecture JSON")
-    p.add_argument("--data", required=True, help=".npy events in the model's input layout")
+    p.add_argument("--data", "--inputs", dest="data", required=True, help=".npy events in the model's input layout")
     p.add_argument("--labels", help=".npy labels (class indices or one-hot): quality = accuracy")
     p.add_argument("--precision", nargs="+", required=True, metavar="P", help="default types, e.g. 'ap_fixed<8,3>'")
     p.add_argument("--reuse", nargs="+", type=int, default=[1], metavar="R", help="ReuseFactors (default 1)")

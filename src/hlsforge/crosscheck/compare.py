@@ -114,6 +114,12 @@ def verdict_of(report: CrossCheckReport) -> str:
         return "agrees: the fixed-point model equals the float model exactly on these events"
     first = next((c for c in report.layers if c.max_abs_diff > 0 and "propagated" not in c.cause), None)
     why = f"; first difference at {first.layer!r}: {first.cause}" if first is not None else ""
+    causes = {c.cause for c in report.layers if c.max_abs_diff > 0 and "propagated" not in c.cause}
+    if causes and causes <= {TRAINED_ROUNDING, "rounding (within 1 LSB)"} and TRAINED_ROUNDING in causes:
+        agree = (f"argmax agreement {100 * report.argmax_agreement:.2f} %, "
+                 if report.argmax_agreement is not None else "")
+        return (f"agrees with the model as trained: it differs from the same network in float ({agree}max |Δ| "
+                f"{report.output_max_abs_diff:.3g}) only where its trained quantizers round; nothing to fix")
     if report.argmax_agreement is not None and report.argmax_agreement == 1.0:
         return f"agrees on every argmax (max |Δ| {report.output_max_abs_diff:.3g}{why})"
     if report.argmax_agreement is not None:
@@ -126,6 +132,39 @@ def _lsb(t: Any) -> float:
     if isinstance(t, (FixedType, IntType)):
         return float(as_fixed(t).lsb)
     return 0.0
+
+
+TRAINED_ROUNDING = "the model's trained type rounds here (its own behaviour, as in the framework)"
+
+
+def _trained_values(graph: Graph) -> set[str]:
+    """Values whose type the model itself gives (QKeras/QONNX/HGQ2 quantizers, hlsforge.qat
+    layers), not a configuration: rounding there is the trained model, not a precision to fix.
+    A graph configured "as trained" (the hlsforge.qat export, ``configure`` without a
+    configuration) has only such types, except on tables (sigmoid, softmax...), which take the
+    configuration's default; any other configured graph is not known to have them."""
+    from ..quantize.config import is_configured
+
+    typed = {name for name, v in graph.values.items()
+             if not v.is_constant and isinstance(v.type, (FixedType, IntType))}
+    if is_configured(graph):
+        if "as_trained" not in graph.metadata:
+            return set()
+        typed -= {n.outputs[0] for n in graph.nodes if n.op in _TABLE_OPS}
+    return typed | {n.outputs[0] for n in graph.nodes if n.op is Op.QUANTIZE}
+
+
+def _through_input_quantizers(graph: Graph, x: Any, trained: set[str]) -> Any:
+    """The events as the model's own input quantizer passes them on: the framework's forward
+    quantizes its inputs too, so the float network is compared from there."""
+    from ..quantize.fixed import cast
+
+    typed = [name for name in graph.inputs if name in trained]
+    if not typed:
+        return x
+    arrays = graph.prepare_inputs(x, engine="fixed")
+    return {name: (cast(a, graph.values[name].type).astype(np.float32) if name in typed else a)
+            for name, a in arrays.items()}
 
 
 def _cause(node: Any, diff: float, lsb: float, overflows: int, accum_overflows: int, result_type: Any, prev_diff: float) -> str:
@@ -163,6 +202,8 @@ def compare(
     from ..quantize.config import configure, is_configured
 
     qgraph = graph if is_configured(graph) else configure(graph, config)
+    trained = _trained_values(graph)
+    x = _through_input_quantizers(graph, x, trained)
     ref_trace = reference.run(graph, x, trace=True)
     emu = emulate.run(qgraph, x, trace=True)
     keys = trace_keys(qgraph)
@@ -187,7 +228,9 @@ def compare(
             LayerCheck(
                 layer=key, op=node.op.value, result_type=str(t), max_abs_diff=max_diff,
                 mean_abs_diff=float(diff.mean()) if diff.size else 0.0, lsb=lsb, overflows=over,
-                accum_overflows=acc_over, cause=_cause(node, max_diff, lsb, over, acc_over, t, prev),
+                accum_overflows=acc_over,
+                cause=(TRAINED_ROUNDING if node.outputs[0] in trained and max_diff > 2 * prev and not over
+                       else _cause(node, max_diff, lsb, over, acc_over, t, prev)),
                 quantizer_saturations=sat,
             )
         )

@@ -101,6 +101,7 @@ class Calibration:
     evaluations: int
     notes: list[str] = field(default_factory=list)
     met: bool = True  # the returned configuration meets the target on the calibration data
+    expected_agreement: float | None = None  # argmax agreement estimated for unseen events (decoupled_agreement)
 
     def to_yaml(self) -> str:
         """The configuration as YAML (needs PyYAML), ready for ``--config``."""
@@ -122,7 +123,9 @@ class Calibration:
         lines += [
             "",
             f"target: {self.target}; reached: argmax agreement {100 * self.agreement:.3f} %, "
-            f"max |error| {self.max_error:.4g} (on the calibration data)",
+            f"max |error| {self.max_error:.4g} (on the calibration data)"
+            + (f"; expected on unseen events: {100 * self.expected_agreement:.3f} %"
+               if self.expected_agreement is not None else ""),
             f"cost ({self.cost_kind}): {cost}  (all knobs at the start: {start}); {self.evaluations} evaluations",
         ]
         lines += [f"note: {n}" for n in self.notes]
@@ -211,6 +214,48 @@ def _first_output(y: Any) -> np.ndarray:
     return np.asarray(y, dtype=np.float64).reshape(len(y), -1)
 
 
+def float_margins(ref: np.ndarray) -> np.ndarray:
+    """Per event, the float model's lead of its top output over the runner-up (0 with one output)."""
+    if ref.shape[1] < 2:
+        return np.full(len(ref), np.inf)
+    two = np.partition(ref, ref.shape[1] - 2, axis=1)[:, -2:]
+    return two[:, 1] - two[:, 0]
+
+
+BOUNDARY_FRACTION = 0.05
+"""Share of calibration events, those with the smallest float lead, whose errors model the
+errors of events near a decision boundary (:func:`decoupled_agreement`)."""
+
+
+def decoupled_agreement(y: np.ndarray, ref: np.ndarray, sorted_margins: np.ndarray) -> float:
+    """Argmax agreement expected on *unseen* events, estimated by pairing quantization errors
+    near the decision boundary with every event's float lead.
+
+    Why: a target such as 99.9 % allows a handful of disagreements on a few thousand
+    calibration events, so the observed count says little about held-out events (two flips
+    on the calibration set were six on the benchmark's held-out set). An event flips when the
+    error of its lead (top output minus runner-up, quantized minus float) is below minus its
+    float lead. The errors that matter are those of events close to a boundary (a softmax's
+    lead moves most there), so the errors of the :data:`BOUNDARY_FRACTION` of events with the
+    smallest lead are paired with the leads of all events: the flip probability is
+    ``mean_j P_i(err_i <= -lead_j)``, an average over many pairs with far less variance than
+    the count of flips. A tie counts as a flip, as in :func:`argmax_agreement`.
+    """
+    if ref.shape[1] < 2:
+        return 1.0
+    rows = np.arange(len(ref))
+    top = ref.argmax(axis=1)
+    masked = ref.copy()
+    masked[rows, top] = -np.inf
+    second = masked.argmax(axis=1)
+    lead = ref[rows, top] - ref[rows, second]
+    err = (y[rows, top] - y[rows, second]) - lead
+    near = np.argsort(lead, kind="stable")[: max(50, int(BOUNDARY_FRACTION * len(lead)))]
+    boundary_err = np.sort(err[near])
+    flips = np.searchsorted(boundary_err, -sorted_margins, side="right") / len(boundary_err)
+    return float(1.0 - flips.mean())
+
+
 def argmax_agreement(y: np.ndarray, ref_arg: np.ndarray) -> float:
     """Fraction of events whose argmax equals the float model's, counting a tie for the
     maximum as a disagreement (which index the hardware picks is then arbitrary)."""
@@ -238,6 +283,8 @@ class _Search:
         trace = reference.run(graph, x, trace=True)
         self.ref = _first_output(reference.run(graph, x))
         self.ref_arg = self.ref.argmax(axis=1)
+        self.sorted_margins = np.sort(float_margins(self.ref))
+        self.expected = 1.0  # decoupled_agreement of the last evaluation
         keys = reference.trace_keys(graph)
         self.ranges: dict[str, tuple[float, float]] = {}
         arrays = graph.prepare_inputs(x)
@@ -348,8 +395,11 @@ class _Search:
             except HlsforgeError:
                 return False, 0.0, math.inf, {"objective": math.inf}
         agreement = argmax_agreement(y, self.ref_arg)
+        self.expected = decoupled_agreement(y, self.ref, self.sorted_margins)
         max_error = float(np.max(np.abs(y - self.ref)))
-        return self.target.met(agreement, max_error), agreement, max_error, self.cost_fn(q)
+        # argmax: the stricter of what was seen and what unseen events are expected to give
+        met = self.target.met(min(agreement, self.expected) if self.target.kind == "argmax" else agreement, max_error)
+        return met, agreement, max_error, self.cost_fn(q)
 
     def run(self) -> tuple[dict[str, int], list[str], dict[str, float]]:
         notes: list[str] = []
@@ -494,4 +544,5 @@ def calibrate(
     notes.append(f"integer bits cover the calibration range × {1 + margin:g}; results saturate beyond it")
     clean = {k: v for k, v in final_cost.items() if k != "objective"}
     start = {k: v for k, v in start_cost.items() if k != "objective"}
-    return Calibration(cfg, choices, str(tgt), agreement, max_error, clean, kind, start, search.evals, notes, ok)
+    return Calibration(cfg, choices, str(tgt), agreement, max_error, clean, kind, start, search.evals, notes, ok,
+                       search.expected)

@@ -51,6 +51,7 @@ from ..ir.types import FixedType, FloatType, IntType, Overflow, TensorType, pars
 from .as_trained import AsTrained, carries_quantizers
 from .fixed import as_fixed_type, convert_raw, fixed_add_type, quantize, to_float
 from .infer import dot_accum_type, exact_sum_type, table_sum_type
+from .reuse import reuse_factor_for
 from .tables import TableSpec, build_table
 
 __all__ = [
@@ -830,9 +831,11 @@ def configure(
         for key in ("table", "exp_table", "inv_table", "softmax"):
             node.options.pop(key, None)
         rule(c, node)
-        node.options["hls"] = HlsOptions(
-            reuse_factor=cfg.option(node, "ReuseFactor", 1), strategy=cfg.option(node, "Strategy", "Latency")
-        )
+        own = any(where.startswith("layer ") and "ReuseFactor" in scope.options for where, scope in cfg.scopes(node))
+        rf, note = reuse_factor_for(g, node, cfg.option(node, "ReuseFactor", 1), own)
+        if note:
+            warnings.warn(note, stacklevel=2)
+        node.options["hls"] = HlsOptions(reuse_factor=rf, strategy=cfg.option(node, "Strategy", "Latency"))
     g.metadata[METADATA_KEY] = cfg.to_dict()
     if trained is not None:
         g.metadata["as_trained"] = list(dict.fromkeys(trained.notes))

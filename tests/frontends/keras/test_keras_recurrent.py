@@ -43,3 +43,18 @@ def test_keras_recurrent_layers_match_keras(case):
     want = m.predict(x, verbose=0)
     got = reference.run(from_keras(m), x)
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+@pytest.mark.parametrize("case", ["gru_reset_before_seq", "lstm_backwards", "bidirectional_gru_seq",
+                                  "bidirectional_lstm_sum"])
+def test_keras_recurrent_layers_from_saved_files(tmp_path, case, suffix):
+    """A ``.keras`` archive stores a cell's weights unnamed under ``cell``; a Keras 3 ``.h5``
+    stores Bidirectional's halves under ``forward_<name>``/``backward_<name>``: both are read."""
+    import hlsforge
+
+    m = _model(CASES[case]())
+    x = np.random.default_rng(1).normal(size=(3, 6, 4)).astype(np.float32)
+    path = tmp_path / f"m{suffix}"
+    m.save(path)
+    np.testing.assert_allclose(reference.run(hlsforge.load(path), x), m.predict(x, verbose=0), rtol=1e-4, atol=1e-5)

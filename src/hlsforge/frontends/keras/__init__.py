@@ -23,13 +23,17 @@ from ...ir.passes import legalize
 from .hgq2 import register as _register_hgq2
 from .layers import CONVERTERS
 from .normalization import register as _register_normalization
+from .preprocessing import register as _register_preprocessing
 from .qat import finish_qat
 from .qat import register as _register_qat
+from .wrappers import register as _register_wrappers
 
 __all__ = ["load_keras", "from_keras", "CONVERTERS"]
 
 _register_qat(CONVERTERS)  # hlsforge.qat layers (their graphs come back typed)
 _register_normalization(CONVERTERS)  # LayerNormalization, GELU/Swish (issue 12)
+_register_preprocessing(CONVERTERS)  # Normalization, Rescaling, Cropping, RepeatVector
+_register_wrappers(CONVERTERS)  # TimeDistributed
 _register_hgq2(CONVERTERS)  # HGQ2 layers (issue 13), read without importing hgq
 
 

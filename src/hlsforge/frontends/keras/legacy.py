@@ -50,9 +50,13 @@ class H5Weights:
         if self._layer is None:
             return {}
         out: dict[str, np.ndarray] = {}
+        want = self._path[-1] if self._path else None
+        # Bidirectional's halves are stored under the wrapped layer's name with a prefix
+        # (``bidirectional/forward_gru/gru_cell/kernel``), not under "forward_layer"
+        prefix = {"forward_layer": "forward_", "backward_layer": "backward_"}.get(want or "")
         for wname, data in self._table.get(self._layer, []):
             parts = wname.split("/")
-            if self._path and (len(parts) < 2 or parts[-2] != self._path[-1]):
+            if want is not None and not any(d == want or (prefix and d.startswith(prefix)) for d in parts[:-1]):
                 continue
             out.setdefault(parts[-1].split(":")[0], data)
         return out

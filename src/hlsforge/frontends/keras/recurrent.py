@@ -64,6 +64,25 @@ def _cell(ctx: Builder, call: LayerCall, cfg: dict[str, Any], kind: Op, arrays: 
     return {"W": k.T, "R": rk.T, "B": np.concatenate([wb, rb]), "u": u, "acts": acts, "lbr": lbr}
 
 
+def _cell_arrays(weights: Any, cfg: dict[str, Any]) -> dict[str, np.ndarray]:
+    """A recurrent layer's named weights from any source. Live layers and legacy HDF5 files name
+    them; a Keras 3 ``.keras`` archive stores them unnamed under the layer's ``cell`` group, in
+    the cell's creation order (kernel, recurrent kernel, bias)."""
+    arrays = weights.arrays()
+    if not arrays:
+        try:
+            arrays = weights.child("cell").arrays()
+        except ModelFormatError:
+            return arrays
+    if arrays and all(k.isdigit() for k in arrays):
+        order = ["kernel", "recurrent_kernel"] + (["bias"] if cfg.get("use_bias", True) else [])
+        if len(order) != len(arrays):
+            raise ModelFormatError(f"a recurrent cell should have {len(order)} weight variables ({order}), "
+                                   f"the file has {len(arrays)}")
+        arrays = {name: arrays[str(i)] for i, name in enumerate(order)}
+    return arrays
+
+
 def _emit(ctx: Builder, call: LayerCall, kind: Op, cells: list[dict[str, Any]], direction: str) -> list[str]:
     u = cells[0]["u"]
     dirs = len(cells)
@@ -97,7 +116,7 @@ def _check_input(ctx: Builder, call: LayerCall) -> None:
 def recurrent(ctx: Builder, call: LayerCall) -> str | list[str]:
     kind = _KIND[call.class_name]
     _check_input(ctx, call)
-    cell = _cell(ctx, call, call.config, kind, call.weights.arrays())
+    cell = _cell(ctx, call, call.config, kind, _cell_arrays(call.weights, call.config))
     backwards = bool(call.get("go_backwards", False))
     outs = _emit(ctx, call, kind, [cell], "reverse" if backwards else "forward")
     u = cell["u"]
@@ -126,8 +145,8 @@ def bidirectional(ctx: Builder, call: LayerCall) -> str:
     if mode not in ("concat", "sum", "ave"):
         raise UnsupportedOpError(f"{call.where}: merge_mode={mode!r} is not supported (concat, sum, ave are)")
     kind = _KIND[cls]
-    fw = _cell(ctx, call, cfg, kind, call.weights.child("forward_layer").arrays())
-    bw = _cell(ctx, call, back["config"], kind, call.weights.child("backward_layer").arrays())
+    fw = _cell(ctx, call, cfg, kind, _cell_arrays(call.weights.child("forward_layer"), cfg))
+    bw = _cell(ctx, call, back["config"], kind, _cell_arrays(call.weights.child("backward_layer"), back["config"]))
     if fw["lbr"] != bw["lbr"] or fw["u"] != bw["u"]:
         raise UnsupportedOpError(f"{call.where}: forward and backward layers differ in units or reset_after")
     outs = _emit(ctx, call, kind, [fw, bw], "bidirectional")

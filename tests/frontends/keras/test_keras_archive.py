@@ -6,6 +6,8 @@
 - QKeras-v3 archives in ``data/`` were written by the ``qkeras-v3`` package
   (``data/make_qkeras_v3.py``), together with its own ``predict`` output: hlsforge's reference
   must reproduce it exactly.
+- HGQ2 archives (``data/make_hgq2.py``) run as trained by the emulator in that same fresh
+  interpreter (``hgq`` blocked too) must reproduce HGQ2's own outputs exactly.
 - Zip bombs, truncation and garbage are ``ModelFormatError`` with bounded memory.
 """
 
@@ -27,7 +29,7 @@ from hlsforge.errors import HlsforgeError, ModelFormatError
 from hlsforge.frontends.keras import archive
 
 DATA = Path(__file__).parent / "data"
-BLOCKED = ("tensorflow", "torch", "jax", "keras", "qkeras", "tf_keras")
+BLOCKED = ("tensorflow", "torch", "jax", "keras", "qkeras", "tf_keras", "hgq")
 
 
 def _blocking_runner(script: str) -> str:
@@ -97,14 +99,25 @@ def test_keras_archive_loads_in_a_fresh_interpreter_without_frameworks(
         io = np.load(DATA / f"qkeras_v3_{name}_io.npz")
         np.save(tmp_path / f"qk_{name}_x.npy", io["x"])
         cases[f"qk_{name}"] = str(DATA / f"qkeras_v3_{name}.keras")
+    hgq2 = {}
+    for name in ("mlp", "cnn"):  # HGQ2 archives, run as trained by the fixed-point emulator
+        np.save(tmp_path / f"hgq2_{name}_x.npy", np.load(DATA / f"hgq2_{name}_io.npz")["x"])
+        hgq2[f"hgq2_{name}"] = str(DATA / f"hgq2_{name}.keras")
     script = _blocking_runner(f"""
         import json, numpy as np, hlsforge
         from hlsforge import reference
+        from hlsforge.quantize import configure, emulate
         cases = json.loads({json.dumps(json.dumps(cases))})
         for name, path in cases.items():
             g = hlsforge.load(path)
             y = np.asarray(reference.run(g, np.load({str(tmp_path)!r} + f"/{{name}}_x.npy")), np.float64)
             np.save({str(tmp_path)!r} + f"/{{name}}_y.npy", y)
+        hgq2 = json.loads({json.dumps(json.dumps(hgq2))})
+        for name, path in hgq2.items():
+            g = configure(hlsforge.load(path))
+            y = np.asarray(emulate.run(g, np.load({str(tmp_path)!r} + f"/{{name}}_x.npy")), np.float64)
+            np.save({str(tmp_path)!r} + f"/{{name}}_y.npy", y)
+        cases.update(hgq2)
         bad = [m for m in sys.modules if m.split(".")[0] in BLOCKED]
         print("LOADED", sorted(cases), "FRAMEWORKS", bad)
     """)
@@ -116,6 +129,9 @@ def test_keras_archive_loads_in_a_fresh_interpreter_without_frameworks(
     for name in ("mlp", "cnn"):  # qkeras-v3's own predict output, exactly
         want = np.load(DATA / f"qkeras_v3_{name}_io.npz")["y"]
         np.testing.assert_array_equal(np.load(tmp_path / f"qk_{name}_y.npy").astype(np.float32), want)
+    for name in ("mlp", "cnn"):  # HGQ2's own forward pass, exactly (saved by data/make_hgq2.py)
+        want = np.load(DATA / f"hgq2_{name}_io.npz")["y"]
+        np.testing.assert_array_equal(np.load(tmp_path / f"hgq2_{name}_y.npy").astype(np.float32), want)
 
 
 def test_qkeras_v3_archive_types() -> None:
@@ -181,13 +197,12 @@ def test_damaged_archives_are_model_format_errors(tmp_path: Path) -> None:
         assert name.startswith("flip"), f"{name} loaded"
 
 
-def test_hgq2_layers_are_refused_by_module_not_misread(tmp_path: Path) -> None:
-    """HGQ2's ``QDense`` shares QKeras's class name; it must not load as a float Dense."""
-    from hlsforge.errors import UnsupportedOpError
-
+def test_hgq2_layer_without_quantizers_is_not_misread(tmp_path: Path) -> None:
+    """HGQ2's ``QDense`` shares QKeras's class name; an HGQ2 layer config without its
+    quantizer configs must not load as a QKeras/float Dense (HGQ2 models: test_hgq2.py)."""
     layer = {"module": "hgq.layers.core.dense", "class_name": "QDense", "registered_name": "hgq>QDense",
              "config": {"name": "d1", "units": 2}, "inbound_nodes": []}
     cfg = {"module": "keras", "class_name": "Sequential", "config": {"name": "m", "layers": [layer]}}
     p = _zip(tmp_path / "hgq.keras", {"config.json": json.dumps(cfg).encode(), "model.weights.h5": b"x"})
-    with pytest.raises(UnsupportedOpError, match=r"'d1'.*HGQ2"):
+    with pytest.raises(ModelFormatError, match=r"'d1'.*HGQ2 layer without its quantizer configs"):
         hlsforge.load(p)

@@ -20,6 +20,7 @@ from typing import Any
 from ...errors import ModelFormatError
 from ...ir.graph import Graph
 from ...ir.passes import legalize
+from .hgq2 import register as _register_hgq2
 from .layers import CONVERTERS
 from .normalization import register as _register_normalization
 from .preprocessing import register as _register_preprocessing
@@ -33,6 +34,7 @@ _register_qat(CONVERTERS)  # hlsforge.qat layers (their graphs come back typed)
 _register_normalization(CONVERTERS)  # LayerNormalization, GELU/Swish (issue 12)
 _register_preprocessing(CONVERTERS)  # Normalization, Rescaling, Cropping, RepeatVector
 _register_wrappers(CONVERTERS)  # TimeDistributed
+_register_hgq2(CONVERTERS)  # HGQ2 layers (issue 13), read without importing hgq
 
 
 def _finish(graph: Graph) -> Graph:

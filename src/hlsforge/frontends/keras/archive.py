@@ -134,10 +134,8 @@ def load_keras_archive(path: str | os.PathLike[str], *, input_shape: Any = None)
     return _build(config, source, version, "keras", input_shape)
 
 
-_UNSUPPORTED_PACKAGES = {
-    "hgq": "HGQ2 layers carry trainable per-channel/per-element bit widths that hlsforge does not read yet; "
-           "see docs/frontends.md (HGQ2)",
-}
+_UNSUPPORTED_PACKAGES: dict[str, str] = {}
+"""Packages whose layers are refused by module (HGQ2 layers are read: ``hgq2.py``)."""
 
 
 def _layer_objects(config: Any) -> Iterator[dict[str, Any]]:
@@ -155,9 +153,12 @@ def _layer_objects(config: Any) -> Iterator[dict[str, Any]]:
 
 def _refuse_unsupported_packages(config: Any, where: str) -> None:
     """Layers whose class names collide with supported ones (HGQ2's ``QDense`` is not
-    QKeras's) are refused by their module before any converter can misread them."""
+    QKeras's) are refused by their module before any converter can misread them; an HGQ2
+    layer is read as HGQ2 by its quantizer configs, so one without them is refused too."""
     for obj in _layer_objects(config):
         top = obj["module"].split(".")[0]
+        if top == "hgq" and (obj["module"].startswith("hgq.layers") or obj.get("class_name") == "Quantizer"):
+            _check_hgq2_layer(obj, where)
         if top in _UNSUPPORTED_PACKAGES:
             from ...errors import UnsupportedOpError
 
@@ -166,6 +167,19 @@ def _refuse_unsupported_packages(config: Any, where: str) -> None:
                 f"{where!r}: layer {name!r} ({obj.get('class_name')} from {obj['module']}): "
                 f"{_UNSUPPORTED_PACKAGES[top]}"
             )
+
+
+def _check_hgq2_layer(obj: dict[str, Any], where: str) -> None:
+    from .hgq2 import is_hgq2_config
+
+    raw = obj.get("config")
+    cfg: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    if not is_hgq2_config(cfg):
+        raise ModelFormatError(
+            f"{where!r}: layer {cfg.get('name', obj.get('class_name'))!r} ({obj.get('class_name')} from "
+            f"{obj['module']}) is an HGQ2 layer without its quantizer configs; refusing to read it as another "
+            "framework's layer of the same name"
+        )
 
 
 def _uses_hlsforge_qat(config: Any) -> bool:

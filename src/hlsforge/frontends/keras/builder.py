@@ -147,6 +147,9 @@ class Builder:
             return tuple(int(d) for d in given)
         if declared is None:
             raise ShapeError(f"{where}: the model does not declare its input shape; pass input_shape=(...) (batch excluded)")
+        if not isinstance(declared, (list, tuple)) or not all(
+                d is None or (isinstance(d, int) and not isinstance(d, bool)) for d in declared):
+            raise ModelFormatError(f"{where}: malformed input shape {str(declared)[:100]} in the model config")
         dims = list(declared)[1:]
         if any(d is None for d in dims):
             raise ShapeError(
@@ -302,6 +305,10 @@ class _LazyChild:
     def child(self, name: str) -> WeightSource:
         return self._parent.child(self._name).child(name)
 
+    def resolve(self) -> WeightSource:
+        """The layer's own weight source (HGQ2 layers walk their quantizers from it)."""
+        return self._parent.child(self._name)
+
 
 def _layer_entry(entry: Any) -> tuple[str, str, dict[str, Any], dict[str, Any]]:
     if not isinstance(entry, dict) or "class_name" not in entry:
@@ -314,13 +321,14 @@ def _layer_entry(entry: Any) -> tuple[str, str, dict[str, Any], dict[str, Any]]:
 
 
 def _declared_shape(cfg: dict[str, Any]) -> list[Any] | None:
-    for key in ("batch_shape", "batch_input_shape"):
-        if cfg.get(key) is not None:
-            return list(cfg[key])
-    if cfg.get("input_shape") is not None:  # Keras 3 InputLayer(shape=...) / layer(input_shape=...)
-        return [None] + list(cfg["input_shape"])
-    if cfg.get("shape") is not None:
-        return [None] + list(cfg["shape"])
+    for key in ("batch_shape", "batch_input_shape", "input_shape", "shape"):
+        v = cfg.get(key)
+        if v is None:
+            continue
+        if not isinstance(v, (list, tuple)):
+            raise ModelFormatError(f"layer {cfg.get('name')!r}: malformed {key} {str(v)[:100]} in the model config")
+        # Keras 3 InputLayer(shape=...) / layer(input_shape=...) leave the batch out
+        return list(v) if key in ("batch_shape", "batch_input_shape") else [None] + list(v)
     return None
 
 

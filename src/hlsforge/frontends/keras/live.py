@@ -25,6 +25,11 @@ class LiveWeights:
     def __init__(self, layer: Any) -> None:
         self._layer = layer
 
+    @property
+    def layer(self) -> Any:
+        """The live layer object (HGQ2 converters read its quantizers' variables by name)."""
+        return self._layer
+
     def child(self, name: str) -> LiveWeights:
         if name in ("forward_layer", "backward_layer") and hasattr(self._layer, name):  # Bidirectional
             return LiveWeights(getattr(self._layer, name))

@@ -74,11 +74,20 @@ def test_convert_hls_then_csim_passes_and_a_corrupted_expectation_fails(tmp_path
 
 
 def test_invalid_reuse_factor_lists_the_valid_ones(tmp_path, capsys):
-    args = ["convert", str(EXAMPLE), "--backend", "hls", "--reuse-factor", "7", "-o", str(tmp_path / "p")]
+    # for one layer by name: refused, listing the valid ones, nothing written
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text(json.dumps({"model": {"default": "ap_fixed<16,6>"}, "layers": {"fc1": {"ReuseFactor": 7}}}))
+    args = ["convert", str(EXAMPLE), "--backend", "hls", "--config", str(cfg), "-o", str(tmp_path / "p")]
     assert main(args) == 2
     err = capsys.readouterr().err
-    assert "ReuseFactor" in err and "valid" in err.lower()
+    assert "ReuseFactor 7 is not valid" in err and "valid ReuseFactors" in err
     assert not (tmp_path / "p").exists()
+    # for the whole model: each layer takes its closest valid one, with a one-line warning each (as hls4ml)
+    args = ["convert", str(EXAMPLE), "--backend", "hls", "--reuse-factor", "7", "-o", str(tmp_path / "q")]
+    assert main(args) == 0
+    captured = capsys.readouterr()
+    assert "warning: " in captured.err and "using the closest valid one" in captured.err
+    assert "reuse factor:" in captured.out
 
 
 @pytest.mark.parametrize("backend", ["cpu", "hls"])

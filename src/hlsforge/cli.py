@@ -256,26 +256,41 @@ def _refuse_mixed_flags(args: argparse.Namespace) -> None:
         raise HlsforgeError("--embed-weights applies to --backend cpu only (HLS weights are always headers)")
 
 
-def _hls_choices(args: argparse.Namespace, config: Any) -> list[tuple[str, str]]:
-    """What ``convert --backend hls`` chose, for the summary it prints."""
-    from .ir.types import type_to_str
-    from .quantize.config import DEFAULT_PRECISION
+def _hls_choices(args: argparse.Namespace, config: Any, graph: Any) -> list[tuple[str, str]]:
+    """What ``convert --backend hls`` chose, for the summary it prints, read back from the
+    configured graph (so an hls4ml configuration or a quantized model is described as it is)."""
+    from .quantize.config import configure
+    from .resources.schedule import io_type_of
 
-    model = config.get("model", {}) if isinstance(config, dict) else {}
-    overrides = isinstance(config, dict) and any(config.get(k) for k in ("op_type", "layers"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # configure already warned when the project was written
+        q = configure(graph, config)  # as write_project did (a quantized graph takes only HLS options)
+    settings = q.metadata.get("precision_config") or {}
+    model = settings.get("model", {}) if isinstance(settings, dict) else {}
+    given = isinstance(config, dict) and isinstance(config.get("model"), dict) and config["model"] or {}
+    overrides = isinstance(config, dict) and any(config.get(k) for k in ("op_type", "layers", "LayerName", "LayerType"))
     note = f"; per-layer settings in {args.config}" if overrides else ""
 
     def origin(key: str, dest: str) -> str:
         if getattr(args, dest, None) is not None:
             return f" ({_flag(dest)})"
-        return f" (from {args.config})" if key in model else " (default)"
+        return f" (from {args.config})" if args.config and key in given else " (default)"
 
+    if "as_trained" in q.metadata:
+        precision = "as trained: the model's own quantizer types, exact (lossless) types elsewhere" + note
+        accum = "exact (auto) unless configured"
+    else:
+        precision = f"{model.get('default', 'ap_fixed<16,6>')}{origin('default', 'precision')}{note}"
+        accum = f"{model.get('accum', 'the layer precision')}{origin('accum', 'accum')}"
+    opts = [n.options["hls"] for n in q.nodes if "hls" in n.options]
+    strategies = sorted({o.strategy.lower() for o in opts}) or ["latency"]
+    reuse = sorted({o.reuse_factor for o in opts}) or [1]
     return [
-        ("precision", f"{model.get('default', type_to_str(DEFAULT_PRECISION))}{origin('default', 'precision')}{note}"),
-        ("accumulators", f"{model.get('accum', 'the layer precision')}{origin('accum', 'accum')}"),
-        ("strategy", f"{model.get('Strategy', 'Latency')}{origin('Strategy', 'strategy')}"),
-        ("reuse factor", f"{model.get('ReuseFactor', 1)}{origin('ReuseFactor', 'reuse_factor')}"),
-        ("io type", f"{model.get('io_type', 'io_parallel')}{origin('io_type', 'io_type')}"),
+        ("precision", precision),
+        ("accumulators", accum),
+        ("strategy", f"{', '.join(s.lower() for s in strategies)}{origin('Strategy', 'strategy')}"),
+        ("reuse factor", f"{', '.join(map(str, reuse))}{origin('ReuseFactor', 'reuse_factor')}"),
+        ("io type", f"{io_type_of(q)}{origin('io_type', 'io_type')}"),
     ]
 
 
@@ -312,9 +327,9 @@ def cmd_convert(args: argparse.Namespace) -> int:
         )
         st = projects.read_settings(out)
         rows = [
-            ("backend", f"hls: {st.tool} project, io_parallel"),
+            ("backend", f"hls: {st.tool} project"),
             ("model", f"{graph.name} -> top function {st.name}"),
-            *_hls_choices(args, config),
+            *_hls_choices(args, config, graph),
             ("part", st.part + ("" if args.part else " (default)")),
             ("clock", f"{st.clock_text} ns{'' if args.clock is not None else ' (default)'}, uncertainty {st.clock_uncertainty}"),
             ("testbench", f"{st.n_test_events} events, expected outputs from the bit-exact emulator"),

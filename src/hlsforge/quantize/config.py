@@ -802,9 +802,12 @@ def configure(
     config = _translate_hls4ml(config, graph)
     cfg = PrecisionConfig.load(config)
     if METADATA_KEY in graph.metadata:
+        if input is None and _only_hls_options(cfg):
+            return _with_hls_options(graph, cfg)
         raise PrecisionError(
             f"model {graph.name!r} is already quantized; configure the float graph instead "
-            "(quantizing quantized weights again would round them twice)"
+            "(quantizing quantized weights again would round them twice); on a quantized graph (an "
+            "hlsforge.qat export) only ReuseFactor, Strategy and io_type may still be set"
         )
     g = graph.copy()
     g.validate(final=True)
@@ -854,6 +857,36 @@ def _translate_hls4ml(config: Any, graph: Graph) -> Any:
     if isinstance(config, Mapping) and is_hls4ml_config(config):
         return translate(config, graph)
     return config
+
+
+def _only_hls_options(cfg: PrecisionConfig) -> bool:
+    """Does ``cfg`` set nothing but schedule choices (ReuseFactor, Strategy, io_type)?"""
+    scopes = [cfg.model, *cfg.op_type.values(), *cfg.layers.values()]
+    allowed = set(_HLS_OPTIONS) | set(MODEL_OPTIONS)
+    return (cfg.input is None and not cfg.inputs and not any(s.precision for s in scopes)
+            and all(set(s.options) <= allowed for s in scopes))
+
+
+def _with_hls_options(graph: Graph, cfg: PrecisionConfig) -> Graph:
+    """A quantized graph with new ReuseFactor/Strategy/io_type and nothing else changed: these
+    choose the schedule, not the arithmetic, so a trained export (already typed) takes them."""
+    g = graph.copy()
+    cfg.check_against(g)
+    for node in g.nodes:
+        old = node.options.get("hls")
+        if old is None:
+            continue
+        own = any(where.startswith("layer ") and "ReuseFactor" in scope.options for where, scope in cfg.scopes(node))
+        rf, note = reuse_factor_for(g, node, cfg.option(node, "ReuseFactor", old.reuse_factor), own)
+        if note:
+            warnings.warn(note, stacklevel=3)
+        node.options["hls"] = HlsOptions(reuse_factor=rf, strategy=cfg.option(node, "Strategy", old.strategy))
+    recorded = dict(g.metadata.get(METADATA_KEY) or {})
+    model = dict(recorded.get("model") or {})
+    model.update(cfg.model.to_dict())
+    recorded["model"] = model
+    g.metadata[METADATA_KEY] = recorded
+    return g
 
 
 def is_configured(graph: Graph) -> bool:

@@ -1219,6 +1219,249 @@ inline void batch_matmul(const float* a, const float* b, float* y, size_t count)
   }
 }
 
+
+// =============================================================================== issue 12: missing operators
+//
+// Generic 3-D window geometry (1D and 2D are d = h = 1): ConvTranspose as GEMM + col2im,
+// Conv3D as im2col + GEMM, 3D pooling, TopK, GatherElements. Every buffer is the caller's
+// (arena values the planner sized per event): nothing is allocated per call.
+
+// y[M x N] (ldy) = x[M x K] (ldx) * w[K x N] (ldw), no bias: sgemm when there is BLAS and the
+// product is large, else a row loop the compiler vectorizes over N.
+inline void gemm_plain(size_t M, size_t N, size_t K, const float* x, size_t ldx, const float* w, size_t ldw, float* y,
+                       size_t ldy, bool use_blas) {
+#ifndef HLSFORGE_CPU_NO_BLAS
+  if (use_blas) {
+    HLSFORGE_CBLAS(cblas_sgemm)(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(M), int(N), int(K), 1.0f, x, int(ldx),
+                                w, int(ldw), 0.0f, y, int(ldy));
+    return;
+  }
+#endif
+  (void)use_blas;
+  for (size_t i = 0; i < M; ++i) {
+    float* __restrict yr = y + i * ldy;
+    for (size_t j = 0; j < N; ++j) yr[j] = 0.0f;
+    for (size_t k = 0; k < K; ++k) {
+      const float xv = x[i * ldx + k];
+      const float* __restrict wr = w + k * ldw;
+      for (size_t j = 0; j < N; ++j) yr[j] += xv * wr[j];
+    }
+  }
+}
+
+// ConvTranspose, channels-last. C: in_d in_h in_w c_in out_d out_h out_w c_out k_d k_h k_w
+// s_* d_* pad_f pad_t pad_l (crop at the start of each axis), groups, use_blas.
+// Kernel (c_in, k_d, k_h, k_w, c_out/groups): per group g the (c_in/g, taps * cog) matrix at
+// row g * c_in/g. cols (scratch): n * positions_in * taps * cog floats.
+// 1. y = bias; 2. per group, cols = x_g . W_g (one GEMM for every event of the chunk);
+// 3. col2im: each input position adds its tap rows at position * stride + tap * dilation - pad.
+template <class C, class F = Identity>
+inline void conv_transpose(const float* x, const float* w, const float* b, float* y, size_t n, float* cols,
+                           F f = F{}) {
+  constexpr size_t cig = C::c_in / C::groups, cog = C::c_out / C::groups;
+  constexpr size_t taps = C::k_d * C::k_h * C::k_w, tcols = taps * cog;
+  constexpr size_t pin = C::in_d * C::in_h * C::in_w, pout = C::out_d * C::out_h * C::out_w;
+  for (size_t r = 0; r < n * pout; ++r)
+    for (size_t c = 0; c < C::c_out; ++c) y[r * C::c_out + c] = b[c];
+  for (size_t g = 0; g < C::groups; ++g) {
+    gemm_plain(n * pin, tcols, cig, x + g * cig, C::c_in, w + g * cig * tcols, tcols, cols, tcols, C::use_blas);
+    for (size_t e = 0; e < n; ++e) {
+      float* ye = y + e * pout * C::c_out + g * cog;
+      for (size_t id = 0; id < C::in_d; ++id)
+        for (size_t ih = 0; ih < C::in_h; ++ih)
+          for (size_t iw = 0; iw < C::in_w; ++iw) {
+            const float* cr = cols + ((e * C::in_d + id) * C::in_h * C::in_w + ih * C::in_w + iw) * tcols;
+            for (size_t kd = 0; kd < C::k_d; ++kd) {
+              const long od = long(id * C::s_d + kd * C::d_d) - long(C::pad_f);
+              if (od < 0 || od >= long(C::out_d)) continue;
+              for (size_t kh = 0; kh < C::k_h; ++kh) {
+                const long oh = long(ih * C::s_h + kh * C::d_h) - long(C::pad_t);
+                if (oh < 0 || oh >= long(C::out_h)) continue;
+                for (size_t kw = 0; kw < C::k_w; ++kw) {
+                  const long ow = long(iw * C::s_w + kw * C::d_w) - long(C::pad_l);
+                  if (ow < 0 || ow >= long(C::out_w)) continue;
+                  float* __restrict yp = ye + ((size_t(od) * C::out_h + size_t(oh)) * C::out_w + size_t(ow)) * C::c_out;
+                  const float* __restrict cp = cr + ((kd * C::k_h + kh) * C::k_w + kw) * cog;
+                  for (size_t c = 0; c < cog; ++c) yp[c] += cp[c];
+                }
+              }
+            }
+          }
+    }
+  }
+  if constexpr (!std::is_same_v<F, Identity>) map(y, y, n * pout * C::c_out, f);
+}
+
+// The zero-padded receptive field of 3D output position (od, oh, ow), group g, in
+// (kd, kh, kw, c) order: the kernel matrix's row order.
+template <class C>
+inline void gather_patch3d(const float* xe, float* row, size_t od, size_t oh, size_t ow, size_t g) {
+  constexpr size_t cig = C::c_in / C::groups;
+  for (size_t kd = 0; kd < C::k_d; ++kd) {
+    const long id = long(od * C::s_d + kd * C::d_d) - long(C::pad_f);
+    for (size_t kh = 0; kh < C::k_h; ++kh) {
+      const long ih = long(oh * C::s_h + kh * C::d_h) - long(C::pad_t);
+      for (size_t kw = 0; kw < C::k_w; ++kw, row += cig) {
+        const long iw = long(ow * C::s_w + kw * C::d_w) - long(C::pad_l);
+        if (id < 0 || id >= long(C::in_d) || ih < 0 || ih >= long(C::in_h) || iw < 0 || iw >= long(C::in_w)) {
+          std::memset(row, 0, cig * sizeof(float));
+        } else {
+          const size_t at = ((size_t(id) * C::in_h + size_t(ih)) * C::in_w + size_t(iw)) * C::c_in + g * cig;
+          std::memcpy(row, xe + at, cig * sizeof(float));
+        }
+      }
+    }
+  }
+}
+
+// Conv3D, channels-last: blocks of block_rows im2col rows (events x output positions) and one
+// GEMM per block and group (sgemm from blas_min_rows rows, else the register-tiled loop).
+// C: the ConvTranspose fields (pads: pad_f pad_t pad_l at the start) plus block_rows,
+// blas_min_rows. cols (scratch): n * block_rows / ... floats, at least block_rows * kdim.
+template <class C, class F = Identity>
+inline void conv3d(const float* x, const float* w, const float* b, float* y, size_t n, float* cols, F f = F{}) {
+  constexpr size_t cig = C::c_in / C::groups, cog = C::c_out / C::groups;
+  constexpr size_t kdim = C::k_d * C::k_h * C::k_w * cig;
+  constexpr size_t pin = C::in_d * C::in_h * C::in_w, pout = C::out_d * C::out_h * C::out_w;
+  const size_t rows = n * pout;
+  const size_t block = C::block_rows * n < rows ? C::block_rows * n : rows;
+  for (size_t g = 0; g < C::groups; ++g) {
+    for (size_t r0 = 0; r0 < rows; r0 += block) {
+      const size_t r1 = r0 + block < rows ? r0 + block : rows;
+      float* row = cols;
+      for (size_t r = r0; r < r1; ++r, row += kdim) {
+        const size_t e = r / pout, p = r % pout;
+        gather_patch3d<C>(x + e * pin * C::c_in, row, p / (C::out_h * C::out_w), (p / C::out_w) % C::out_h,
+                          p % C::out_w, g);
+      }
+      float* yb = y + r0 * C::c_out + g * cog;
+      if (kHaveBlas && C::blas_min_rows && r1 - r0 >= C::blas_min_rows)
+        sgemm_bias(r1 - r0, cog, kdim, cols, kdim, w + g * cog, C::c_out, b + g * cog, yb, C::c_out, f);
+      else
+        gemm_loop<kdim, cog, kdim, C::c_out, C::c_out>(cols, w + g * cog, b + g * cog, yb, r1 - r0, f);
+    }
+  }
+}
+
+// 3D max/average pooling, channels-last (C: in_* c out_* k_* s_* pad_f pad_t pad_l pad_k
+// pad_b pad_r count_include_pad). Windows past the input (ceil mode) are clipped; an average
+// counts the taps inside the input, or inside the explicitly padded input with
+// count_include_pad (ONNX / PyTorch).
+template <class C, bool Max>
+inline void pool3d(const float* x, float* y, size_t n) {
+  constexpr size_t in_event = C::in_d * C::in_h * C::in_w * C::c;
+  constexpr size_t out_event = C::out_d * C::out_h * C::out_w * C::c;
+  for (size_t e = 0; e < n; ++e) {
+    const float* xe = x + e * in_event;
+    for (size_t od = 0; od < C::out_d; ++od)
+      for (size_t oh = 0; oh < C::out_h; ++oh)
+        for (size_t ow = 0; ow < C::out_w; ++ow) {
+          float* __restrict out = y + e * out_event + ((od * C::out_h + oh) * C::out_w + ow) * C::c;
+          for (size_t c = 0; c < C::c; ++c) out[c] = Max ? -std::numeric_limits<float>::infinity() : 0.0f;
+          size_t count = 0;
+          for (size_t kd = 0; kd < C::k_d; ++kd) {
+            const long id = long(od * C::s_d + kd) - long(C::pad_f);
+            for (size_t kh = 0; kh < C::k_h; ++kh) {
+              const long ih = long(oh * C::s_h + kh) - long(C::pad_t);
+              for (size_t kw = 0; kw < C::k_w; ++kw) {
+                const long iw = long(ow * C::s_w + kw) - long(C::pad_l);
+                const bool inside = id >= 0 && id < long(C::in_d) && ih >= 0 && ih < long(C::in_h) && iw >= 0 &&
+                                    iw < long(C::in_w);
+                const bool in_pad = id < long(C::in_d + C::pad_k) && ih < long(C::in_h + C::pad_b) &&
+                                    iw < long(C::in_w + C::pad_r);
+                count += (C::count_include_pad ? in_pad : inside) ? 1 : 0;
+                if (!inside) continue;
+                const float* __restrict xp = xe + ((size_t(id) * C::in_h + size_t(ih)) * C::in_w + size_t(iw)) * C::c;
+                if (Max)
+                  for (size_t c = 0; c < C::c; ++c) out[c] = xp[c] > out[c] ? xp[c] : out[c];
+                else
+                  for (size_t c = 0; c < C::c; ++c) out[c] += xp[c];
+              }
+            }
+          }
+          if (!Max) {
+            const float inv = count ? 1.0f / float(count) : 0.0f;
+            for (size_t c = 0; c < C::c; ++c) out[c] *= inv;
+          }
+        }
+  }
+}
+
+// TopK along an axis of `len` elements with `inner` elements after it (outer lines before):
+// insertion of each element into the sorted k best so far, written in place in the outputs.
+// Ties keep the lower index first; NaN ranks above every number (as the reference does).
+template <class C>
+inline void topk(const float* x, float* values, float* indices, size_t n) {
+  constexpr size_t K = C::k, L = C::len, I = C::inner;
+  auto before = [](float a, float b) {  // a strictly ahead of b
+    if (std::isnan(a)) return !std::isnan(b);
+    if (std::isnan(b)) return false;
+    return C::largest ? a > b : a < b;
+  };
+  for (size_t o = 0; o < n * C::outer; ++o) {
+    for (size_t i = 0; i < I; ++i) {
+      const float* xl = x + o * L * I + i;
+      float* vl = values + o * K * I + i;
+      float* il = indices + o * K * I + i;
+      size_t filled = 0;
+      for (size_t j = 0; j < L; ++j) {
+        const float v = xl[j * I];
+        if (filled == K && !before(v, vl[(K - 1) * I])) continue;
+        size_t pos = filled < K ? filled : K - 1;
+        while (pos > 0 && before(v, vl[(pos - 1) * I])) {
+          vl[pos * I] = vl[(pos - 1) * I];
+          il[pos * I] = il[(pos - 1) * I];
+          --pos;
+        }
+        vl[pos * I] = v;
+        il[pos * I] = float(j);
+        if (filled < K) ++filled;
+      }
+    }
+  }
+}
+
+// GatherElements: y[p] = x[p with its `axis` coordinate replaced by idx[p]] per event; idx
+// holds float integers, negative ones count from the end; one outside [-len, len) gives NaN.
+// C: rank, axis, len (x's size on axis), x_event, i_event, dims[rank] (of idx), x_str[rank].
+template <class C>
+inline void gather_elements(const float* x, const float* idx, float* y, size_t n) {
+  for (size_t e = 0; e < n; ++e) {
+    const float* xe = x + e * C::x_event;
+    const float* ie = idx + e * C::i_event;
+    float* ye = y + e * C::i_event;
+    for (size_t p = 0; p < C::i_event; ++p) {
+      size_t rest = p, off = 0;
+      for (size_t d = C::rank; d-- > 0;) {
+        const size_t c = rest % C::dims[d];
+        rest /= C::dims[d];
+        if (d != C::axis) off += c * C::x_str[d];
+      }
+      const float v = ie[p];
+      const float k = v < 0.0f ? v + float(C::len) : v;
+      if (!(k >= 0.0f && k < float(C::len)) || k != std::floor(k)) {
+        ye[p] = std::numeric_limits<float>::quiet_NaN();
+        continue;
+      }
+      ye[p] = xe[off + size_t(k) * C::x_str[C::axis]];
+    }
+  }
+}
+
+// ReduceProd: out[o] = product of x[index[o * R + r]], r < R (a constant table).
+template <class C>
+inline void reduce_prod(const float* x, float* y, size_t n) {
+  for (size_t e = 0; e < n; ++e) {
+    const float* xe = x + e * C::in_size;
+    float* ye = y + e * C::out_size;
+    for (size_t o = 0; o < C::out_size; ++o) {
+      float acc = 1.0f;
+      for (size_t r = 0; r < C::R; ++r) acc *= xe[C::index[o * C::R + r]];
+      ye[o] = acc;
+    }
+  }
+}
+
 }  // namespace v1
 
 // ---------------------------------------------------------------- recurrent cells (ONNX GRU/LSTM/RNN)

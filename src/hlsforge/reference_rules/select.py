@@ -38,6 +38,7 @@ def gather_elements(node: Node, ins: Sequence[Array]) -> Array:
     a: AxisAttrs = node.attrs
     x = np.asarray(ins[0], np.float32)
     raw = np.asarray(ins[1], np.float64)
+    raw = np.broadcast_to(raw, (x.shape[0],) + raw.shape[1:])  # constant indices: one copy for every event
     ax = a.axis + 1
     n = x.shape[ax]
     bad = ~((raw >= -n) & (raw < n) & (raw == np.floor(raw)))

@@ -110,3 +110,21 @@ def conv_transpose_onnx(nsp: int) -> onnx.ModelProto:
     torch = _torch()
     shape = (2, 3, 7) if nsp == 1 else (2, 3, 5, 4)
     return export(conv_transpose_module(nsp), (torch.randn(*shape),), ["x"])
+
+
+def edgeconv_single_input_onnx(points: int = 50, c_in: int = 16, k: int = 16,
+                               widths: tuple[int, ...] = (64, 64, 64)) -> onnx.ModelProto:
+    """The EdgeConv block with one input ``(B, 2 + C, P)``: the first two channels are the
+    coordinates (ParticleNet's ``points``), the rest the features (benchmark-sized)."""
+    torch = _torch()
+    block = edgeconv_module(points, c_in, k, widths)
+
+    class OneInput(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.block = block
+
+        def forward(self, x):
+            return self.block(x[:, :2], x[:, 2:])
+
+    return export(OneInput().eval(), (torch.randn(2, 2 + c_in, points),), ["x"])

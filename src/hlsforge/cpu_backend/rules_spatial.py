@@ -124,8 +124,9 @@ def _conv_like(p: _Planner, node: Node) -> Step:
     else:
         kdim, cog = math.prod(kshape[:-1]), kshape[-1] // node.attrs.groups
         blas = 0 if kdim * cog <= t.dense_loop_max_macs else t.dense_blas_min_rows
+        direct = kdim * cog <= t.conv_direct_max_macs  # few multiply-adds per position: no im2col copy
         extra = (("std::size_t", "block_rows", str(_conv3d_block_rows(p, node))),
-                 ("std::size_t", "blas_min_rows", str(blas)))
+                 ("std::size_t", "blas_min_rows", str(blas)), ("bool", "direct", "true" if direct else "false"))
         kernel = "conv3d"
     return SpatialStep(p.origin_fused(node), (d, sc), p.namer.ident("cfg", node.name), kernel, p.x(node),
                        p.weight(node.inputs[1]), p.weight(node.inputs[2]), y, sc.ident, geo, extra, p.fused(node))

@@ -1297,10 +1297,19 @@ inline void conv_transpose(const float* x, const float* w, const float* b, float
 template <class C>
 inline void gather_patch3d(const float* xe, float* row, size_t od, size_t oh, size_t ow, size_t g) {
   constexpr size_t cig = C::c_in / C::groups;
+  constexpr bool spans = C::groups == 1 && C::d_w == 1;  // a kernel row is k_w * c_in contiguous floats
+  const long iw0 = long(ow * C::s_w) - long(C::pad_l);
+  const bool inner = iw0 >= 0 && iw0 + long((C::k_w - 1) * C::d_w) < long(C::in_w);
   for (size_t kd = 0; kd < C::k_d; ++kd) {
     const long id = long(od * C::s_d + kd * C::d_d) - long(C::pad_f);
     for (size_t kh = 0; kh < C::k_h; ++kh) {
       const long ih = long(oh * C::s_h + kh * C::d_h) - long(C::pad_t);
+      if (spans && inner && id >= 0 && id < long(C::in_d) && ih >= 0 && ih < long(C::in_h)) {
+        std::memcpy(row, xe + ((size_t(id) * C::in_h + size_t(ih)) * C::in_w + size_t(iw0)) * C::c_in,
+                    C::k_w * cig * sizeof(float));
+        row += C::k_w * cig;
+        continue;
+      }
       for (size_t kw = 0; kw < C::k_w; ++kw, row += cig) {
         const long iw = long(ow * C::s_w + kw * C::d_w) - long(C::pad_l);
         if (id < 0 || id >= long(C::in_d) || ih < 0 || ih >= long(C::in_h) || iw < 0 || iw >= long(C::in_w)) {
@@ -1317,14 +1326,67 @@ inline void gather_patch3d(const float* xe, float* row, size_t od, size_t oh, si
 // Conv3D, channels-last: blocks of block_rows im2col rows (events x output positions) and one
 // GEMM per block and group (sgemm from blas_min_rows rows, else the register-tiled loop).
 // C: the ConvTranspose fields (pads: pad_f pad_t pad_l at the start) plus block_rows,
-// blas_min_rows. cols (scratch): n * block_rows / ... floats, at least block_rows * kdim.
+// blas_min_rows. cols (scratch): at least block_rows * kdim floats.
+// Direct Conv3D for small products (C::direct): per output position, the group's outputs
+// accumulate in place over the taps inside the input (no im2col copy, which costs more than
+// the multiply-adds when there are few input channels).
+template <class C, class F>
+inline void conv3d_direct(const float* x, const float* w, const float* b, float* y, size_t n, F f) {
+  constexpr size_t cig = C::c_in / C::groups, cog = C::c_out / C::groups;
+  constexpr size_t VT = (cog + kLanes - 1) / kLanes;  // accumulator vectors (reads past cog hit the weight slack)
+  constexpr size_t pin = C::in_d * C::in_h * C::in_w, pout = C::out_d * C::out_h * C::out_w;
+  for (size_t e = 0; e < n; ++e) {
+    const float* xe = x + e * pin * C::c_in;
+    for (size_t od = 0; od < C::out_d; ++od)
+      for (size_t oh = 0; oh < C::out_h; ++oh)
+        for (size_t ow = 0; ow < C::out_w; ++ow) {
+          float* ye = y + (e * pout + (od * C::out_h + oh) * C::out_w + ow) * C::c_out;
+          for (size_t g = 0; g < C::groups; ++g) {
+            vfloat acc[VT];
+            for (size_t v = 0; v < VT; ++v) acc[v] = *reinterpret_cast<const vfloat*>(b + g * cog + kLanes * v);
+            for (size_t kd = 0; kd < C::k_d; ++kd) {
+              const long id = long(od * C::s_d + kd * C::d_d) - long(C::pad_f);
+              if (id < 0 || id >= long(C::in_d)) continue;
+              for (size_t kh = 0; kh < C::k_h; ++kh) {
+                const long ih = long(oh * C::s_h + kh * C::d_h) - long(C::pad_t);
+                if (ih < 0 || ih >= long(C::in_h)) continue;
+                for (size_t kw = 0; kw < C::k_w; ++kw) {
+                  const long iw = long(ow * C::s_w + kw * C::d_w) - long(C::pad_l);
+                  if (iw < 0 || iw >= long(C::in_w)) continue;
+                  const float* xp = xe + ((size_t(id) * C::in_h + size_t(ih)) * C::in_w + size_t(iw)) * C::c_in + g * cig;
+                  const float* wp = w + ((kd * C::k_h + kh) * C::k_w + kw) * cig * C::c_out + g * cog;
+                  for (size_t c = 0; c < cig; ++c) {
+                    const float xv = xp[c];
+                    for (size_t v = 0; v < VT; ++v)
+                      acc[v] += xv * *reinterpret_cast<const vfloat*>(wp + c * C::c_out + kLanes * v);
+                  }
+                }
+              }
+            }
+            for (size_t v = 0; v < VT; ++v) {
+              const vfloat r = f.vec(acc[v]);
+              if (kLanes * (v + 1) <= cog)
+                *reinterpret_cast<vfloat*>(ye + g * cog + kLanes * v) = r;
+              else
+                for (size_t l = 0; l < cog - kLanes * v; ++l) ye[g * cog + kLanes * v + l] = r[l];
+            }
+          }
+        }
+  }
+}
+
 template <class C, class F = Identity>
 inline void conv3d(const float* x, const float* w, const float* b, float* y, size_t n, float* cols, F f = F{}) {
   constexpr size_t cig = C::c_in / C::groups, cog = C::c_out / C::groups;
   constexpr size_t kdim = C::k_d * C::k_h * C::k_w * cig;
   constexpr size_t pin = C::in_d * C::in_h * C::in_w, pout = C::out_d * C::out_h * C::out_w;
+  if constexpr (C::direct) {
+    (void)cols;
+    conv3d_direct<C>(x, w, b, y, n, f);
+    return;
+  }
   const size_t rows = n * pout;
-  const size_t block = C::block_rows * n < rows ? C::block_rows * n : rows;
+  const size_t block = C::block_rows < rows ? C::block_rows : rows;  // patches stay in cache for the GEMM
   for (size_t g = 0; g < C::groups; ++g) {
     for (size_t r0 = 0; r0 < rows; r0 += block) {
       const size_t r1 = r0 + block < rows ? r0 + block : rows;
@@ -1423,13 +1485,27 @@ inline void topk(const float* x, float* values, float* indices, size_t n) {
 
 // GatherElements: y[p] = x[p with its `axis` coordinate replaced by idx[p]] per event; idx
 // holds float integers, negative ones count from the end; one outside [-len, len) gives NaN.
-// C: rank, axis, len (x's size on axis), x_event, i_event, dims[rank] (of idx), x_str[rank].
+// C: rank, axis, len (x's size on axis), x_event, i_event, dims[rank] (of idx), x_str[rank];
+// dense (idx has x's sizes outside the axis), outer and inner (products before/after the axis).
 template <class C>
 inline void gather_elements(const float* x, const float* idx, float* y, size_t n) {
   for (size_t e = 0; e < n; ++e) {
     const float* xe = x + e * C::x_event;
     const float* ie = idx + e * C::i_event;
     float* ye = y + e * C::i_event;
+    if constexpr (C::dense) {  // idx has x's shape outside the axis: (outer, A, inner) loops
+      for (size_t o = 0; o < C::outer; ++o)
+        for (size_t a = 0; a < C::dims[C::axis]; ++a)
+          for (size_t i = 0; i < C::inner; ++i) {
+            const size_t p = (o * C::dims[C::axis] + a) * C::inner + i;
+            const float v = ie[p];
+            const float k = v < 0.0f ? v + float(C::len) : v;
+            ye[p] = (k >= 0.0f && k < float(C::len) && k == std::floor(k))
+                        ? xe[(o * C::len + size_t(k)) * C::inner + i]
+                        : std::numeric_limits<float>::quiet_NaN();
+          }
+      continue;
+    }
     for (size_t p = 0; p < C::i_event; ++p) {
       size_t rest = p, off = 0;
       for (size_t d = C::rank; d-- > 0;) {

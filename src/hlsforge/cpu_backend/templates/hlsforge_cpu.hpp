@@ -1330,10 +1330,27 @@ inline void gather_patch3d(const float* xe, float* row, size_t od, size_t oh, si
 // Direct Conv3D for small products (C::direct): per output position, the group's outputs
 // accumulate in place over the taps inside the input (no im2col copy, which costs more than
 // the multiply-adds when there are few input channels).
+// Offsets (floats) of a 3D window's taps from its first one, in (kd, kh, kw) order.
+template <class C>
+struct Conv3DOffsets {
+  static constexpr size_t taps = C::k_d * C::k_h * C::k_w;
+  static constexpr std::array<size_t, taps> make() {
+    std::array<size_t, taps> o{};
+    size_t i = 0;
+    for (size_t kd = 0; kd < C::k_d; ++kd)
+      for (size_t kh = 0; kh < C::k_h; ++kh)
+        for (size_t kw = 0; kw < C::k_w; ++kw)
+          o[i++] = ((kd * C::d_d * C::in_h + kh * C::d_h) * C::in_w + kw * C::d_w) * C::c_in;
+    return o;
+  }
+  static constexpr std::array<size_t, taps> value = make();
+};
+
 template <class C, class F>
 inline void conv3d_direct(const float* x, const float* w, const float* b, float* y, size_t n, F f) {
   constexpr size_t cig = C::c_in / C::groups, cog = C::c_out / C::groups;
   constexpr size_t VT = (cog + kLanes - 1) / kLanes;  // accumulator vectors (reads past cog hit the weight slack)
+  using Off = Conv3DOffsets<C>;
   constexpr size_t pin = C::in_d * C::in_h * C::in_w, pout = C::out_d * C::out_h * C::out_w;
   for (size_t e = 0; e < n; ++e) {
     const float* xe = x + e * pin * C::c_in;
@@ -1344,6 +1361,22 @@ inline void conv3d_direct(const float* x, const float* w, const float* b, float*
           for (size_t g = 0; g < C::groups; ++g) {
             vfloat acc[VT];
             for (size_t v = 0; v < VT; ++v) acc[v] = *reinterpret_cast<const vfloat*>(b + g * cog + kLanes * v);
+            const long id0 = long(od * C::s_d) - long(C::pad_f), ih0 = long(oh * C::s_h) - long(C::pad_t),
+                       iw0 = long(ow * C::s_w) - long(C::pad_l);
+            if (id0 >= 0 && ih0 >= 0 && iw0 >= 0 && id0 + long((C::k_d - 1) * C::d_d) < long(C::in_d) &&
+                ih0 + long((C::k_h - 1) * C::d_h) < long(C::in_h) && iw0 + long((C::k_w - 1) * C::d_w) < long(C::in_w)) {
+              // the whole window inside the input: taps at constant offsets, no bounds checks
+              const float* x0 = xe + ((size_t(id0) * C::in_h + size_t(ih0)) * C::in_w + size_t(iw0)) * C::c_in + g * cig;
+              for (size_t t = 0; t < Off::taps; ++t) {
+                const float* xp = x0 + Off::value[t];
+                const float* wp = w + t * cig * C::c_out + g * cog;
+                for (size_t c = 0; c < cig; ++c) {
+                  const float xv = xp[c];
+                  for (size_t v = 0; v < VT; ++v)
+                    acc[v] += xv * *reinterpret_cast<const vfloat*>(wp + c * C::c_out + kLanes * v);
+                }
+              }
+            } else {
             for (size_t kd = 0; kd < C::k_d; ++kd) {
               const long id = long(od * C::s_d + kd * C::d_d) - long(C::pad_f);
               if (id < 0 || id >= long(C::in_d)) continue;
@@ -1362,6 +1395,7 @@ inline void conv3d_direct(const float* x, const float* w, const float* b, float*
                   }
                 }
               }
+            }
             }
             for (size_t v = 0; v < VT; ++v) {
               const vfloat r = f.vec(acc[v]);

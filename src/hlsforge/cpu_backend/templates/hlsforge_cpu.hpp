@@ -1366,15 +1366,35 @@ inline void conv3d_direct(const float* x, const float* w, const float* b, float*
             if (id0 >= 0 && ih0 >= 0 && iw0 >= 0 && id0 + long((C::k_d - 1) * C::d_d) < long(C::in_d) &&
                 ih0 + long((C::k_h - 1) * C::d_h) < long(C::in_h) && iw0 + long((C::k_w - 1) * C::d_w) < long(C::in_w)) {
               // the whole window inside the input: taps at constant offsets, no bounds checks
+              // P independent partial sums (by tap) hide the add latency when the outputs are few vectors
+              constexpr size_t P = VT == 1 ? 4 : (VT == 2 ? 2 : 1);
+              vfloat part[P][VT];
+              for (size_t q = 0; q < P; ++q)
+                for (size_t v = 0; v < VT; ++v) part[q][v] = q == 0 ? acc[v] : vfloat{};
               const float* x0 = xe + ((size_t(id0) * C::in_h + size_t(ih0)) * C::in_w + size_t(iw0)) * C::c_in + g * cig;
-              for (size_t t = 0; t < Off::taps; ++t) {
+              size_t t = 0;
+              for (; t + P <= Off::taps; t += P)
+                for (size_t q = 0; q < P; ++q) {
+                  const float* xp = x0 + Off::value[t + q];
+                  const float* wp = w + (t + q) * cig * C::c_out + g * cog;
+                  for (size_t c = 0; c < cig; ++c) {
+                    const float xv = xp[c];
+                    for (size_t v = 0; v < VT; ++v)
+                      part[q][v] += xv * *reinterpret_cast<const vfloat*>(wp + c * C::c_out + kLanes * v);
+                  }
+                }
+              for (; t < Off::taps; ++t) {
                 const float* xp = x0 + Off::value[t];
                 const float* wp = w + t * cig * C::c_out + g * cog;
                 for (size_t c = 0; c < cig; ++c) {
                   const float xv = xp[c];
                   for (size_t v = 0; v < VT; ++v)
-                    acc[v] += xv * *reinterpret_cast<const vfloat*>(wp + c * C::c_out + kLanes * v);
+                    part[0][v] += xv * *reinterpret_cast<const vfloat*>(wp + c * C::c_out + kLanes * v);
                 }
+              }
+              for (size_t v = 0; v < VT; ++v) {
+                acc[v] = part[0][v];
+                for (size_t q = 1; q < P; ++q) acc[v] += part[q][v];
               }
             } else {
             for (size_t kd = 0; kd < C::k_d; ++kd) {

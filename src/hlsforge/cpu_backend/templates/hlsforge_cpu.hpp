@@ -1083,7 +1083,17 @@ inline void concat_part(const float* x, size_t x_event, float* y, size_t n, size
 // output axis), size (floats per event).
 template <class C, size_t D>
 inline void permute_walk(const float* x, float* __restrict& y) {
-  if constexpr (D + 1 == C::rank) {
+  if constexpr (D + 2 == C::rank && C::x_str[D] == 1 && C::x_str[D + 1] >= 64) {
+    // the input's contiguous axis feeds the output's second-to-last one and the last one
+    // reads far apart: an 8 x 8 blocked transpose, so each input line is used while cached
+    // (issue 12: channels-last -> channels-first of EdgeConv's (points, k, C) features)
+    constexpr size_t A = C::dims[D], B = C::dims[D + 1], s = C::x_str[D + 1];
+    for (size_t ib = 0; ib < A; ib += 8)
+      for (size_t jb = 0; jb < B; jb += 8)
+        for (size_t i = ib; i < (ib + 8 < A ? ib + 8 : A); ++i)
+          for (size_t j = jb; j < (jb + 8 < B ? jb + 8 : B); ++j) y[i * B + j] = x[i + j * s];
+    y += A * B;
+  } else if constexpr (D + 1 == C::rank) {
     constexpr size_t s = C::x_str[D];
     for (size_t i = 0; i < C::dims[D]; ++i) *y++ = x[i * s];
   } else {

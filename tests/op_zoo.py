@@ -339,7 +339,14 @@ if __name__ == "__main__":  # pragma: no cover - a quick listing for humans
 
 
 def _ops3_cases() -> dict[str, Callable[[], Graph]]:
-    from hlsforge.ir.ops import AxisAttrs, ConvAttrs, ConvTransposeAttrs, PoolAttrs, ReduceAttrs, TopKAttrs
+    from hlsforge.ir.ops import (
+        AxisAttrs,
+        ConvAttrs,
+        ConvTransposeAttrs,
+        PoolAttrs,
+        ReduceAttrs,
+        TopKAttrs,
+    )
 
     def single(op: Op, attrs: object, shape: tuple[int, ...], name: str) -> Graph:
         g = Graph(name)

@@ -89,7 +89,7 @@ def _scratch_name(node: Node) -> str:
 
 
 def _conv3d_block_rows(p: _Planner, node: Node) -> int:
-    xs, kshape = p.shapes[node.inputs[0]], p.shapes[node.inputs[1]]
+    kshape = p.shapes[node.inputs[1]]
     kdim = math.prod(kshape[:-1])
     positions = math.prod(p.shapes[node.outputs[0]][:-1])
     t = p.tuning

@@ -18,6 +18,7 @@ import numpy as np
 
 from ...errors import ModelFormatError, UnsupportedOpError
 from ...ir.ops import ConvAttrs, ConvTransposeAttrs, GatherAttrs, Op
+from .activations import apply_activation
 from .builder import Builder, LayerCall
 from .layers import (
     Converter,
@@ -32,7 +33,6 @@ from .layers import (
     _zero_padding,
     identity,
 )
-from .activations import apply_activation
 
 
 def _conv3d(ctx: Builder, call: LayerCall) -> str:

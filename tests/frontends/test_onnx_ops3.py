@@ -89,3 +89,29 @@ def test_edgeconv_imports_topk_and_gather_elements(compiled):
 def test_conv3d_model_uses_the_3d_ops(compiled):
     ops = {n.op.value for n in compiled["conv3d"][1].nodes}
     assert {"Conv3D", "MaxPool3D", "AvgPool3D"} <= ops
+
+
+def test_particlenet_flattened_batch_indexing_is_refused_clearly():
+    """ParticleNet's ``get_graph_feature`` adds ``arange(batch) * points`` to the indices and
+    indexes the batch-flattened features: it selects across events, which per-event tensors
+    cannot express. The import says so (no crash, no wrong model)."""
+    import io
+
+    import onnx
+    import torch
+
+    from hlsforge.errors import UnsupportedOpError
+
+    class Flattened(torch.nn.Module):
+        def forward(self, pts, fts):
+            d = -torch.sum(pts**2, 1, keepdim=True) + 2 * torch.matmul(pts.transpose(2, 1), pts)
+            idx = d.topk(k=3, dim=-1)[1]
+            b, c, p = fts.size()
+            idx = (idx + torch.arange(0, b).view(-1, 1, 1) * p).view(-1)
+            return fts.transpose(2, 1).reshape(-1, c)[idx, :].view(b, p, 3, c).mean(2)
+
+    f = io.BytesIO()
+    torch.onnx.export(Flattened(), (torch.randn(2, 2, 8), torch.randn(2, 4, 8)), f, input_names=["p", "f"],
+                      dynamic_axes={"p": {0: "b"}, "f": {0: "b"}}, dynamo=False, opset_version=17)
+    with pytest.raises(UnsupportedOpError, match="batch"):
+        load_onnx(onnx.load_from_string(f.getvalue()))

@@ -119,7 +119,9 @@ def _conv_like(p: _Planner, node: Node) -> Step:
     if node.op in _TRANSPOSE:
         a: ConvTransposeAttrs = node.attrs
         macs = kshape[0] // a.groups * math.prod(kshape[1:])
-        extra = (("bool", "use_blas", "true" if macs > t.dense_loop_max_macs else "false"),)
+        # the GEMM has events x input positions rows: sgemm beats the plain loop from a few rows on
+        extra = (("bool", "use_blas", "true" if macs >= 256 else "false"),
+                 ("std::size_t", "blas_min_rows", str(t.dense_blas_min_rows)))
         kernel = "conv_transpose"
     else:
         kdim, cog = math.prod(kshape[:-1]), kshape[-1] // node.attrs.groups

@@ -1,5 +1,5 @@
 """Keras Conv3D, MaxPooling3D/AveragePooling3D, Conv1D/2D/3DTranspose and UpSampling1D/2D/3D
-(issue 12), from live models and from saved ``.keras`` files, against Keras' predict; the
+(issue 12), from live models and from saved ``.keras`` and ``.h5`` files, against Keras' predict; the
 CPU backend against the reference on a Conv3D + transposed-convolution model."""
 
 import numpy as np
@@ -51,12 +51,13 @@ def test_keras_layer_matches_keras_live_and_from_file(case, tmp_path):
     x = np.random.default_rng(1).normal(size=(3, *shape)).astype(np.float32)
     want = m.predict(x, verbose=0)
     np.testing.assert_allclose(reference.run(from_keras(m), x), want, rtol=1e-4, atol=1e-5, err_msg="live")
-    path = tmp_path / f"{case}.keras"
-    m.save(path)
     import hlsforge
 
-    np.testing.assert_allclose(reference.run(hlsforge.load(str(path)), x), want, rtol=1e-4, atol=1e-5,
-                               err_msg="from .keras")
+    for suffix in (".keras", ".h5"):
+        path = tmp_path / f"{case}{suffix}"
+        m.save(path)
+        np.testing.assert_allclose(reference.run(hlsforge.load(str(path)), x), want, rtol=1e-4, atol=1e-5,
+                                   err_msg=f"from {suffix}")
 
 
 def test_cpu_backend_runs_keras_conv3d_and_transposed_convolutions():

@@ -37,6 +37,34 @@ def _reduce_prod(opset: int):
     return helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
 
 
+def _tf2onnx_like():
+    """The shape tf2onnx gives Keras channels-last Conv3D and Conv2DTranspose layers: a
+    Transpose to channels-first before each ONNX op and one back after it (NDHWC / NHWC)."""
+    rng = np.random.default_rng(4)
+
+    def w(name, *shape):
+        return helper.make_tensor(name, TensorProto.FLOAT, shape, (rng.normal(size=shape) * 0.3).ravel().tolist())
+
+    nodes = [
+        helper.make_node("Transpose", ["x"], ["x_cf"], perm=[0, 4, 1, 2, 3]),
+        helper.make_node("Conv", ["x_cf", "w3", "b3"], ["c3"], kernel_shape=[3, 3, 3], pads=[1, 1, 1, 1, 1, 1]),
+        helper.make_node("Relu", ["c3"], ["r3"]),
+        helper.make_node("MaxPool", ["r3"], ["p3"], kernel_shape=[2, 2, 2], strides=[2, 2, 2]),
+        helper.make_node("Transpose", ["p3"], ["p3_cl"], perm=[0, 2, 3, 4, 1]),
+        helper.make_node("Reshape", ["p3_cl", "to2d"], ["f2"]),  # (N, 3, 3*3, 4): depth folded away
+        helper.make_node("Transpose", ["f2"], ["f2_cf"], perm=[0, 3, 1, 2]),
+        helper.make_node("ConvTranspose", ["f2_cf", "wt", "bt"], ["ct"], strides=[2, 2], output_padding=[1, 1],
+                         pads=[1, 0, 1, 0], kernel_shape=[3, 3]),
+        helper.make_node("Transpose", ["ct"], ["y"], perm=[0, 2, 3, 1]),
+    ]
+    inits = [w("w3", 4, 2, 3, 3, 3), w("b3", 4), w("wt", 4, 3, 3, 3), w("bt", 3),
+             helper.make_tensor("to2d", TensorProto.INT64, [4], [-1, 3, 9, 4])]
+    g = helper.make_graph(nodes, "tf2onnx_like", [helper.make_tensor_value_info("x", TensorProto.FLOAT,
+                                                                                  ["b", 6, 6, 6, 2])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits)
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+
+
 MODELS = {
     "edgeconv_mean": lambda: edgeconv_onnx(),
     "edgeconv_max": lambda: edgeconv_onnx(points=12, c_in=5, k=3, aggregate="max", widths=(16,)),
@@ -45,6 +73,7 @@ MODELS = {
     "conv_transpose2d": lambda: conv_transpose_onnx(2),
     "reduce_prod_v13": lambda: _reduce_prod(13),
     "reduce_prod_v18": lambda: _reduce_prod(18),
+    "tf2onnx_like_conv3d_conv_transpose": _tf2onnx_like,
 }
 
 
@@ -115,3 +144,9 @@ def test_particlenet_flattened_batch_indexing_is_refused_clearly():
                       dynamic_axes={"p": {0: "b"}, "f": {0: "b"}}, dynamo=False, opset_version=17)
     with pytest.raises(UnsupportedOpError, match="batch"):
         load_onnx(onnx.load_from_string(f.getvalue()))
+
+
+def test_tf2onnx_channels_last_transposes_cancel(compiled):
+    """tf2onnx's NDHWC/NHWC Transposes around Conv/ConvTranspose meet the IR's own and vanish."""
+    ops = [n.op.value for n in compiled["tf2onnx_like_conv3d_conv_transpose"][1].nodes]
+    assert "Transpose" not in ops and {"Conv3D", "MaxPool3D", "ConvTranspose2D"} <= set(ops)

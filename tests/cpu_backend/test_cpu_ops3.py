@@ -71,3 +71,15 @@ def test_fixed_point_configuration_refuses_with_reason(op):
             "AvgPool3D": "avgpool3d"}[op]
     with pytest.raises(HlsforgeError, match="float engines only"):
         configure(OPS3_CASES[case]())
+
+
+def test_topk_nan_and_inf_rank_alike_in_both_engines(ops3_models):
+    for case in ("topk", "topk_smallest"):
+        graph, model = ops3_models[case]
+        x = random_inputs(graph, 3, seed=5)
+        x.reshape(-1)[::7] = np.nan
+        x.reshape(-1)[3::11] = np.inf
+        x.reshape(-1)[5::13] = -np.inf
+        got, want = model.predict(x), reference.run(graph, x)
+        for k in want:
+            np.testing.assert_array_equal(got[k], want[k], err_msg=case)

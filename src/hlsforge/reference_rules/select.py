@@ -19,8 +19,7 @@ Array = np.ndarray
 
 def topk(node: Node, ins: Sequence[Array]) -> tuple[Array, Array]:
     """Sorted top-k along ``axis`` with ties broken by the lower index (ONNX's rule): a stable
-    sort of the keys (negated for ``largest``; NaN sorts as the largest value, as ONNX Runtime
-    does)."""
+    sort of the keys (negated for ``largest``; NaN ranks as +inf, in the CPU backend too)."""
     a: TopKAttrs = node.attrs
     x = np.asarray(ins[0], np.float32)
     ax = a.axis + 1

@@ -1517,14 +1517,13 @@ inline void pool3d(const float* x, float* y, size_t n) {
 
 // TopK along an axis of `len` elements with `inner` elements after it (outer lines before):
 // insertion of each element into the sorted k best so far, written in place in the outputs.
-// Ties keep the lower index first; NaN ranks above every number (as the reference does).
+// Ties keep the lower index first; NaN ranks as +infinity (as the reference does).
 template <class C>
 inline void topk(const float* x, float* values, float* indices, size_t n) {
   constexpr size_t K = C::k, L = C::len, I = C::inner;
-  auto before = [](float a, float b) {  // a strictly ahead of b
-    if (std::isnan(a)) return !std::isnan(b);
-    if (std::isnan(b)) return false;
-    return C::largest ? a > b : a < b;
+  auto key = [](float v) { return std::isnan(v) ? std::numeric_limits<float>::infinity() : v; };
+  auto before = [&key](float a, float b) {  // a strictly ahead of b
+    return C::largest ? key(a) > key(b) : key(a) < key(b);
   };
   for (size_t o = 0; o < n * C::outer; ++o) {
     for (size_t i = 0; i < I; ++i) {

@@ -365,6 +365,20 @@ def _ops3_cases() -> dict[str, Callable[[], Graph]]:
         g.outputs = n.outputs
         return g.validate()
 
+    def knn_gather_broadcast() -> Graph:
+        """GatherElements whose data has a size-1 axis that broadcasts (exporters' repeats)."""
+        from hlsforge.ir.ops import GatherAttrs, ReshapeAttrs
+
+        g = Graph("op_gather_elements_broadcast")
+        g.add_input("x", (1, 6, 2))
+        g.add_input("s", (4, 6))
+        t = g.add_node(Op.TOPK, ["s"], attrs=TopKAttrs(1, 3, largest=False), source_name="knn")
+        r = g.add_node(Op.RESHAPE, [t.outputs[1]], attrs=ReshapeAttrs((4, 3, 1)), source_name="unsqueeze")
+        e = g.add_node(Op.GATHER, [r.outputs[0]], attrs=GatherAttrs(2, (0, 0)), source_name="expand")
+        n = g.add_node(Op.GATHER_ELEMENTS, ["x", e.outputs[0]], attrs=AxisAttrs(1), source_name="neighbours")
+        g.outputs = n.outputs
+        return g.validate()
+
     def conv(op: Op, attrs: object, shape: tuple[int, ...], kshape: tuple[int, ...], c_out: int, name: str) -> Graph:
         g = Graph(name)
         rng = _rng(name)
@@ -389,6 +403,7 @@ def _ops3_cases() -> dict[str, Callable[[], Graph]]:
         "topk": lambda: single(Op.TOPK, TopKAttrs(1, 3), (4, 10), "op_topk"),
         "topk_smallest": lambda: single(Op.TOPK, TopKAttrs(0, 2, largest=False), (5, 3), "op_topk_smallest"),
         "gather_elements": knn_gather,
+        "gather_elements_broadcast": knn_gather_broadcast,
         "conv_transpose1d": ct(1),
         "conv_transpose2d": ct(2),
         "conv_transpose2d_groups": ct(2, 2),

@@ -72,8 +72,10 @@ def _gather_elements(p: _Planner, node: Node) -> Step:
     a: AxisAttrs = node.attrs
     xs, idx = p.x_shape(node, 0), p.x_shape(node, 1)
     d, y = p.out(node)
+    x_str = tuple(0 if dx == 1 and di > 1 and i != a.axis else st
+                  for i, (dx, di, st) in enumerate(zip(xs, idx, _strides(xs), strict=True)))  # broadcast
     return GatherElementsStep(p.origin(node), (d,), p.namer.ident("cfg", node.name), p.x(node, 0), p.x(node, 1), y,
-                              a.axis, xs[a.axis], math.prod(xs), tuple(idx), _strides(xs))
+                              a.axis, xs[a.axis], math.prod(xs), tuple(idx), x_str)
 
 
 def _reduce_prod(p: _Planner, node: Node) -> Step:
@@ -97,22 +99,12 @@ def _render_topk(s: TopKStep, cfg: Writer, body: Writer) -> None:
     body.line(f"hlsforge_cpu::topk<{s.cfg}>({s.x}, {s.values}, {s.indices}, n);")
 
 
-def _x_dims(s: GatherElementsStep) -> list[int]:
-    """The data's shape from its strides and size (row-major)."""
-    bounds = [s.x_event, *s.x_str[:-1]]
-    return [b // st for b, st in zip(bounds, s.x_str, strict=True)]
-
-
 def _render_gather_elements(s: GatherElementsStep, cfg: Writer, body: Writer) -> None:
     with cfg.block(f"struct {s.cfg}", "};"):
         cfg.line(f"static constexpr std::size_t rank = {len(s.dims)}, axis = {s.axis}, len = {s.length};")
         cfg.line(f"static constexpr std::size_t x_event = {s.x_event}, i_event = {math.prod(s.dims)};")
         cfg.line(f"static constexpr std::size_t dims[rank] = {{{', '.join(map(str, s.dims))}}};")
         cfg.line(f"static constexpr std::size_t x_str[rank] = {{{', '.join(map(str, s.x_str))}}};")
-        dense = all(d == dx for i, (d, dx) in enumerate(zip(s.dims, _x_dims(s), strict=True)) if i != s.axis)
-        cfg.line(f"static constexpr bool dense = {_b(dense)};")
-        cfg.line(f"static constexpr std::size_t outer = {math.prod(s.dims[: s.axis])}, "
-                 f"inner = {math.prod(s.dims[s.axis + 1 :])};")
     body.line(f"hlsforge_cpu::gather_elements<{s.cfg}>({s.x}, {s.idx}, {s.y}, n);")
 
 

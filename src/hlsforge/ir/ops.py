@@ -696,8 +696,9 @@ def _infer_gather_elements(attrs: AxisAttrs, shapes: Sequence[Shape], consts: Se
     x, idx = shapes
     if len(x) != len(idx) or not 0 <= attrs.axis < len(x):
         raise ShapeError(f"GatherElements needs data {x} and indices {idx} of equal rank and an axis inside them")
-    if any(i > d for a, (i, d) in enumerate(zip(idx, x, strict=True)) if a != attrs.axis):
-        raise ShapeError(f"GatherElements indices {idx} exceed the data {x} outside axis {attrs.axis}")
+    if any(i > d != 1 for a, (i, d) in enumerate(zip(idx, x, strict=True)) if a != attrs.axis):
+        raise ShapeError(f"GatherElements indices {idx} exceed the data {x} outside axis {attrs.axis} "
+                         "(only size-1 data axes broadcast)")
     return [tuple(idx)]
 
 
@@ -814,7 +815,8 @@ CATALOGUE: dict[Op, OpSpec] = {
         _spec(Op.TOPK, TopKAttrs, _X, _infer_topk,
               doc="k largest/smallest along one axis: values, indices (exact float32 integers)"),
         _spec(Op.GATHER_ELEMENTS, AxisAttrs, ("x", "indices"), _infer_gather_elements,
-              doc="ONNX GatherElements with activation indices (float32 integers; negative counts from the end)"),
+              doc="ONNX GatherElements with activation indices (float32 integers; negative counts from the end); "
+                  "size-1 data axes broadcast"),
         _spec(Op.CONV_TRANSPOSE1D, ConvTransposeAttrs, ("x", "kernel", "bias"), _infer_conv_transpose(1),
               constants=("kernel", "bias"), doc="channels-last transposed 1D convolution"),
         _spec(Op.CONV_TRANSPOSE2D, ConvTransposeAttrs, ("x", "kernel", "bias"), _infer_conv_transpose(2),

@@ -1550,42 +1550,27 @@ inline void topk(const float* x, float* values, float* indices, size_t n) {
 
 // GatherElements: y[p] = x[p with its `axis` coordinate replaced by idx[p]] per event; idx
 // holds float integers, negative ones count from the end; one outside [-len, len) gives NaN.
-// C: rank, axis, len (x's size on axis), x_event, i_event, dims[rank] (of idx), x_str[rank];
-// dense (idx has x's sizes outside the axis), outer and inner (products before/after the axis).
+// C: rank, axis, len (x's size on axis), x_event, i_event, dims[rank] (of idx), x_str[rank]
+// (0 on a size-1 data axis that broadcasts). A walk over idx's axes, unrolled by the compiler.
+template <class C, size_t D>
+inline void gather_elements_walk(const float* xe, const float*& ie, float*& ye) {
+  if constexpr (D == C::rank) {
+    const float v = *ie++;
+    const float k = v < 0.0f ? v + float(C::len) : v;
+    *ye++ = (k >= 0.0f && k < float(C::len) && k == std::floor(k)) ? xe[size_t(k) * C::x_str[C::axis]]
+                                                                     : std::numeric_limits<float>::quiet_NaN();
+  } else {
+    constexpr size_t step = D == C::axis ? 0 : C::x_str[D];  // the axis coordinate comes from idx
+    for (size_t i = 0; i < C::dims[D]; ++i) gather_elements_walk<C, D + 1>(xe + i * step, ie, ye);
+  }
+}
+
 template <class C>
 inline void gather_elements(const float* x, const float* idx, float* y, size_t n) {
   for (size_t e = 0; e < n; ++e) {
-    const float* xe = x + e * C::x_event;
     const float* ie = idx + e * C::i_event;
     float* ye = y + e * C::i_event;
-    if constexpr (C::dense) {  // idx has x's shape outside the axis: (outer, A, inner) loops
-      for (size_t o = 0; o < C::outer; ++o)
-        for (size_t a = 0; a < C::dims[C::axis]; ++a)
-          for (size_t i = 0; i < C::inner; ++i) {
-            const size_t p = (o * C::dims[C::axis] + a) * C::inner + i;
-            const float v = ie[p];
-            const float k = v < 0.0f ? v + float(C::len) : v;
-            ye[p] = (k >= 0.0f && k < float(C::len) && k == std::floor(k))
-                        ? xe[(o * C::len + size_t(k)) * C::inner + i]
-                        : std::numeric_limits<float>::quiet_NaN();
-          }
-      continue;
-    }
-    for (size_t p = 0; p < C::i_event; ++p) {
-      size_t rest = p, off = 0;
-      for (size_t d = C::rank; d-- > 0;) {
-        const size_t c = rest % C::dims[d];
-        rest /= C::dims[d];
-        if (d != C::axis) off += c * C::x_str[d];
-      }
-      const float v = ie[p];
-      const float k = v < 0.0f ? v + float(C::len) : v;
-      if (!(k >= 0.0f && k < float(C::len)) || k != std::floor(k)) {
-        ye[p] = std::numeric_limits<float>::quiet_NaN();
-        continue;
-      }
-      ye[p] = xe[off + size_t(k) * C::x_str[C::axis]];
-    }
+    gather_elements_walk<C, 0>(x + e * C::x_event, ie, ye);
   }
 }
 

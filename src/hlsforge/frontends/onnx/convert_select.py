@@ -4,7 +4,8 @@
 the exporter's Slice/Unsqueeze/Expand on them import as on any tensor, and a
 ``GatherElements`` reads them at run time. A ``Cast`` of an activation between numeric types
 is the identity on such values (it is refused on a float activation that is not known to hold
-integers). Every axis is an ONNX axis of the tensor as imported; none may be the batch axis.
+integers). GatherElements reads through the exporters' repeats of size-1 axes
+(:func:`_unrepeated`): its data axes of size 1 broadcast. Every axis is an ONNX axis of the tensor as imported; none may be the batch axis.
 """
 
 from __future__ import annotations
@@ -98,7 +99,23 @@ def _gather_elements(nc: NodeContext) -> None:
         idx = nc.constant("indices", raw[0].astype(np.float64))
     else:
         idx = nc.act(1)
-    nc.emit(Op.GATHER_ELEMENTS, [x, idx], AxisAttrs(axis), out=0)
+    nc.emit(Op.GATHER_ELEMENTS, [_unrepeated(nc, x, axis), idx], AxisAttrs(axis), out=0)
+
+
+def _unrepeated(nc: NodeContext, x: str, axis: int) -> str:
+    """The data before the exporter's repeats of size-1 axes (``x.unsqueeze(1).repeat(...)``,
+    ``expand``: a Gather of index 0 over and over, off the gather axis). GatherElements
+    broadcasts size-1 data axes, so it reads the small tensor; the repeat copy becomes dead."""
+    graph = nc.ctx.graph
+    while True:
+        producer = next((n for n in graph.nodes if x in n.outputs), None)
+        if producer is None or producer.op is not Op.GATHER or producer.attrs.axis == axis:
+            return x
+        src = producer.inputs[0]
+        if graph.values[src].is_constant or graph.values[src].shape[producer.attrs.axis] != 1 \
+                or any(i != 0 for i in producer.attrs.indices):
+            return x
+        x = src
 
 
 # ----------------------------------------------------------------------------- Cast

@@ -56,6 +56,13 @@ FACTORIES = {**ZOO, "deep_cnn2d": deep_cnn2d}  # the deep model is too slow for 
 BATCHES = (1, 16)
 BIG_MACS = 10**8  # models above this many MACs per event skip the batch-1000 columns
 
+# issue 12's missing operators (ops3): an EdgeConv block (MatMul distances, TopK, GatherElements)
+# and a Conv3D model, both torch.onnx exports (tests/ops3_models.py)
+from ops3_models import conv3d_onnx, edgeconv_single_input_onnx  # noqa: E402
+
+MODELS.update({"EdgeConv (18x50 points, k=16, 3x64)": "edgeconv", "Conv3D (1x24x24x24)": "conv3d"})
+FACTORIES.update({"edgeconv": edgeconv_single_input_onnx, "conv3d": lambda: conv3d_onnx(size=24, c=8)})
+
 TIMING_MAIN = r"""
 #include <sys/resource.h>
 #include <chrono>

@@ -397,6 +397,8 @@ NODE_TEST_MODULES = (
     # index ops (issue 12)
     "expand", "gather", "resize", "slice", "split", "tile", "upsample", "where",
     "reducemax", "reducemean", "reducemin", "reduceprod", "reducesum",
+    # missing operators (issue 12, ops3)
+    "topk", "gatherelements", "convtranspose", "cast",
 )
 _MULTI_ACTIVATION_OPS = {"Add", "Sub", "Mul", "Sum", "Concat", "Div", "MatMul"}
 
@@ -432,8 +434,10 @@ def node_cases_from_files(root: Path) -> list[NodeCase]:
     return cases
 
 
-# generating these takes seconds of pure-Python pooling and the frontend rejects 3-D anyway
-_SKIP_EXPORTS = ("_3d_",)
+# generating these takes seconds of pure-Python pooling (averagepool_3d_default 4.7 s,
+# maxpool_3d_default 1.8 s); the 3-D pools are checked against ONNX Runtime in
+# tests/frontends/test_onnx_ops3.py instead. The other 3-D cases are kept (issue 12).
+_SKIP_EXPORTS = ("_3d_default", "_3d_dilations_large", "_3d_dilations_use_ref_impl_large")
 
 
 def _from_generators() -> list[NodeCase]:

@@ -333,3 +333,93 @@ def covered_ops() -> set[Op]:
 if __name__ == "__main__":  # pragma: no cover - a quick listing for humans
     missing = set(FINAL_OPS) - covered_ops()
     print(f"{len(CASES)} cases; final ops without a case: {sorted(o.value for o in missing)}")
+
+
+# --------------------------------------------------------------------------- issue 12: missing operators (ops3)
+
+
+def _ops3_cases() -> dict[str, Callable[[], Graph]]:
+    from hlsforge.ir.ops import (
+        AxisAttrs,
+        ConvAttrs,
+        ConvTransposeAttrs,
+        PoolAttrs,
+        ReduceAttrs,
+        TopKAttrs,
+    )
+
+    def single(op: Op, attrs: object, shape: tuple[int, ...], name: str) -> Graph:
+        g = Graph(name)
+        g.add_input("x", shape)
+        n = g.add_node(op, ["x"], attrs=attrs, source_name=op.value.lower())
+        g.outputs = list(n.outputs)
+        return g.validate()
+
+    def knn_gather() -> Graph:
+        """EdgeConv's selection: TopK indices of one input pick rows of another."""
+        g = Graph("op_gather_elements")
+        g.add_input("x", (6, 4))
+        g.add_input("s", (6, 6))
+        t = g.add_node(Op.TOPK, ["s"], attrs=TopKAttrs(1, 3), source_name="knn")
+        n = g.add_node(Op.GATHER_ELEMENTS, ["x", t.outputs[1]], attrs=AxisAttrs(0), source_name="neighbours")
+        g.outputs = n.outputs
+        return g.validate()
+
+    def knn_gather_broadcast() -> Graph:
+        """GatherElements whose data has a size-1 axis that broadcasts (exporters' repeats)."""
+        from hlsforge.ir.ops import GatherAttrs, ReshapeAttrs
+
+        g = Graph("op_gather_elements_broadcast")
+        g.add_input("x", (1, 6, 2))
+        g.add_input("s", (4, 6))
+        t = g.add_node(Op.TOPK, ["s"], attrs=TopKAttrs(1, 3, largest=False), source_name="knn")
+        r = g.add_node(Op.RESHAPE, [t.outputs[1]], attrs=ReshapeAttrs((4, 3, 1)), source_name="unsqueeze")
+        e = g.add_node(Op.GATHER, [r.outputs[0]], attrs=GatherAttrs(2, (0, 0)), source_name="expand")
+        n = g.add_node(Op.GATHER_ELEMENTS, ["x", e.outputs[0]], attrs=AxisAttrs(1), source_name="neighbours")
+        g.outputs = n.outputs
+        return g.validate()
+
+    def conv(op: Op, attrs: object, shape: tuple[int, ...], kshape: tuple[int, ...], c_out: int, name: str) -> Graph:
+        g = Graph(name)
+        rng = _rng(name)
+        g.add_input("x", shape)
+        k = _weights(g, rng, "kernel", kshape)
+        b = _weights(g, rng, "bias", (c_out,), 0.2)
+        n = g.add_node(op, ["x", k, b], attrs=attrs, source_name=op.value.lower())
+        g.outputs = n.outputs
+        return g.validate()
+
+    def ct(nsp: int, groups: int = 1) -> Callable[[], Graph]:
+        sizes = (5, 4, 3)[:nsp]
+        attrs = ConvTransposeAttrs((3, 2, 2)[:nsp], (2, 1, 3)[:nsp], (1, 2, 1)[:nsp], ((1, 0), (0, 1), (1, 1))[:nsp],
+                                   (1, 0, 2)[:nsp], groups)
+        c_in, cog = 4, 3
+        return lambda: conv(getattr(Op, f"CONV_TRANSPOSE{nsp}D"), attrs, (*sizes, c_in), (c_in, *attrs.kernel_shape, cog),
+                            cog * groups, f"op_conv_transpose{nsp}d_g{groups}")
+
+    return {
+        "reduce_prod": lambda: single(Op.REDUCE_PROD, ReduceAttrs((0, 2), True), (3, 4, 5), "op_reduce_prod"),
+        "reduce_prod_squeeze": lambda: single(Op.REDUCE_PROD, ReduceAttrs((1,), False), (3, 4), "op_reduce_prod_sq"),
+        "topk": lambda: single(Op.TOPK, TopKAttrs(1, 3), (4, 10), "op_topk"),
+        "topk_smallest": lambda: single(Op.TOPK, TopKAttrs(0, 2, largest=False), (5, 3), "op_topk_smallest"),
+        "gather_elements": knn_gather,
+        "gather_elements_broadcast": knn_gather_broadcast,
+        "conv_transpose1d": ct(1),
+        "conv_transpose2d": ct(2),
+        "conv_transpose2d_groups": ct(2, 2),
+        "conv_transpose3d": ct(3),
+        "conv3d": lambda: conv(Op.CONV3D, ConvAttrs((3, 2, 3), (1, 2, 1), (1, 1, 2), ((1, 1), (0, 1), (2, 0)), 1),
+                               (4, 5, 6, 3), (3, 2, 3, 3, 5), 5, "op_conv3d"),
+        "conv3d_groups": lambda: conv(Op.CONV3D, ConvAttrs((2, 2, 2), (2, 2, 2), (1, 1, 1), ((0, 0),) * 3, 2),
+                                      (4, 4, 4, 4), (2, 2, 2, 2, 6), 6, "op_conv3d_groups"),
+        "maxpool3d": lambda: single(Op.MAXPOOL3D, PoolAttrs((2, 2, 3), (2, 2, 2), ((0, 1), (1, 0), (0, 0)), True),
+                                    (5, 4, 5, 3), "op_maxpool3d"),
+        "avgpool3d": lambda: single(Op.AVGPOOL3D, PoolAttrs((2, 3, 2), (1, 2, 2), ((1, 0), (1, 1), (0, 1)), False,
+                                                            True), (3, 5, 4, 2), "op_avgpool3d"),
+        "avgpool3d_exclude_pad": lambda: single(Op.AVGPOOL3D, PoolAttrs((2, 2, 2), (2, 2, 2), ((1, 1),) * 3, True),
+                                                (3, 4, 5, 2), "op_avgpool3d_ex"),
+    }
+
+
+OPS3_CASES: dict[str, Callable[[], Graph]] = _ops3_cases()
+FLOAT_CASES.update(OPS3_CASES)

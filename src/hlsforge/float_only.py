@@ -15,7 +15,14 @@ _RECURRENT = (
     "(docs/numerics.md)"
 )
 
+_OPS3 = (
+    "float engines only (reference, CPU backend): issue 12 added it for CPU inference; no fixed-point "
+    "kernel is written yet (docs/ir.md, 'Missing operators')"
+)
+
 FLOAT_ONLY: dict[Op, str] = {
+    **{op: _OPS3 for op in (Op.REDUCE_PROD, Op.TOPK, Op.GATHER_ELEMENTS, Op.CONV_TRANSPOSE1D, Op.CONV_TRANSPOSE2D,
+                            Op.CONV_TRANSPOSE3D, Op.CONV3D, Op.MAXPOOL3D, Op.AVGPOOL3D)},
     **_MATH,
     Op.GRU: _RECURRENT,
     Op.LSTM: _RECURRENT,

@@ -264,6 +264,14 @@ from .reference_math import MATH_RULES  # noqa: E402 - the math/attention family
 
 RULES.update(MATH_RULES)
 
+from .reference_rules import select as _select  # noqa: E402 - TopK, GatherElements, ReduceProd (issue 12)
+from .reference_rules import spatial as _spatial  # noqa: E402 - ConvTranspose, 3D windows (issue 12)
+
+RULES.update(_select.RULES)  # type: ignore[arg-type]
+RULES.update(_spatial.RULES)  # type: ignore[arg-type]
+RULES.update(_spatial._window_rules())  # type: ignore[arg-type]
+_WEIGHT_OPS = (*_WEIGHT_OPS, *_spatial.WEIGHT_OPS)
+
 
 def trace_keys(graph: Graph) -> dict[str, str]:
     """Key under which each node's output appears in a trace: the source layer name when it

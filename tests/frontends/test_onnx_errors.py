@@ -73,7 +73,7 @@ def test_custom_domain_op_is_unsupported():
         ([node("Gemm", ["x", "w"], transA=1)], {"x": ("N", 3)}, {"w": W(5, 4)}, 13, r"Gemm.*transA"),
         ([node("Gemm", ["x", "x"])], {"x": ("N", 3)}, {}, 13, r"Gemm.*input 1 \(B\) must be a constant"),
         ([node("MatMul", ["w", "x"])], {"x": ("N", 3)}, {"w": W(2, 3)}, 13, r"MatMul.*left operand"),
-        ([node("Conv", ["x", "w"])], {"x": ("N", 1, 3, 3, 3)}, {"w": W(1, 1, 2, 2, 2)}, 13, r"Conv.*rank-5"),
+        ([node("Conv", ["x", "w"])], {"x": ("N", 1, 3, 3, 3, 3)}, {"w": W(1, 1, 2, 2, 2, 2)}, 13, r"Conv.*rank-6"),
         ([node("MaxPool", ["x"], kernel_shape=[2, 2], dilations=[2, 2])], {"x": ("N", 1, 6, 6)}, {}, 13, r"dilated"),
         ([node("Pad", ["x", "p"], mode="reflect")], {"x": ("N", 4)}, {"p": I64(0, 1, 0, 1)}, 13, r"Pad.*reflect"),
         ([node("Pad", ["x", "p"])], {"x": ("N", 4)}, {"p": I64(1, 1, 1, 1)}, 13, r"padding the batch axis"),

@@ -264,6 +264,12 @@ from .rules_quantize import RENDER as _QUANTIZE_RENDER  # noqa: E402 - per-eleme
 
 RENDER.update(_QUANTIZE_RENDER)  # type: ignore[arg-type]
 
+from .rules_select import RENDER as _SELECT_RENDER  # noqa: E402 - TopK, GatherElements, ReduceProd (issue 12)
+from .rules_spatial import RENDER as _SPATIAL_RENDER  # noqa: E402 - ConvTranspose, Conv3D, 3D pools (issue 12)
+
+RENDER.update(_SELECT_RENDER)  # type: ignore[arg-type]
+RENDER.update(_SPATIAL_RENDER)  # type: ignore[arg-type]
+
 
 def _step_comment(s: Step, plan: ModelPlan) -> str:
     if s.origin is not None:

@@ -493,6 +493,8 @@ class _Planner:
             writes = list(act.outputs) if act is not None else list(node.outputs)
             if node.op in RECURRENT_OPS:  # the cell's working memory: arena, live during the node
                 writes.append(recurrent_scratch(self, node))
+            elif node.op in SCRATCH_OPS:  # a kernel's working memory (rules_spatial), like the cell's
+                writes.append(SCRATCH_OPS[node.op](self, node))
             self.tasks.append(_Task("node", node=node, reads=reads, writes=writes))
         self.out_source: dict[int, str] = {}
         for i, name in enumerate(g.outputs):
@@ -970,3 +972,11 @@ vectorized kernels may read up to 7 floats past a weight matrix."""
 from .lower_recurrent import RECURRENT_OPS, recurrent_rule, recurrent_scratch  # noqa: E402 - own rule module
 
 RULES.update({op: recurrent_rule for op in RECURRENT_OPS})
+
+from . import rules_select as _rules_select  # noqa: E402 - TopK, GatherElements, ReduceProd (issue 12)
+from . import rules_spatial as _rules_spatial  # noqa: E402 - ConvTranspose, Conv3D, 3D pools (issue 12)
+
+RULES.update(_rules_select.RULES)  # type: ignore[arg-type]
+RULES.update(_rules_spatial.RULES)  # type: ignore[arg-type]
+SCRATCH_OPS: dict[Op, Callable[[_Planner, Node], str]] = dict(_rules_spatial.SCRATCH)  # type: ignore[arg-type]
+FUSING_OPS = (*FUSING_OPS, *_rules_spatial.FUSING)

@@ -86,6 +86,16 @@ class Op(str, Enum):
     # index ops (issue 12, onnx-ops): each output element is one input element
     SLICE = "Slice"
     GATHER = "Gather"
+    # missing operators of issue 12 (ops3): float engines only, see float_only.py
+    REDUCE_PROD = "ReduceProd"
+    TOPK = "TopK"
+    GATHER_ELEMENTS = "GatherElements"
+    CONV_TRANSPOSE1D = "ConvTranspose1D"
+    CONV_TRANSPOSE2D = "ConvTranspose2D"
+    CONV_TRANSPOSE3D = "ConvTranspose3D"
+    CONV3D = "Conv3D"
+    MAXPOOL3D = "MaxPool3D"
+    AVGPOOL3D = "AvgPool3D"
     # transient (import-only) ops, removed by the passes
     MATMUL = "MatMul"
     IDENTITY = "Identity"
@@ -279,7 +289,49 @@ class LayerNormAttrs:
     epsilon: float = 1e-5
 
 
-# --------------------------------------------------------------------------- specs
+# --------------------------------------------------------------------------- issue 12: missing operators (ops3)
+
+
+@ir_record
+@dataclass(frozen=True)
+class ReduceAttrs:
+    """A reduction over the non-batch ``axes`` (sorted, distinct); ``keepdims`` keeps them as
+    size 1 (ONNX's meaning)."""
+
+    axes: tuple[int, ...]
+    keepdims: bool = True
+
+
+@ir_record
+@dataclass(frozen=True)
+class TopKAttrs:
+    """The ``k`` largest (``largest``) or smallest elements along non-batch ``axis``: outputs
+    ``values`` and ``indices`` (positions along ``axis``, as exact float32 integers). Sorted
+    outputs; among equal values the lower index comes first (ONNX's rule). ``sorted=False``
+    is accepted and also gives sorted outputs (ONNX leaves that order unspecified)."""
+
+    axis: int
+    k: int
+    largest: bool = True
+    sorted: bool = True
+
+
+@ir_record
+@dataclass(frozen=True)
+class ConvTransposeAttrs:
+    """ConvTranspose (the gradient of a convolution), channels-last. Kernel input is
+    ``(C_in, *kernel_shape, C_out // groups)``: per group a ``(C_in/g, K * C_out/g)`` matrix.
+    Output length per axis: ``(in - 1) * stride + dilation * (k - 1) + 1 + output_padding
+    - pad_begin - pad_end`` (ONNX's formula)."""
+
+    kernel_shape: tuple[int, ...]
+    strides: tuple[int, ...]
+    dilations: tuple[int, ...]
+    pads: Pads
+    output_padding: tuple[int, ...]
+    groups: int = 1
+
+
 
 
 InferFn = Callable[[Any, Sequence[Shape], Sequence[Any]], list[Shape]]
@@ -637,6 +689,74 @@ def _infer_gather(attrs: GatherAttrs, shapes: Sequence[Shape], consts: Sequence[
     return [x[: attrs.axis] + (len(attrs.indices),) + x[attrs.axis + 1 :]]
 
 
+def _infer_reduce(attrs: ReduceAttrs, shapes: Sequence[Shape], consts: Sequence[Any]) -> list[Shape]:
+    (x,) = shapes
+    ax = attrs.axes
+    if not ax or list(ax) != sorted(set(ax)) or any(not 0 <= a < len(x) for a in ax):
+        raise ShapeError(f"reduction axes {ax} must be distinct, sorted non-batch axes of {x}")
+    if attrs.keepdims:
+        return [tuple(1 if i in ax else d for i, d in enumerate(x))]
+    out = tuple(d for i, d in enumerate(x) if i not in ax)
+    if not out:
+        raise ShapeError(f"reducing every axis of {x} without keepdims leaves a scalar per event")
+    return [out]
+
+
+def _infer_topk(attrs: TopKAttrs, shapes: Sequence[Shape], consts: Sequence[Any]) -> list[Shape]:
+    (x,) = shapes
+    if not 0 <= attrs.axis < len(x):
+        raise ShapeError(f"TopK axis {attrs.axis} is outside a rank-{len(x)} input {x}")
+    if not 1 <= attrs.k <= x[attrs.axis]:
+        raise ShapeError(f"TopK k={attrs.k} must be in [1, {x[attrs.axis]}] for axis {attrs.axis} of {x}")
+    out = x[: attrs.axis] + (attrs.k,) + x[attrs.axis + 1 :]
+    return [out, out]
+
+
+def _infer_gather_elements(attrs: AxisAttrs, shapes: Sequence[Shape], consts: Sequence[Any]) -> list[Shape]:
+    x, idx = shapes
+    if len(x) != len(idx) or not 0 <= attrs.axis < len(x):
+        raise ShapeError(f"GatherElements needs data {x} and indices {idx} of equal rank and an axis inside them")
+    if any(i > d != 1 for a, (i, d) in enumerate(zip(idx, x, strict=True)) if a != attrs.axis):
+        raise ShapeError(f"GatherElements indices {idx} exceed the data {x} outside axis {attrs.axis} "
+                         "(only size-1 data axes broadcast)")
+    return [tuple(idx)]
+
+
+def _infer_conv_transpose(nsp: int) -> InferFn:
+    def infer(attrs: ConvTransposeAttrs, shapes: Sequence[Shape], consts: Sequence[Any]) -> list[Shape]:
+        x, k, b = shapes
+        name = f"ConvTranspose{nsp}D"
+        if len(x) != nsp + 1:
+            raise ShapeError(f"{name} expects a rank-{nsp + 1} channels-last input, got {x}")
+        fields_ = {"kernel_shape": attrs.kernel_shape, "strides": attrs.strides, "dilations": attrs.dilations}
+        for fname, vals in fields_.items():
+            if len(vals) != nsp or any((not isinstance(v, int)) or v < 1 for v in vals):
+                raise ShapeError(f"{fname} must be {nsp} positive integers, got {vals}")
+        if len(attrs.pads) != nsp or any(p < 0 for pair in attrs.pads for p in pair):
+            raise ShapeError(f"pads must be {nsp} (begin, end) pairs of non-negative ints, got {attrs.pads}")
+        op_ = attrs.output_padding
+        if len(op_) != nsp or any(o < 0 for o in op_):
+            raise ShapeError(f"output_padding {op_} must be {nsp} non-negative values")
+        g, c_in = attrs.groups, x[-1]
+        if g < 1 or c_in % g:
+            raise ShapeError(f"groups={g} does not divide the {c_in} input channels")
+        if len(k) != nsp + 2 or k[0] != c_in or tuple(k[1:-1]) != tuple(attrs.kernel_shape):
+            raise ShapeError(f"{name} kernel {k} must be ({c_in}, *{attrs.kernel_shape}, C_out/groups)")
+        c_out = k[-1] * g
+        if b != (c_out,):
+            raise ShapeError(f"{name} bias shape {b} must be ({c_out},)")
+        out = tuple(
+            (x[i] - 1) * attrs.strides[i] + attrs.dilations[i] * (attrs.kernel_shape[i] - 1) + 1 + op_[i]
+            - attrs.pads[i][0] - attrs.pads[i][1]
+            for i in range(nsp)
+        )
+        if any(o < 1 for o in out):
+            raise ShapeError(f"{name} pads {attrs.pads} crop the whole output of input {x} (output {out})")
+        return [out + (c_out,)]
+
+    return infer
+
+
 def _spec(op: Op, attrs: type, inputs: tuple[str, ...], infer: InferFn, **kw: Any) -> OpSpec:
     return OpSpec(op=op, attrs=attrs, inputs=inputs, infer=infer, **kw)
 
@@ -710,6 +830,23 @@ CATALOGUE: dict[Op, OpSpec] = {
         # index ops (issue 12, onnx-ops): rules in each consumer's index-op module
         _spec(Op.SLICE, SliceAttrs, _X, _infer_slice, doc="strided window per axis (hlsforge.ir.index_maps)"),
         _spec(Op.GATHER, GatherAttrs, _X, _infer_gather, doc="take constant indices along one axis"),
+        # missing operators of issue 12 (ops3): float engines only (float_only.py)
+        _spec(Op.REDUCE_PROD, ReduceAttrs, _X, _infer_reduce, doc="product over non-batch axes"),
+        _spec(Op.TOPK, TopKAttrs, _X, _infer_topk,
+              doc="k largest/smallest along one axis: values, indices (exact float32 integers)"),
+        _spec(Op.GATHER_ELEMENTS, AxisAttrs, ("x", "indices"), _infer_gather_elements,
+              doc="ONNX GatherElements with activation indices (float32 integers; negative counts from the end); "
+                  "size-1 data axes broadcast"),
+        _spec(Op.CONV_TRANSPOSE1D, ConvTransposeAttrs, ("x", "kernel", "bias"), _infer_conv_transpose(1),
+              constants=("kernel", "bias"), doc="channels-last transposed 1D convolution"),
+        _spec(Op.CONV_TRANSPOSE2D, ConvTransposeAttrs, ("x", "kernel", "bias"), _infer_conv_transpose(2),
+              constants=("kernel", "bias"), doc="channels-last transposed 2D convolution"),
+        _spec(Op.CONV_TRANSPOSE3D, ConvTransposeAttrs, ("x", "kernel", "bias"), _infer_conv_transpose(3),
+              constants=("kernel", "bias"), doc="channels-last transposed 3D convolution"),
+        _spec(Op.CONV3D, ConvAttrs, ("x", "kernel", "bias"), _infer_conv(3), constants=("kernel", "bias"),
+              doc="channels-last 3D convolution (D, H, W, C), kernel (kd, kh, kw, C_in/groups, C_out)"),
+        _spec(Op.MAXPOOL3D, PoolAttrs, _X, _infer_pool(3)),
+        _spec(Op.AVGPOOL3D, PoolAttrs, _X, _infer_pool(3)),
         _spec(Op.MATMUL, NoAttrs, ("x", "matrix"), _infer_matmul, constants=("matrix",), transient=True),
         _spec(Op.IDENTITY, NoAttrs, _X, _infer_identity, transient=True),
         _spec(Op.DROPOUT, NoAttrs, _X, _infer_identity, transient=True),

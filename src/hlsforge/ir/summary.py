@@ -19,7 +19,14 @@ def node_macs(graph: Graph, node: Node) -> int:
         x = vals[node.inputs[0]].shape
         k = vals[node.inputs[1]].shape
         return math.prod(x[:-1]) * k[0] * k[1]
-    if node.op in (Op.CONV1D, Op.CONV2D):
+    if node.op in (Op.CONV_TRANSPOSE1D, Op.CONV_TRANSPOSE2D, Op.CONV_TRANSPOSE3D):  # every input tap once
+        x = vals[node.inputs[0]].shape
+        k = vals[node.inputs[1]].shape  # (c_in, *kernel, c_out/groups)
+        return math.prod(x) * math.prod(k[1:])
+    if node.op is Op.BATCH_MATMUL:
+        a, b = vals[node.inputs[0]].shape, vals[node.inputs[1]].shape
+        return math.prod(a) * b[-1]
+    if node.op in (Op.CONV1D, Op.CONV2D, Op.CONV3D):
         out = vals[node.outputs[0]].shape
         k = vals[node.inputs[1]].shape  # (*kernel, c_in/groups, c_out)
         return math.prod(out) * math.prod(k[:-1])

@@ -1083,7 +1083,17 @@ inline void concat_part(const float* x, size_t x_event, float* y, size_t n, size
 // output axis), size (floats per event).
 template <class C, size_t D>
 inline void permute_walk(const float* x, float* __restrict& y) {
-  if constexpr (D + 1 == C::rank) {
+  if constexpr (D + 2 == C::rank && C::x_str[D] == 1 && C::x_str[D + 1] >= 64) {
+    // the input's contiguous axis feeds the output's second-to-last one and the last one
+    // reads far apart: an 8 x 8 blocked transpose, so each input line is used while cached
+    // (issue 12: channels-last -> channels-first of EdgeConv's (points, k, C) features)
+    constexpr size_t A = C::dims[D], B = C::dims[D + 1], s = C::x_str[D + 1];
+    for (size_t ib = 0; ib < A; ib += 8)
+      for (size_t jb = 0; jb < B; jb += 8)
+        for (size_t i = ib; i < (ib + 8 < A ? ib + 8 : A); ++i)
+          for (size_t j = jb; j < (jb + 8 < B ? jb + 8 : B); ++j) y[i * B + j] = x[i + j * s];
+    y += A * B;
+  } else if constexpr (D + 1 == C::rank) {
     constexpr size_t s = C::x_str[D];
     for (size_t i = 0; i < C::dims[D]; ++i) *y++ = x[i * s];
   } else {
@@ -1215,6 +1225,365 @@ inline void batch_matmul(const float* a, const float* b, float* y, size_t count)
         const float* __restrict br = bt + k * N;
         for (size_t j = 0; j < N; ++j) yr[j] += av * br[j];
       }
+    }
+  }
+}
+
+
+// =============================================================================== issue 12: missing operators
+//
+// Generic 3-D window geometry (1D and 2D are d = h = 1): ConvTranspose as GEMM + col2im,
+// Conv3D as im2col + GEMM, 3D pooling, TopK, GatherElements. Every buffer is the caller's
+// (arena values the planner sized per event): nothing is allocated per call.
+
+// y[M x N] (ldy) = x[M x K] (ldx) * w[K x N] (ldw), no bias: sgemm when there is BLAS and the
+// product is large, else a row loop the compiler vectorizes over N.
+inline void gemm_plain(size_t M, size_t N, size_t K, const float* x, size_t ldx, const float* w, size_t ldw, float* y,
+                       size_t ldy, bool use_blas) {
+#ifndef HLSFORGE_CPU_NO_BLAS
+  if (use_blas) {
+    HLSFORGE_CBLAS(cblas_sgemm)(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(M), int(N), int(K), 1.0f, x, int(ldx),
+                                w, int(ldw), 0.0f, y, int(ldy));
+    return;
+  }
+#endif
+  (void)use_blas;
+  for (size_t i = 0; i < M; ++i) {
+    float* __restrict yr = y + i * ldy;
+    for (size_t j = 0; j < N; ++j) yr[j] = 0.0f;
+    for (size_t k = 0; k < K; ++k) {
+      const float xv = x[i * ldx + k];
+      const float* __restrict wr = w + k * ldw;
+      for (size_t j = 0; j < N; ++j) yr[j] += xv * wr[j];
+    }
+  }
+}
+
+// ConvTranspose, channels-last. C: in_d in_h in_w c_in out_d out_h out_w c_out k_d k_h k_w
+// s_* d_* pad_f pad_t pad_l (crop at the start of each axis), groups, use_blas (sgemm from
+// blas_min_rows rows, events x input positions, on).
+// Kernel (c_in, k_d, k_h, k_w, c_out/groups): per group g the (c_in/g, taps * cog) matrix at
+// row g * c_in/g. cols (scratch): n * positions_in * taps * cog floats.
+// 1. y = bias; 2. per group, cols = x_g . W_g (one GEMM for every event of the chunk);
+// 3. col2im: each input position adds its tap rows at position * stride + tap * dilation - pad.
+template <class C, class F = Identity>
+inline void conv_transpose(const float* x, const float* w, const float* b, float* y, size_t n, float* cols,
+                           F f = F{}) {
+  constexpr size_t cig = C::c_in / C::groups, cog = C::c_out / C::groups;
+  constexpr size_t taps = C::k_d * C::k_h * C::k_w, tcols = taps * cog;
+  constexpr size_t pin = C::in_d * C::in_h * C::in_w, pout = C::out_d * C::out_h * C::out_w;
+  for (size_t r = 0; r < n * pout; ++r)
+    for (size_t c = 0; c < C::c_out; ++c) y[r * C::c_out + c] = b[c];
+  for (size_t g = 0; g < C::groups; ++g) {
+    gemm_plain(n * pin, tcols, cig, x + g * cig, C::c_in, w + g * cig * tcols, tcols, cols, tcols,
+               C::use_blas && n * pin >= C::blas_min_rows);
+    for (size_t e = 0; e < n; ++e) {
+      float* ye = y + e * pout * C::c_out + g * cog;
+      for (size_t id = 0; id < C::in_d; ++id)
+        for (size_t ih = 0; ih < C::in_h; ++ih)
+          for (size_t iw = 0; iw < C::in_w; ++iw) {
+            const float* cr = cols + ((e * C::in_d + id) * C::in_h * C::in_w + ih * C::in_w + iw) * tcols;
+            for (size_t kd = 0; kd < C::k_d; ++kd) {
+              const long od = long(id * C::s_d + kd * C::d_d) - long(C::pad_f);
+              if (od < 0 || od >= long(C::out_d)) continue;
+              for (size_t kh = 0; kh < C::k_h; ++kh) {
+                const long oh = long(ih * C::s_h + kh * C::d_h) - long(C::pad_t);
+                if (oh < 0 || oh >= long(C::out_h)) continue;
+                for (size_t kw = 0; kw < C::k_w; ++kw) {
+                  const long ow = long(iw * C::s_w + kw * C::d_w) - long(C::pad_l);
+                  if (ow < 0 || ow >= long(C::out_w)) continue;
+                  float* __restrict yp = ye + ((size_t(od) * C::out_h + size_t(oh)) * C::out_w + size_t(ow)) * C::c_out;
+                  const float* __restrict cp = cr + ((kd * C::k_h + kh) * C::k_w + kw) * cog;
+                  for (size_t c = 0; c < cog; ++c) yp[c] += cp[c];
+                }
+              }
+            }
+          }
+    }
+  }
+  if constexpr (!std::is_same_v<F, Identity>) map(y, y, n * pout * C::c_out, f);
+}
+
+// The zero-padded receptive field of 3D output position (od, oh, ow), group g, in
+// (kd, kh, kw, c) order: the kernel matrix's row order.
+template <class C>
+inline void gather_patch3d(const float* xe, float* row, size_t od, size_t oh, size_t ow, size_t g) {
+  constexpr size_t cig = C::c_in / C::groups;
+  constexpr bool spans = C::groups == 1 && C::d_w == 1;  // a kernel row is k_w * c_in contiguous floats
+  const long iw0 = long(ow * C::s_w) - long(C::pad_l);
+  const bool inner = iw0 >= 0 && iw0 + long((C::k_w - 1) * C::d_w) < long(C::in_w);
+  for (size_t kd = 0; kd < C::k_d; ++kd) {
+    const long id = long(od * C::s_d + kd * C::d_d) - long(C::pad_f);
+    for (size_t kh = 0; kh < C::k_h; ++kh) {
+      const long ih = long(oh * C::s_h + kh * C::d_h) - long(C::pad_t);
+      if (spans && inner && id >= 0 && id < long(C::in_d) && ih >= 0 && ih < long(C::in_h)) {
+        std::memcpy(row, xe + ((size_t(id) * C::in_h + size_t(ih)) * C::in_w + size_t(iw0)) * C::c_in,
+                    C::k_w * cig * sizeof(float));
+        row += C::k_w * cig;
+        continue;
+      }
+      for (size_t kw = 0; kw < C::k_w; ++kw, row += cig) {
+        const long iw = long(ow * C::s_w + kw * C::d_w) - long(C::pad_l);
+        if (id < 0 || id >= long(C::in_d) || ih < 0 || ih >= long(C::in_h) || iw < 0 || iw >= long(C::in_w)) {
+          std::memset(row, 0, cig * sizeof(float));
+        } else {
+          const size_t at = ((size_t(id) * C::in_h + size_t(ih)) * C::in_w + size_t(iw)) * C::c_in + g * cig;
+          std::memcpy(row, xe + at, cig * sizeof(float));
+        }
+      }
+    }
+  }
+}
+
+// Conv3D, channels-last: blocks of block_rows im2col rows (events x output positions) and one
+// GEMM per block and group (sgemm from blas_min_rows rows, else the register-tiled loop).
+// C: the ConvTranspose fields (pads: pad_f pad_t pad_l at the start) plus block_rows,
+// blas_min_rows. cols (scratch): at least block_rows * kdim floats.
+// Direct Conv3D for small products (C::direct): per output position, the group's outputs
+// accumulate in place over the taps inside the input (no im2col copy, which costs more than
+// the multiply-adds when there are few input channels).
+// Offsets (floats) of a 3D window's taps from its first one, in (kd, kh, kw) order.
+template <class C>
+struct Conv3DOffsets {
+  static constexpr size_t taps = C::k_d * C::k_h * C::k_w;
+  static constexpr std::array<size_t, taps> make() {
+    std::array<size_t, taps> o{};
+    size_t i = 0;
+    for (size_t kd = 0; kd < C::k_d; ++kd)
+      for (size_t kh = 0; kh < C::k_h; ++kh)
+        for (size_t kw = 0; kw < C::k_w; ++kw)
+          o[i++] = ((kd * C::d_d * C::in_h + kh * C::d_h) * C::in_w + kw * C::d_w) * C::c_in;
+    return o;
+  }
+  static constexpr std::array<size_t, taps> value = make();
+};
+
+template <class C, class F>
+inline void conv3d_direct(const float* x, const float* w, const float* b, float* y, size_t n, F f) {
+  constexpr size_t cig = C::c_in / C::groups, cog = C::c_out / C::groups;
+  constexpr size_t VT = (cog + kLanes - 1) / kLanes;  // accumulator vectors (reads past cog hit the weight slack)
+  using Off = Conv3DOffsets<C>;
+  constexpr size_t pin = C::in_d * C::in_h * C::in_w, pout = C::out_d * C::out_h * C::out_w;
+  for (size_t e = 0; e < n; ++e) {
+    const float* xe = x + e * pin * C::c_in;
+    for (size_t od = 0; od < C::out_d; ++od)
+      for (size_t oh = 0; oh < C::out_h; ++oh)
+        for (size_t ow = 0; ow < C::out_w; ++ow) {
+          float* ye = y + (e * pout + (od * C::out_h + oh) * C::out_w + ow) * C::c_out;
+          for (size_t g = 0; g < C::groups; ++g) {
+            vfloat acc[VT];
+            for (size_t v = 0; v < VT; ++v) acc[v] = *reinterpret_cast<const vfloat*>(b + g * cog + kLanes * v);
+            const long id0 = long(od * C::s_d) - long(C::pad_f), ih0 = long(oh * C::s_h) - long(C::pad_t),
+                       iw0 = long(ow * C::s_w) - long(C::pad_l);
+            if (id0 >= 0 && ih0 >= 0 && iw0 >= 0 && id0 + long((C::k_d - 1) * C::d_d) < long(C::in_d) &&
+                ih0 + long((C::k_h - 1) * C::d_h) < long(C::in_h) && iw0 + long((C::k_w - 1) * C::d_w) < long(C::in_w)) {
+              // the whole window inside the input: taps at constant offsets, no bounds checks
+              // P independent partial sums (by tap) hide the add latency when the outputs are few vectors
+              constexpr size_t P = VT == 1 ? 4 : (VT == 2 ? 2 : 1);
+              vfloat part[P][VT];
+              for (size_t q = 0; q < P; ++q)
+                for (size_t v = 0; v < VT; ++v) part[q][v] = q == 0 ? acc[v] : vfloat{};
+              const float* x0 = xe + ((size_t(id0) * C::in_h + size_t(ih0)) * C::in_w + size_t(iw0)) * C::c_in + g * cig;
+              size_t t = 0;
+              for (; t + P <= Off::taps; t += P)
+                for (size_t q = 0; q < P; ++q) {
+                  const float* xp = x0 + Off::value[t + q];
+                  const float* wp = w + (t + q) * cig * C::c_out + g * cog;
+                  for (size_t c = 0; c < cig; ++c) {
+                    const float xv = xp[c];
+                    for (size_t v = 0; v < VT; ++v)
+                      part[q][v] += xv * *reinterpret_cast<const vfloat*>(wp + c * C::c_out + kLanes * v);
+                  }
+                }
+              for (; t < Off::taps; ++t) {
+                const float* xp = x0 + Off::value[t];
+                const float* wp = w + t * cig * C::c_out + g * cog;
+                for (size_t c = 0; c < cig; ++c) {
+                  const float xv = xp[c];
+                  for (size_t v = 0; v < VT; ++v)
+                    part[0][v] += xv * *reinterpret_cast<const vfloat*>(wp + c * C::c_out + kLanes * v);
+                }
+              }
+              for (size_t v = 0; v < VT; ++v) {
+                acc[v] = part[0][v];
+                for (size_t q = 1; q < P; ++q) acc[v] += part[q][v];
+              }
+            } else {
+            for (size_t kd = 0; kd < C::k_d; ++kd) {
+              const long id = long(od * C::s_d + kd * C::d_d) - long(C::pad_f);
+              if (id < 0 || id >= long(C::in_d)) continue;
+              for (size_t kh = 0; kh < C::k_h; ++kh) {
+                const long ih = long(oh * C::s_h + kh * C::d_h) - long(C::pad_t);
+                if (ih < 0 || ih >= long(C::in_h)) continue;
+                for (size_t kw = 0; kw < C::k_w; ++kw) {
+                  const long iw = long(ow * C::s_w + kw * C::d_w) - long(C::pad_l);
+                  if (iw < 0 || iw >= long(C::in_w)) continue;
+                  const float* xp = xe + ((size_t(id) * C::in_h + size_t(ih)) * C::in_w + size_t(iw)) * C::c_in + g * cig;
+                  const float* wp = w + ((kd * C::k_h + kh) * C::k_w + kw) * cig * C::c_out + g * cog;
+                  for (size_t c = 0; c < cig; ++c) {
+                    const float xv = xp[c];
+                    for (size_t v = 0; v < VT; ++v)
+                      acc[v] += xv * *reinterpret_cast<const vfloat*>(wp + c * C::c_out + kLanes * v);
+                  }
+                }
+              }
+            }
+            }
+            for (size_t v = 0; v < VT; ++v) {
+              const vfloat r = f.vec(acc[v]);
+              if (kLanes * (v + 1) <= cog)
+                *reinterpret_cast<vfloat*>(ye + g * cog + kLanes * v) = r;
+              else
+                for (size_t l = 0; l < cog - kLanes * v; ++l) ye[g * cog + kLanes * v + l] = r[l];
+            }
+          }
+        }
+  }
+}
+
+template <class C, class F = Identity>
+inline void conv3d(const float* x, const float* w, const float* b, float* y, size_t n, float* cols, F f = F{}) {
+  constexpr size_t cig = C::c_in / C::groups, cog = C::c_out / C::groups;
+  constexpr size_t kdim = C::k_d * C::k_h * C::k_w * cig;
+  constexpr size_t pin = C::in_d * C::in_h * C::in_w, pout = C::out_d * C::out_h * C::out_w;
+  if constexpr (C::direct) {
+    (void)cols;
+    conv3d_direct<C>(x, w, b, y, n, f);
+    return;
+  }
+  const size_t rows = n * pout;
+  const size_t block = C::block_rows < rows ? C::block_rows : rows;  // patches stay in cache for the GEMM
+  for (size_t g = 0; g < C::groups; ++g) {
+    for (size_t r0 = 0; r0 < rows; r0 += block) {
+      const size_t r1 = r0 + block < rows ? r0 + block : rows;
+      float* row = cols;
+      for (size_t r = r0; r < r1; ++r, row += kdim) {
+        const size_t e = r / pout, p = r % pout;
+        gather_patch3d<C>(x + e * pin * C::c_in, row, p / (C::out_h * C::out_w), (p / C::out_w) % C::out_h,
+                          p % C::out_w, g);
+      }
+      float* yb = y + r0 * C::c_out + g * cog;
+      if (kHaveBlas && C::blas_min_rows && r1 - r0 >= C::blas_min_rows)
+        sgemm_bias(r1 - r0, cog, kdim, cols, kdim, w + g * cog, C::c_out, b + g * cog, yb, C::c_out, f);
+      else
+        gemm_loop<kdim, cog, kdim, C::c_out, C::c_out>(cols, w + g * cog, b + g * cog, yb, r1 - r0, f);
+    }
+  }
+}
+
+// 3D max/average pooling, channels-last (C: in_* c out_* k_* s_* pad_f pad_t pad_l pad_k
+// pad_b pad_r count_include_pad). Windows past the input (ceil mode) are clipped; an average
+// counts the taps inside the input, or inside the explicitly padded input with
+// count_include_pad (ONNX / PyTorch).
+template <class C, bool Max>
+inline void pool3d(const float* x, float* y, size_t n) {
+  constexpr size_t in_event = C::in_d * C::in_h * C::in_w * C::c;
+  constexpr size_t out_event = C::out_d * C::out_h * C::out_w * C::c;
+  for (size_t e = 0; e < n; ++e) {
+    const float* xe = x + e * in_event;
+    for (size_t od = 0; od < C::out_d; ++od)
+      for (size_t oh = 0; oh < C::out_h; ++oh)
+        for (size_t ow = 0; ow < C::out_w; ++ow) {
+          float* __restrict out = y + e * out_event + ((od * C::out_h + oh) * C::out_w + ow) * C::c;
+          for (size_t c = 0; c < C::c; ++c) out[c] = Max ? -std::numeric_limits<float>::infinity() : 0.0f;
+          size_t count = 0;
+          for (size_t kd = 0; kd < C::k_d; ++kd) {
+            const long id = long(od * C::s_d + kd) - long(C::pad_f);
+            for (size_t kh = 0; kh < C::k_h; ++kh) {
+              const long ih = long(oh * C::s_h + kh) - long(C::pad_t);
+              for (size_t kw = 0; kw < C::k_w; ++kw) {
+                const long iw = long(ow * C::s_w + kw) - long(C::pad_l);
+                const bool inside = id >= 0 && id < long(C::in_d) && ih >= 0 && ih < long(C::in_h) && iw >= 0 &&
+                                    iw < long(C::in_w);
+                const bool in_pad = id < long(C::in_d + C::pad_k) && ih < long(C::in_h + C::pad_b) &&
+                                    iw < long(C::in_w + C::pad_r);
+                count += (C::count_include_pad ? in_pad : inside) ? 1 : 0;
+                if (!inside) continue;
+                const float* __restrict xp = xe + ((size_t(id) * C::in_h + size_t(ih)) * C::in_w + size_t(iw)) * C::c;
+                if (Max)
+                  for (size_t c = 0; c < C::c; ++c) out[c] = xp[c] > out[c] ? xp[c] : out[c];
+                else
+                  for (size_t c = 0; c < C::c; ++c) out[c] += xp[c];
+              }
+            }
+          }
+          if (!Max) {
+            const float inv = count ? 1.0f / float(count) : 0.0f;
+            for (size_t c = 0; c < C::c; ++c) out[c] *= inv;
+          }
+        }
+  }
+}
+
+// TopK along an axis of `len` elements with `inner` elements after it (outer lines before):
+// insertion of each element into the sorted k best so far, written in place in the outputs.
+// Ties keep the lower index first; NaN ranks as +infinity (as the reference does).
+template <class C>
+inline void topk(const float* x, float* values, float* indices, size_t n) {
+  constexpr size_t K = C::k, L = C::len, I = C::inner;
+  auto key = [](float v) { return std::isnan(v) ? std::numeric_limits<float>::infinity() : v; };
+  auto before = [&key](float a, float b) {  // a strictly ahead of b
+    return C::largest ? key(a) > key(b) : key(a) < key(b);
+  };
+  for (size_t o = 0; o < n * C::outer; ++o) {
+    for (size_t i = 0; i < I; ++i) {
+      const float* xl = x + o * L * I + i;
+      float* vl = values + o * K * I + i;
+      float* il = indices + o * K * I + i;
+      size_t filled = 0;
+      for (size_t j = 0; j < L; ++j) {
+        const float v = xl[j * I];
+        if (filled == K && !before(v, vl[(K - 1) * I])) continue;
+        size_t pos = filled < K ? filled : K - 1;
+        while (pos > 0 && before(v, vl[(pos - 1) * I])) {
+          vl[pos * I] = vl[(pos - 1) * I];
+          il[pos * I] = il[(pos - 1) * I];
+          --pos;
+        }
+        vl[pos * I] = v;
+        il[pos * I] = float(j);
+        if (filled < K) ++filled;
+      }
+    }
+  }
+}
+
+// GatherElements: y[p] = x[p with its `axis` coordinate replaced by idx[p]] per event; idx
+// holds float integers, negative ones count from the end; one outside [-len, len) gives NaN.
+// C: rank, axis, len (x's size on axis), x_event, i_event, dims[rank] (of idx), x_str[rank]
+// (0 on a size-1 data axis that broadcasts). A walk over idx's axes, unrolled by the compiler.
+template <class C, size_t D>
+inline void gather_elements_walk(const float* xe, const float*& ie, float*& ye) {
+  if constexpr (D == C::rank) {
+    const float v = *ie++;
+    const float k = v < 0.0f ? v + float(C::len) : v;
+    *ye++ = (k >= 0.0f && k < float(C::len) && k == std::floor(k)) ? xe[size_t(k) * C::x_str[C::axis]]
+                                                                     : std::numeric_limits<float>::quiet_NaN();
+  } else {
+    constexpr size_t step = D == C::axis ? 0 : C::x_str[D];  // the axis coordinate comes from idx
+    for (size_t i = 0; i < C::dims[D]; ++i) gather_elements_walk<C, D + 1>(xe + i * step, ie, ye);
+  }
+}
+
+template <class C>
+inline void gather_elements(const float* x, const float* idx, float* y, size_t n) {
+  for (size_t e = 0; e < n; ++e) {
+    const float* ie = idx + e * C::i_event;
+    float* ye = y + e * C::i_event;
+    gather_elements_walk<C, 0>(x + e * C::x_event, ie, ye);
+  }
+}
+
+// ReduceProd: out[o] = product of x[index[o * R + r]], r < R (a constant table).
+template <class C>
+inline void reduce_prod(const float* x, float* y, size_t n) {
+  for (size_t e = 0; e < n; ++e) {
+    const float* xe = x + e * C::in_size;
+    float* ye = y + e * C::out_size;
+    for (size_t o = 0; o < C::out_size; ++o) {
+      float acc = 1.0f;
+      for (size_t r = 0; r < C::R; ++r) acc *= xe[C::index[o * C::R + r]];
+      ye[o] = acc;
     }
   }
 }

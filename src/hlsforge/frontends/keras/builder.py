@@ -399,6 +399,8 @@ _CREATION_ORDER: dict[str, Callable[[dict[str, Any]], list[str]]] = {
     **{c: _kernel_bias(["kernel"]) for c in ("Dense", "Conv1D", "Conv2D", "DepthwiseConv1D", "DepthwiseConv2D")},
     **{c: _kernel_bias(["depthwise_kernel", "pointwise_kernel"]) for c in ("SeparableConv1D", "SeparableConv2D")},
     "BatchNormalization": _bn_order,
+    # 3D and transposed convolutions (issue 12, frontends/keras/spatial.py)
+    **{c: _kernel_bias(["kernel"]) for c in ("Conv3D", "Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose")},
     # QKeras (v3, Keras 3 archives): same variables as their Keras counterparts
     **{c: _kernel_bias(["kernel"]) for c in ("QDense", "QConv1D", "QConv2D")},
     "QDepthwiseConv2D": _kernel_bias(["depthwise_kernel"]),

@@ -509,6 +509,10 @@ from .recurrent import CONVERTERS as _RECURRENT  # noqa: E402 - recurrent layers
 
 CONVERTERS.update(_RECURRENT)
 
+from .spatial import CONVERTERS as _SPATIAL  # noqa: E402 - 3D, transposed convolutions, UpSampling (issue 12)
+
+CONVERTERS.update(_SPATIAL)
+
 # Aliases Keras also accepts as class names in configs.
 for _alias, _target in {
     "MaxPool1D": "MaxPooling1D", "MaxPool2D": "MaxPooling2D", "AvgPool1D": "AveragePooling1D",

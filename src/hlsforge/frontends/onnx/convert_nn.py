@@ -80,8 +80,9 @@ def _matmul(nc: NodeContext) -> None:
 def _spatial(nc: NodeContext, what: str) -> int:
     """Number of spatial dims of input 0 (1 or 2), or an error naming the node."""
     nsp = len(nc.shape(0)) - 1
-    if nsp not in (1, 2):
-        raise nc.unsupported(f"{what} on a rank-{nsp + 2} tensor: only 1D (N, C, L) and 2D (N, C, H, W) are supported")
+    if nsp not in (1, 2, 3):
+        raise nc.unsupported(f"{what} on a rank-{nsp + 2} tensor: only 1D (N, C, L), 2D (N, C, H, W) and 3D "
+                             "(N, C, D, H, W) are supported")
     return nsp
 
 
@@ -137,7 +138,7 @@ def _conv(nc: NodeContext) -> None:
     # (C_out, C_in/g, *K) -> (*K, C_in/g, C_out)
     k = np.transpose(w, tuple(range(2, 2 + nsp)) + (1, 0))
     attrs = ConvAttrs(tuple(kernel), strides, dilations, pads, group)  # type: ignore[arg-type]
-    y = nc.emit(Op.CONV1D if nsp == 1 else Op.CONV2D,
+    y = nc.emit((Op.CONV1D, Op.CONV2D, Op.CONV3D)[nsp - 1],
                 [nc.to_channels_last(x), nc.constant("kernel", k, nc.known_type(1)), nc.constant("bias", bias, bias_t)],
                 attrs)
     nc.to_channels_first(y)
@@ -159,7 +160,8 @@ def _pool(nc: NodeContext, op1: Op, op2: Op, *, avg: bool) -> None:
     pads = _explicit_pads(nc, tuple(sizes), kernel, strides, dilations)
     attrs = PoolAttrs(kernel, strides, pads, bool(nc.attr("ceil_mode", 0)),
                       bool(nc.attr("count_include_pad", 0)) if avg else False)
-    y = nc.emit(op1 if nsp == 1 else op2, [nc.to_channels_last(x)], attrs)
+    op3 = Op.AVGPOOL3D if avg else Op.MAXPOOL3D
+    y = nc.emit((op1, op2, op3)[nsp - 1], [nc.to_channels_last(x)], attrs)
     nc.to_channels_first(y)
 
 

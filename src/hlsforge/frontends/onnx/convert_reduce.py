@@ -8,8 +8,8 @@ Built from ops every consumer already has, so nothing new reaches the backends:
   ones over ``(K, R)`` (each output is the sum of its R inputs);
 - a Reshape gives ONNX's output shape (``keepdims`` keeps the reduced axes as size 1).
 
-ReduceProd has no such composition and is refused; so is any reduction over the batch axis
-or down to a scalar per event. The spatial-mean fast paths of ``ReduceMean`` stay in
+ReduceProd has no such composition: it is its own IR op (``convert_select``). Any reduction over the batch axis
+or down to a scalar per event is refused. The spatial-mean fast paths of ``ReduceMean`` stay in
 ``convert_nn`` (a global average pool without transposes); other axes come here.
 """
 
@@ -110,7 +110,3 @@ def _min_v1(nc: NodeContext) -> None:
 def _min_v18(nc: NodeContext) -> None:
     _convert(nc, "min", _input_axes(nc))
 
-
-@converter("ReduceProd", 1)
-def _prod(nc: NodeContext) -> None:
-    raise nc.unsupported("ReduceProd is not supported (no exact composition of hlsforge's ops)")

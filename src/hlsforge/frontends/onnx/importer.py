@@ -27,7 +27,9 @@ from . import (  # noqa: F401 - register converters
     convert_nn,
     convert_recurrent,
     convert_reduce,
+    convert_select,
     convert_shape,
+    convert_spatial,
 )
 from .context import DEFAULT_DOMAINS, ImportContext, NodeContext, Tensor, has_batch_symbol
 from .convert_channels_last import CHANNELS_LAST_DOMAIN, convert_channels_last, is_channels_last

@@ -84,6 +84,12 @@ def _selu_negative(x: np.ndarray, p: Sequence[float]) -> np.ndarray:
     return gamma * alpha * np.expm1(x)
 
 
+def _rsqrt(x: np.ndarray, p: Sequence[float]) -> np.ndarray:
+    (eps,) = p  # LayerNormalization: 1/sqrt(variance + epsilon); a variance is never negative
+    with np.errstate(divide="ignore"):
+        return 1.0 / np.sqrt(np.maximum(x, 0.0) + eps)
+
+
 FUNCTIONS: dict[str, Callable[[np.ndarray, Sequence[float]], np.ndarray]] = {
     "sigmoid": _sigmoid,
     "tanh": _tanh,
@@ -92,6 +98,7 @@ FUNCTIONS: dict[str, Callable[[np.ndarray, Sequence[float]], np.ndarray]] = {
     "softplus": _softplus,
     "elu": _elu_negative,  # the x < 0 branch: alpha * (exp(x) - 1)
     "selu": _selu_negative,  # the x < 0 branch: gamma * alpha * (exp(x) - 1)
+    "rsqrt": _rsqrt,  # LayerNormalization (issue 12): 1/sqrt(max(x, 0) + epsilon)
 }
 """The tabulated functions, evaluated in float64. ``params`` of the spec are passed along."""
 

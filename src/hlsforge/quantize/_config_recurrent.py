@@ -26,7 +26,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 RECURRENT_OPS = (Op.GRU, Op.LSTM, Op.SIMPLE_RNN)
 
-TABLE_ACTIVATIONS = {"Sigmoid": "sigmoid", "Tanh": "tanh"}
+TABLE_ACTIVATIONS = {"Sigmoid": "sigmoid", "Tanh": "tanh", "HardSigmoid": "hard_sigmoid", "Softsign": "softsign",
+                     "Softplus": "softplus"}
 """ONNX recurrent activations computed through a lookup table (the tables io_parallel emits
 for standalone Sigmoid/Tanh layers, ``quantize/tables.py``)."""
 EXACT_ACTIVATIONS = ("Relu",)
@@ -89,13 +90,15 @@ def check_cell(node: Node) -> None:
         )
 
 
-def table_keys(node: Node) -> dict[str, str]:
-    """``{option key: table function}`` of the tables a cell uses (``table_f`` for gates,
-    ``table_g`` for the candidate, ``table_h`` for LSTM's output of the cell state)."""
+def table_keys(node: Node) -> dict[str, tuple[str, tuple[float, ...]]]:
+    """``{option key: (table function, params)}`` of the tables a cell uses (``table_f`` for
+    gates, ``table_g`` for the candidate, ``table_h`` for LSTM's output of the cell state)."""
+    a: RecurrentAttrs = node.attrs
     out = {}
-    for key, act in zip(("table_f", "table_g", "table_h"), cell_functions(node), strict=False):
+    for i, (key, act) in enumerate(zip(("table_f", "table_g", "table_h"), cell_functions(node), strict=False)):
         if act in TABLE_ACTIVATIONS:
-            out[key] = TABLE_ACTIVATIONS[act]
+            params = (float(a.alphas[i]), float(a.betas[i])) if act == "HardSigmoid" else ()
+            out[key] = (TABLE_ACTIVATIONS[act], params)
     return out
 
 
@@ -160,10 +163,10 @@ def _cfg_recurrent(c: _Configurer, node: Node) -> None:
     if keys:
         table_t = c.fixed(node, "table")
         node.precision["table"] = table_t
-        for key, fn in keys.items():
+        for key, (fn, params) in keys.items():
             index_t = cell_t if key == "table_h" else acc_t
             node.options[key] = build_table(
-                fn, index_t, table_t, size=c.cfg.option(node, "table_size"), where=f"{where}: {key}"
+                fn, index_t, table_t, size=c.cfg.option(node, "table_size"), params=params, where=f"{where}: {key}"
             )
     for i, out in enumerate(node.outputs):
         c.g.values[out].type = cell_t if (node.op is Op.LSTM and i == 2) else h_t

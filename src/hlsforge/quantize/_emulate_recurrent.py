@@ -17,7 +17,7 @@ import numpy as np
 from ..ir.graph import Node
 from ..ir.ops import Op, RecurrentAttrs
 from ..ir.types import FixedType
-from ._emulate_arith import I64_SAFE, Fx, absmax, add, cast, mul, to_object
+from ._emulate_arith import I64_SAFE, Fx, absmax, add, cast, mul, overflow_mask, to_object
 from ._emulate_dot import accumulate
 from .fixed import as_fixed_type
 
@@ -59,6 +59,14 @@ class _Cell:
 
     def to_accum(self, v: Fx) -> Fx:
         return Fx(self.ctx.accum(self.node, v, self.acc_t), self.acc_t.frac)
+
+
+def _state_cast(ctx: Any, node: Node, v: Fx, t: FixedType) -> Array:
+    """``cast_cell``: counted with the layer's result overflows (a state, like ``h``)."""
+    if ctx.count:
+        key = ctx.keys[node.name]
+        ctx.overflows[key] = ctx.overflows.get(key, 0) + int(np.count_nonzero(overflow_mask(v, t)))
+    return cast(v, t)
 
 
 def _stack(parts: list[Array], axis: int) -> Array:
@@ -128,7 +136,7 @@ def _direction(ctx: Any, node: Node, x: Fx, ins: Sequence[Fx], d: int) -> tuple[
             else:
                 fg = cell.gate("table_f", f_act, pre(2, peephole(2, c)))
             gg = cell.gate("table_g", g_act, pre(3, None))
-            c = Fx(cell.ctx.accum(node, add(mul(fg, c), mul(ig, gg)), cell.cell_t), cell.cell_t.frac)
+            c = Fx(_state_cast(ctx, node, add(mul(fg, c), mul(ig, gg)), cell.cell_t), cell.cell_t.frac)
             og = cell.gate("table_f", f_act, pre(1, peephole(1, c)))
             h = Fx(ctx.result(node, mul(og, cell.gate("table_h", h_act, c))), cell.res_t.frac)
         ys[t] = h.raw

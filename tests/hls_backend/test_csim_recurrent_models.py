@@ -45,7 +45,7 @@ def _layernorm_model() -> keras.Model:
 def _onnx_gru(direction: str = "bidirectional"):
     """The shape tf2onnx gives a Keras GRU(return_sequences=True): Transpose(1,0,2) -> GRU
     (layout 0, linear_before_reset) -> Transpose(0,2,1,3) + Reshape -> Transpose(1,0,2)."""
-    onnx = pytest.importorskip("onnx")
+    pytest.importorskip("onnx")
     from onnx import TensorProto, helper, numpy_helper
 
     from hlsforge.frontends.onnx import load_onnx

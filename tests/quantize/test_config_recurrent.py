@@ -9,10 +9,9 @@ from op_zoo import FIXED_RECURRENT_CASES, random_inputs
 
 from hlsforge.errors import PrecisionError
 from hlsforge.ir.ops import Op
-from hlsforge.ir.types import FixedType
+from hlsforge.ir.types import FixedType, parse_type
 from hlsforge.quantize import configure, emulate
 from hlsforge.quantize.config import OP_VARIABLES
-from hlsforge.ir.types import parse_type
 
 
 def _node(g, op):

@@ -91,6 +91,12 @@ def _direction(ctx: Any, node: Node, x: Fx, ins: Sequence[Fx], d: int) -> tuple[
     steps = range(s - 1, -1, -1) if reverse else range(s)
     ys: list[Array] = [np.zeros(0)] * s
     rb = b[g_n:]
+    peep = Fx(ins[6].raw[d], ins[6].frac) if node.op is Op.LSTM else None
+
+    def peephole(j: int, cv: Fx) -> Fx:
+        """``P_j · c`` (LSTM peepholes i, o, f), exact."""
+        return mul(Fx(peep.raw[j * hs : (j + 1) * hs], peep.frac), cv)  # type: ignore[union-attr]
+
     for t in steps:
         xt = xw[:, t]
 
@@ -118,25 +124,20 @@ def _direction(ctx: Any, node: Node, x: Fx, ins: Sequence[Fx], d: int) -> tuple[
             h = Fx(ctx.result(node, add(cand, mul(z, add(h, cand, subtract=True)))), cell.res_t.frac)
         else:  # LSTM, gates i o f c
             f_act, g_act, h_act = cell.acts
-            assert c is not None and cell.cell_t is not None
-            p = ins[6].raw[d]
-            pf = ins[6].frac
+            cell_t: FixedType = cell.cell_t  # type: ignore[assignment]
             hr = cell.dot(h, ins[2], slice(None), rb, 1)
 
-            def pre(i: int, peep: Fx | None, hr: Array = hr) -> Fx:
+            def pre(i: int, extra: Fx | None, hr: Array = hr) -> Fx:
                 v = add(xg(i), Fx(hr[:, i * hs : (i + 1) * hs], af))
-                return cell.to_accum(v if peep is None else add(v, peep))
+                return cell.to_accum(v if extra is None else add(v, extra))
 
-            def peephole(j: int, cv: Fx) -> Fx:
-                return mul(Fx(p[j * hs : (j + 1) * hs], pf), cv)
-
-            ig = cell.gate("table_f", f_act, pre(0, peephole(0, c)))
+            ig = cell.gate("table_f", f_act, pre(0, peephole(0, c)))  # type: ignore[arg-type]
             if a.input_forget:
                 fg = add(Fx(np.array(1, dtype=np.int64), 0), ig, subtract=True)
             else:
                 fg = cell.gate("table_f", f_act, pre(2, peephole(2, c)))
             gg = cell.gate("table_g", g_act, pre(3, None))
-            c = Fx(_state_cast(ctx, node, add(mul(fg, c), mul(ig, gg)), cell.cell_t), cell.cell_t.frac)
+            c = Fx(_state_cast(ctx, node, add(mul(fg, c), mul(ig, gg)), cell_t), cell_t.frac)  # type: ignore[arg-type]
             og = cell.gate("table_f", f_act, pre(1, peephole(1, c)))
             h = Fx(ctx.result(node, mul(og, cell.gate("table_h", h_act, c))), cell.res_t.frac)
         ys[t] = h.raw

@@ -38,16 +38,17 @@ def _activation_members(layer: _Layer, key: str, act: str, index_frac: int, acc_
     k = key[-1]
     if act == "Relu":  # exact: max(v, 0) in the input's own type; the table is a placeholder
         arr = layer.raw_array(key, [0], layer.precision("accum"), acc_name, "unused: this gate is ReLU")
-        ints = [("bool", f"{k}_relu", 1), _u(f"{k}_size", 1), ("long long", f"{k}_lo", 0), ("int", f"{k}_shift", 0)]
+        ints: list[Any] = [("bool", f"{k}_relu", 1), _u(f"{k}_size", 1), ("long long", f"{k}_lo", 0),
+                           ("int", f"{k}_shift", 0)]
         return ints, acc_name, arr
     ints, tt, arr = _table_members(layer, key, k, "table", index_frac=index_frac)
     return [("bool", f"{k}_relu", 0), *ints], tt, arr
 
 
-def _transposed(value: Any) -> np.ndarray:
+def _transposed(value: Any) -> list[int]:
     """ONNX ``(dirs, gates·H, K)`` → per direction ``(K, gates·H)``, flattened."""
     raw = raw_constant(value)
-    return np.ascontiguousarray(np.transpose(raw, (0, 2, 1))).reshape(-1)
+    return [int(v) for v in np.transpose(raw, (0, 2, 1)).reshape(-1)]
 
 
 def lower_recurrent(layer: _Layer) -> _Parts:

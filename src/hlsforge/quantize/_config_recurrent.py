@@ -94,7 +94,7 @@ def table_keys(node: Node) -> dict[str, tuple[str, tuple[float, ...]]]:
     """``{option key: (table function, params)}`` of the tables a cell uses (``table_f`` for
     gates, ``table_g`` for the candidate, ``table_h`` for LSTM's output of the cell state)."""
     a: RecurrentAttrs = node.attrs
-    out = {}
+    out: dict[str, tuple[str, tuple[float, ...]]] = {}
     for i, (key, act) in enumerate(zip(("table_f", "table_g", "table_h"), cell_functions(node), strict=False)):
         if act in TABLE_ACTIVATIONS:
             params = (float(a.alphas[i]), float(a.betas[i])) if act == "HardSigmoid" else ()
@@ -164,12 +164,12 @@ def _cfg_recurrent(c: _Configurer, node: Node) -> None:
         table_t = c.fixed(node, "table")
         node.precision["table"] = table_t
         for key, (fn, params) in keys.items():
-            index_t = cell_t if key == "table_h" else acc_t
+            index_t: FixedType = cell_t if (key == "table_h" and cell_t is not None) else acc_t
             node.options[key] = build_table(
                 fn, index_t, table_t, size=c.cfg.option(node, "table_size"), params=params, where=f"{where}: {key}"
             )
     for i, out in enumerate(node.outputs):
-        c.g.values[out].type = cell_t if (node.op is Op.LSTM and i == 2) else h_t
+        c.g.values[out].type = cell_t if (cell_t is not None and i == 2) else h_t
 
 
 def _cfg_layernorm(c: _Configurer, node: Node) -> None:

@@ -105,8 +105,8 @@ def _direction(ctx: Any, node: Node, x: Fx, ins: Sequence[Fx], d: int) -> tuple[
 
         if node.op is Op.SIMPLE_RNN:
             hr = cell.dot(h, ins[2], slice(None), rb, 1)
-            pre = cell.to_accum(add(xg(0), Fx(hr, af)))
-            h = Fx(ctx.result(node, cell.gate("table_f", cell.acts[0], pre)), cell.res_t.frac)
+            pre_h = cell.to_accum(add(xg(0), Fx(hr, af)))
+            h = Fx(ctx.result(node, cell.gate("table_f", cell.acts[0], pre_h)), cell.res_t.frac)
         elif node.op is Op.GRU:
             f_act, g_act = cell.acts
             hzr = cell.dot(h, ins[2], slice(0, 2 * hs), rb[: 2 * hs], 1)
@@ -135,7 +135,7 @@ def _direction(ctx: Any, node: Node, x: Fx, ins: Sequence[Fx], d: int) -> tuple[
             if a.input_forget:
                 fg = add(Fx(np.array(1, dtype=np.int64), 0), ig, subtract=True)
             else:
-                fg = cell.gate("table_f", f_act, pre(2, peephole(2, c)))
+                fg = cell.gate("table_f", f_act, pre(2, peephole(2, c)))  # type: ignore[arg-type]
             gg = cell.gate("table_g", g_act, pre(3, None))
             c = Fx(_state_cast(ctx, node, add(mul(fg, c), mul(ig, gg)), cell_t), cell_t.frac)  # type: ignore[arg-type]
             og = cell.gate("table_f", f_act, pre(1, peephole(1, c)))

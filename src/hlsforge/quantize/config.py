@@ -867,7 +867,7 @@ UNSUPPORTED: dict[Op, str] = dict(FLOAT_ONLY)
 # Recurrent cells and LayerNormalization (issue 12): their own rule module, merged here.
 from . import _config_recurrent as _rec  # noqa: E402
 
-VARIABLES = VARIABLES + _rec.NEW_VARIABLES
+VARIABLES = VARIABLES + _rec.NEW_VARIABLES  # type: ignore[assignment]
 OP_VARIABLES.update(_rec.OP_VARIABLES)
 _OP_OPTIONS.update(_rec.OP_OPTIONS)
 _FALLBACK.update(_rec.FALLBACK)

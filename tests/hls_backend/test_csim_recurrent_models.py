@@ -134,3 +134,26 @@ def test_io_stream_refuses_recurrent_cells_by_name():
     q = configure(g, {"model": {"default": "ap_fixed<16,6>", "io_type": "io_stream"}})
     with pytest.raises(UnsupportedOpError, match=r"GRU.*io_stream.*io_parallel"):
         lower(q)
+
+
+@pytest.mark.slow
+def test_deep_double_b_like_three_input_model_is_exact_in_csim():
+    """The CMS DeepDoubleB-like torch.onnx export (three inputs: BatchNorm, Conv1D + MatMul + GRU
+    branches, Concat, Softmax) through configure -> emulate -> C-sim, exactly at every layer."""
+    pytest.importorskip("torch")
+    import sys
+    from pathlib import Path
+
+    from hlsforge.frontends.onnx import load_onnx
+    from hlsforge.hls_backend import compile as compile_hls
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "frontends"))
+    from test_onnx_recurrent import _deep_double_b_like
+
+    g = load_onnx(_deep_double_b_like())
+    q = configure(g, {"model": {"default": "ap_fixed<16,6>", "table": "ap_fixed<18,8>"}})
+    rng = np.random.default_rng(4)
+    xs = {"glob": rng.normal(size=(30, 7)), "cpf": rng.normal(size=(30, 10, 5)), "sv": rng.normal(size=(30, 4, 3))}
+    xs = {k: v.astype(np.float32) for k, v in xs.items()}
+    assert_same_as_emulator(compile_hls(q, flags=BITS_ONLY_FLAGS), q, xs, "deep_double_b_like")
+    np.testing.assert_allclose(emulate.run(q, xs), reference.run(g, xs), atol=2e-2)

@@ -285,11 +285,14 @@ def _float_cases() -> dict[str, Callable[[], Graph]]:
     }
 
 
-def recurrent(op: Op, direction: str = "forward", lbr: bool = False, seq: int = 5, n_in: int = 4, h: int = 3) -> Graph:
-    """One recurrent node with random weights, biases, initial states (and LSTM peepholes)."""
+def recurrent(op: Op, direction: str = "forward", lbr: bool = False, seq: int = 5, n_in: int = 4, h: int = 3,
+              activations: tuple[tuple[str, float, float], ...] | None = None, input_forget: bool = False) -> Graph:
+    """One recurrent node with random weights, biases, initial states (and LSTM peepholes);
+    ``activations``: ``(name, alpha, beta)`` per function (default: ONNX's)."""
     from hlsforge.ir.ops import RecurrentAttrs, rnn_default_activations, rnn_gates
 
-    g = Graph(f"op_{op.value.lower()}_{direction}" + ("_lbr" if lbr else ""))
+    tag = "_" + "_".join(a[0].lower() for a in activations) if activations else ""
+    g = Graph(f"op_{op.value.lower()}_{direction}" + ("_lbr" if lbr else "") + tag + ("_if" if input_forget else ""))
     rng = _rng(g.name)
     dirs = 2 if direction == "bidirectional" else 1
     gates = rnn_gates(op)
@@ -298,8 +301,10 @@ def recurrent(op: Op, direction: str = "forward", lbr: bool = False, seq: int = 
            _weights(g, rng, "B", (dirs, 2 * gates * h), 0.2), _weights(g, rng, "initial_h", (dirs, h))]
     if op is Op.LSTM:
         ins += [_weights(g, rng, "initial_c", (dirs, h)), _weights(g, rng, "P", (dirs, 3 * h), 0.2)]
-    acts = rnn_default_activations(op) * dirs
-    attrs = RecurrentAttrs(h, direction, acts, (0.0,) * len(acts), (0.0,) * len(acts), None, lbr)
+    spec = activations or tuple((a, 0.0, 0.0) for a in rnn_default_activations(op))
+    acts = tuple(a[0] for a in spec) * dirs
+    alphas, betas = tuple(a[1] for a in spec) * dirs, tuple(a[2] for a in spec) * dirs
+    attrs = RecurrentAttrs(h, direction, acts, alphas, betas, None, lbr, input_forget)
     n = g.add_node(op, ins, attrs=attrs, source_name=op.value.lower())
     g.outputs = list(n.outputs)
     return g.validate()
@@ -315,8 +320,25 @@ RECURRENT_CASES: dict[str, Callable[[], Graph]] = {
     "simple_rnn": lambda: recurrent(Op.SIMPLE_RNN),
 }
 FLOAT_CASES: dict[str, Callable[[], Graph]] = {**MATH_CASES, **RECURRENT_CASES}
-"""Cases of ops only the float engines run (no fixed-point rule yet: each fixed-point consumer
-lists them in its ``UNSUPPORTED`` table); kept apart so the fixed-point sweeps skip them."""
+"""Cases of the issue-12 ops, which the float engines all run; of these only the recurrent
+cells and LayerNormalization have a fixed-point form (:data:`FIXED_RECURRENT_CASES`), the
+others are listed in each fixed-point consumer's ``UNSUPPORTED`` table."""
+
+FIXED_RECURRENT_CASES: dict[str, Callable[[], Graph]] = {
+    **RECURRENT_CASES,
+    "layernorm": layernorm,
+    "simple_rnn_relu_bidirectional": lambda: recurrent(Op.SIMPLE_RNN, "bidirectional", activations=(("Relu", 0.0, 0.0),)),
+    "gru_reverse_hard_sigmoid_lbr": lambda: recurrent(
+        Op.GRU, "reverse", lbr=True, activations=(("HardSigmoid", 0.2, 0.5), ("Softsign", 0.0, 0.0))),
+    "lstm_input_forget_relu": lambda: recurrent(
+        Op.LSTM, activations=(("Sigmoid", 0.0, 0.0), ("Relu", 0.0, 0.0), ("Tanh", 0.0, 0.0)), input_forget=True),
+}
+"""Recurrent cells (every direction, both GRU reset forms, peepholes, initial states, ReLU and
+other activations) and LayerNormalization: the fixed-point sweeps run these too
+(docs/numerics.md §12)."""
+
+FIXED_POINT_CASES: dict[str, Callable[[], Graph]] = {**CASES, **FIXED_RECURRENT_CASES}
+"""Every case the fixed-point engines (emulator, C-sim) run."""
 
 
 def random_inputs(graph: Graph, batch: int, seed: int = 0, scale: float = 2.0) -> dict[str, np.ndarray] | np.ndarray:

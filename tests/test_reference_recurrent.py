@@ -52,11 +52,31 @@ def test_recurrent_reference_matches_onnxruntime(case):
         np.testing.assert_allclose(got[o], w, rtol=1e-4, atol=1e-5, err_msg=f"{case}: {o}")
 
 
-def test_fixed_point_consumers_refuse_with_a_reason():
+def test_fixed_point_consumers_take_recurrent_cells_and_refuse_what_they_do_not_define():
+    """Recurrent cells left the float-only table (docs/numerics.md §12): configure types them;
+    cell clipping and per-direction activations stay refused, naming the node."""
+    from dataclasses import replace
+
+    from hlsforge.errors import UnsupportedOpError
+    from hlsforge.float_only import FLOAT_ONLY
+    from hlsforge.ir.ops import Op
     from hlsforge.quantize import configure
 
-    with pytest.raises(Exception, match="fixed-point recurrent cell"):
-        configure(RECURRENT_CASES["gru"]())
+    assert not {Op.GRU, Op.LSTM, Op.SIMPLE_RNN, Op.LAYERNORM} & set(FLOAT_ONLY)
+    q = configure(RECURRENT_CASES["gru"](), "ap_fixed<16,6>")
+    assert {"table_f", "table_g"} <= set(q.nodes[0].options)
+    g = RECURRENT_CASES["gru"]()
+    g.nodes[0].attrs = replace(g.nodes[0].attrs, clip=2.0)
+    with pytest.raises(UnsupportedOpError, match="'gru'.*clip"):
+        configure(g, "ap_fixed<16,6>")
+    g = RECURRENT_CASES["gru_bidirectional_lbr"]()
+    g.nodes[0].attrs = replace(g.nodes[0].attrs, activations=("Sigmoid", "Tanh", "Sigmoid", "Relu"))
+    with pytest.raises(UnsupportedOpError, match="same activations in both directions"):
+        configure(g, "ap_fixed<16,6>")
+    g = RECURRENT_CASES["simple_rnn"]()
+    g.nodes[0].attrs = replace(g.nodes[0].attrs, activations=("Elu",), alphas=(1.0,), betas=(0.0,))
+    with pytest.raises(UnsupportedOpError, match="Elu"):
+        configure(g, "ap_fixed<16,6>")
 
 
 def test_cpu_backend_runs_every_recurrent_case_like_the_reference():

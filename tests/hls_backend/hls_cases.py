@@ -89,11 +89,12 @@ def chunks(items: list, size: int = 250) -> list[list]:
 def op_cases(
     configs: dict[str, dict[str, Any]], names: list[str] | None = None
 ) -> list[tuple[str, Graph]]:
-    """``(label, quantized graph)`` for every op-zoo case under every config."""
+    """``(label, quantized graph)`` for every op-zoo case under every config (recurrent cells
+    and LayerNorm included: ``op_zoo.FIXED_POINT_CASES``)."""
     out = []
     for cname, cfg in configs.items():
-        for case in names or list(op_zoo.CASES):
-            out.append((f"{cname}__{case}", configure(op_zoo.CASES[case](), cfg)))
+        for case in names or list(op_zoo.FIXED_POINT_CASES):
+            out.append((f"{cname}__{case}", configure(op_zoo.FIXED_POINT_CASES[case](), cfg)))
     return out
 
 

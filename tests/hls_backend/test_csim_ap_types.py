@@ -61,6 +61,11 @@ ONE_PER_KERNEL = [
     "reshape",
     "quantize",
     "tree_ensemble",
+    # recurrent cells and LayerNorm (hlsforge_kernels/recurrent.h)
+    "gru",
+    "lstm_bidirectional",
+    "lstm_input_forget_relu",
+    "layernorm",
 ]
 
 

@@ -271,12 +271,12 @@ def _render_layers(w: CodeWriter, model: HlsModel, *, trace: bool) -> None:
     for k, layer in enumerate(model.layers):
         w.blank()
         w.line(f"// {describe_layer(model, layer)}")
-        if layer.local or trace:
-            w.line(f"{layer.output.type_name} {layer.output.name}[{layer.output.size}];")
-            if not trace:
-                w.raw(
-                    f"    #pragma HLS ARRAY_PARTITION variable={layer.output.name} complete dim=0"
-                )
+        outs = [(layer.output, layer.local), *zip(layer.extra_outputs, layer.extra_local, strict=True)]
+        for buf, local in outs:
+            if local or trace:
+                w.line(f"{buf.type_name} {buf.name}[{buf.size}];")
+                if not trace:
+                    w.raw(f"    #pragma HLS ARRAY_PARTITION variable={buf.name} complete dim=0")
         for call in layer.calls:
             w.line(render_call(call))
         if trace:

@@ -177,6 +177,7 @@ class _Layer:
         self.parts_typedefs: list[TypeDef] = []
         self.arrays: list[ConstArray] = []
         self.scalars: list[ConstScalar] = []
+        self.extra: list[_Port] = []  # outputs after the first (multi-output ops)
 
     # -- inputs
     def input(self, i: int) -> _Port:
@@ -831,6 +832,11 @@ RULES: dict[Op, Callable[[_Layer], _Parts]] = {
 
 RULES.update({op: _gather(source_index) for op in INDEX_OPS})  # Slice, Gather: index tables (issue 12)
 
+from .recurrent import MULTI_OUTPUT_OPS  # noqa: E402 - recurrent cells, LayerNorm: their own module (issue 12)
+from .recurrent import RULES as _RECURRENT_RULES  # noqa: E402
+
+RULES.update(_RECURRENT_RULES)
+
 # ----------------------------------------------------------------------------- driver
 
 
@@ -915,7 +921,7 @@ def lower(graph: Graph, *, name: str | None = None, io_type: str | None = None) 
                 f"{node.describe()}: the HLS backend has no kernel for {node.op.value}"
                 + (f": {UNSUPPORTED[node.op]}" if node.op in UNSUPPORTED else "")
             )
-        if len(node.outputs) != 1:
+        if len(node.outputs) != 1 and node.op not in MULTI_OUTPUT_OPS:
             raise UnsupportedOpError(
                 f"{node.describe()}: the HLS backend supports single-output layers only"
             )
@@ -928,10 +934,23 @@ def lower(graph: Graph, *, name: str | None = None, io_type: str | None = None) 
         array = out_ports[out_name][0] if is_port else scope.take(f"{lid}_out")
         port = _Port(array, result_t, out_value)
         helper = _Layer(ctx, node, lid, port)
+        extra_tds, extra_local = [], []
+        for k, extra_name in enumerate(node.outputs[1:], 1):  # multi-output ops (recurrent cells)
+            ev = graph.values[extra_name]
+            etn = scope.take(f"{lid}_result{k}_t")
+            extra_tds.append(TypeDef(etn, cpp_type(ev.type, f"{node.describe()} output {k}")))
+            e_port = extra_name in out_ports and consumers.get(extra_name, 0) == 0
+            e_arr = out_ports[extra_name][0] if e_port else scope.take(f"{lid}_out{k}")
+            helper.extra.append(_Port(e_arr, etn, ev))
+            extra_local.append(not e_port)
         parts = rule(helper)
         ctx.env[out_name] = port
         if out_name in out_ports and not is_port:
             copies.append(OutputCopy(out_ports[out_name][0], array, out_value.size))
+        for extra_name, e in zip(node.outputs[1:], helper.extra, strict=True):
+            ctx.env[extra_name] = e
+            if extra_name in out_ports and out_ports[extra_name][0] != e.array:
+                copies.append(OutputCopy(out_ports[extra_name][0], e.array, e.value.size))
         layers.append(
             Layer(
                 index=index,
@@ -945,12 +964,16 @@ def lower(graph: Graph, *, name: str | None = None, io_type: str | None = None) 
                 output=Buffer(array, result_t, out_value.size, tuple(out_value.shape)),
                 local=not is_port,
                 calls=tuple(parts.calls),
-                typedefs=(result_td, *helper.parts_typedefs, *parts.typedefs),
+                typedefs=(result_td, *extra_tds, *helper.parts_typedefs, *parts.typedefs),
                 configs=tuple(parts.configs),
                 arrays=tuple(helper.arrays + parts.arrays),
                 scalars=tuple(helper.scalars + parts.scalars),
                 reuse_factor=parts.reuse_factor,
                 strategy=parts.strategy,
+                extra_outputs=tuple(
+                    Buffer(e.array, e.type_name, e.value.size, tuple(e.value.shape)) for e in helper.extra
+                ),
+                extra_local=tuple(extra_local),
             )
         )
 

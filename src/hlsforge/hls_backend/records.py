@@ -117,6 +117,10 @@ class Layer:
     streams: tuple[StreamDecl, ...] = ()
     post_calls: tuple[Call, ...] = ()
     ii: int = 1
+    # multi-output ops (recurrent cells: Y_h, Y_c): outputs after the first, and whether each
+    # is a local array of the top function (else a top-level port)
+    extra_outputs: tuple[Buffer, ...] = ()
+    extra_local: tuple[bool, ...] = ()
 
 
 @dataclass(frozen=True)

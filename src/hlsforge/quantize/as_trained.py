@@ -46,6 +46,7 @@ EXACT_CONST_WIDTH = 32
 """Widest type given to an unquantized constant so that it stays exact."""
 
 _TABLE_OPS = (Op.SIGMOID, Op.TANH, Op.ELU, Op.SELU, Op.SOFTPLUS, Op.SOFTMAX)
+_TABLE_OPS += (Op.GRU, Op.LSTM, Op.SIMPLE_RNN, Op.LAYERNORM)  # tables inside (docs/numerics.md §12)
 _SAME_AS_INPUT = (Op.MAXPOOL1D, Op.MAXPOOL2D, Op.GLOBAL_MAXPOOL, Op.FLATTEN, Op.RESHAPE, Op.TRANSPOSE, Op.PAD,
                   Op.SLICE, Op.GATHER)
 

@@ -901,3 +901,12 @@ from ..float_only import FLOAT_ONLY  # noqa: E402 - float-only op families (issu
 
 UNSUPPORTED: dict[Op, str] = dict(FLOAT_ONLY)
 """Final ops this consumer refuses on purpose, with the reason (tests/test_op_coverage.py)."""
+
+# Recurrent cells and LayerNormalization (issue 12): their own rule module, merged here.
+from . import _config_recurrent as _rec  # noqa: E402
+
+VARIABLES = VARIABLES + _rec.NEW_VARIABLES  # type: ignore[assignment]
+OP_VARIABLES.update(_rec.OP_VARIABLES)
+_OP_OPTIONS.update(_rec.OP_OPTIONS)
+_FALLBACK.update(_rec.FALLBACK)
+_CONFIG_RULES.update(_rec.CONFIG_RULES)

@@ -484,6 +484,10 @@ from ._emulate_index import rules as _index_rules  # noqa: E402 - index ops: the
 
 RULES.update(_index_rules(_input_bounds))
 
+from ._emulate_recurrent import rules as _recurrent_rules  # noqa: E402 - recurrent cells, LayerNorm (issue 12)
+
+RULES.update(_recurrent_rules())
+
 
 # ----------------------------------------------------------------------------- driver
 
@@ -532,7 +536,11 @@ def _run_chunk(graph: Graph, inputs: Mapping[str, np.ndarray], ctx: _Ctx, keep: 
                 ins.append(consts[name])
             else:
                 ins.append(Fx(env[name], _frac(v.type)))
-        env[node.outputs[0]] = RULES[node.op](ctx, node, ins)
+        out = RULES[node.op](ctx, node, ins)
+        if isinstance(out, tuple):  # multi-output ops (recurrent cells: Y, Y_h[, Y_c])
+            env.update(zip(node.outputs, out, strict=True))
+        else:
+            env[node.outputs[0]] = out
         if keep is None:  # free what no later node reads
             for name in node.inputs:
                 if last_use.get(name) == idx and name not in graph.outputs:
@@ -585,7 +593,7 @@ def run(graph: Graph, x: Any, *, trace: bool = False) -> Any:
             t.types[key] = graph.values[out].type
             t.overflows[key] = ctx.overflows.get(key, 0)
             if node.op in (Op.DENSE, Op.CONV1D, Op.CONV2D, Op.AVGPOOL1D, Op.AVGPOOL2D, Op.GLOBAL_AVGPOOL,
-                           Op.TREE_ENSEMBLE) or (
+                           Op.TREE_ENSEMBLE, Op.GRU, Op.LSTM, Op.SIMPLE_RNN, Op.LAYERNORM) or (
                 node.op is Op.SOFTMAX and "sum" in node.precision
             ):
                 t.accum_overflows[key] = ctx.accum_overflows.get(key, 0)

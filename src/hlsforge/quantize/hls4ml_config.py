@@ -59,7 +59,11 @@ _VAR_ALIASES = {
     # hls4ml variable (without _t) → hlsforge variable, per op where it differs
     (Op.SOFTMAX, "accum"): "sum",
     (Op.BATCHNORM, "weight"): "scale",
+    # recurrent cells (issue 12): hlsforge types B = [Wb, Rb] with one `bias`; hls4ml's
+    # recurrent_bias reaches it unless `bias` itself is given (below: _WEAK_ALIASES)
+    **{(op, "recurrent_bias"): "bias" for op in (Op.GRU, Op.LSTM, Op.SIMPLE_RNN)},
 }
+_WEAK_ALIASES = {(op, "recurrent_bias") for op in (Op.GRU, Op.LSTM, Op.SIMPLE_RNN)}
 
 
 def is_hls4ml_config(raw: Any) -> bool:
@@ -90,8 +94,11 @@ class _Translator:
         if not isinstance(value, Mapping):
             raise PrecisionError(f"hls4ml config {where}.Precision must be a string or a mapping, got {value!r}")
         out: dict[str, Any] = {}
+        given = {_strip_t(str(v)) for v in value}
         for var, t in value.items():
             name = _VAR_ALIASES.get((op, _strip_t(str(var))), _strip_t(str(var))) if op else _strip_t(str(var))
+            if (op, _strip_t(str(var))) in _WEAK_ALIASES and name in given:
+                continue  # the variable itself is configured: it wins over the alias
             out[name] = t  # hls4ml's "auto" is hlsforge's: quantizer type, else lossless
         return out
 

@@ -84,6 +84,21 @@ def _selu_negative(x: np.ndarray, p: Sequence[float]) -> np.ndarray:
     return gamma * alpha * np.expm1(x)
 
 
+def _rsqrt(x: np.ndarray, p: Sequence[float]) -> np.ndarray:
+    (eps,) = p  # LayerNormalization: 1/sqrt(variance + epsilon); a variance is never negative
+    with np.errstate(divide="ignore"):
+        return 1.0 / np.sqrt(np.maximum(x, 0.0) + eps)
+
+
+def _hard_sigmoid(x: np.ndarray, p: Sequence[float]) -> np.ndarray:
+    alpha, beta = p  # recurrent cells (ONNX HardSigmoid activation): clip(alpha x + beta, 0, 1)
+    return np.clip(alpha * x + beta, 0.0, 1.0)
+
+
+def _softsign(x: np.ndarray, p: Sequence[float]) -> np.ndarray:
+    return x / (1.0 + np.abs(x))
+
+
 FUNCTIONS: dict[str, Callable[[np.ndarray, Sequence[float]], np.ndarray]] = {
     "sigmoid": _sigmoid,
     "tanh": _tanh,
@@ -92,6 +107,9 @@ FUNCTIONS: dict[str, Callable[[np.ndarray, Sequence[float]], np.ndarray]] = {
     "softplus": _softplus,
     "elu": _elu_negative,  # the x < 0 branch: alpha * (exp(x) - 1)
     "selu": _selu_negative,  # the x < 0 branch: gamma * alpha * (exp(x) - 1)
+    "rsqrt": _rsqrt,  # LayerNormalization (issue 12): 1/sqrt(max(x, 0) + epsilon)
+    "hard_sigmoid": _hard_sigmoid,  # recurrent cells (issue 12)
+    "softsign": _softsign,  # recurrent cells (issue 12)
 }
 """The tabulated functions, evaluated in float64. ``params`` of the spec are passed along."""
 
@@ -200,6 +218,10 @@ def _saturation_interval(function: str, entry: FixedType, params: Sequence[float
         return -half_lsb_log, None
     if function == "softplus":
         return -half_lsb_log, None
+    if function == "hard_sigmoid" and params[0] != 0:
+        a, b = params
+        ends = sorted(((0.0 - b) / a, (1.0 - b) / a))  # constant 0 or 1 outside
+        return ends[0], ends[1]
     if function in ("elu", "selu"):
         scale = abs(params[0]) if function == "elu" else abs(params[0] * params[1])
         if scale > 0:

@@ -328,6 +328,8 @@ UNSUPPORTED: dict[Op, str] = {
     **FLOAT_ONLY,  # float-only op families (float_only.py)
     Op.TREE_ENSEMBLE: "a tree ensemble compares all its features at once and is already pipelined "
     "at II=1; it has no use for a stream of beats",
+    **{op: "io_parallel only: the recurrent cells and LayerNormalization have no io_stream kernel yet; "
+           "use io_type io_parallel (hls_backend/recurrent.py)" for op in (Op.GRU, Op.LSTM, Op.SIMPLE_RNN, Op.LAYERNORM)},
 }
 """Ops with no io_stream kernel, and why (the op-coverage test reads this)."""
 

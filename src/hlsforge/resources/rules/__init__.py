@@ -70,5 +70,9 @@ UNSUPPORTED: dict[Op, str] = {}
 from ...float_only import FLOAT_ONLY  # noqa: E402 - float-only op families (issue 12)
 
 UNSUPPORTED.update(FLOAT_ONLY)
+
+from .recurrent import RULES as _RECURRENT_RULES  # noqa: E402 - recurrent cells, LayerNorm (issue 12)
+
+RULES.update(_RECURRENT_RULES)
 """Ops without a cost rule, with the reason (none today: every op the HLS backend lowers is
 costed)."""

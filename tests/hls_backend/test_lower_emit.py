@@ -143,9 +143,9 @@ def test_valid_reuse_factors_are_the_divisors():
 
 
 def test_invalid_reuse_factor_is_an_error_listing_the_valid_ones():
-    g = configure(
-        op_zoo.CASES["dense"](), {"model": {"default": "ap_fixed<16,6>", "ReuseFactor": 7}}
-    )
+    graph = op_zoo.CASES["dense"]()
+    dense = next(n.name for n in graph.nodes if n.op.value == "Dense")
+    g = configure(graph, {"model": {"default": "ap_fixed<16,6>"}, "layers": {dense: {"ReuseFactor": 7}}})
     with pytest.raises(PrecisionError) as err:
         lower(g)
     msg = str(err.value)

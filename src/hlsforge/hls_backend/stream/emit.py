@@ -22,6 +22,7 @@ from ..emit import (
 )
 from ..records import HlsModel, Layer, Port, StreamDecl
 from ..writer import CodeWriter
+from .fuse import FUSED_HEADER, render_fast_top
 
 TRACKING_MACRO = "HLSFORGE_FIFO_TRACKING"
 
@@ -141,6 +142,7 @@ def render_bridge(model: HlsModel) -> str:
     w.line(f"// {names['bridge']}: C-simulation entry points of model {quote(model.source_name)}, io_stream ({GENERATOR})")
     w.raw(f'#include "{names["source"]}"')
     w.raw('#include "hlsforge_kernels/fast.h"')
+    w.raw(f'#include "{FUSED_HEADER}"')
     w.raw(f"#ifdef {TRACKING_MACRO}")
     w.raw('#include "hlsforge_dataflow_sim.h"')
     w.raw("#endif")
@@ -152,6 +154,9 @@ def render_bridge(model: HlsModel) -> str:
             for d in out_decl:
                 w.line(d)
             _render_body(w, model, pragmas=False, trace=True)
+        w.blank()
+        # predict's copy of the top function with fused layer chains (C simulation only: fuse.py)
+        render_fast_top(w, model, port_args(model))
     w.blank()
     open_bridge_exports(w)
     w.blank()
@@ -163,7 +168,7 @@ def render_bridge(model: HlsModel) -> str:
             w.line(f"hls::stream<{ns}::{p.beat_type}> {p.name}(\"{p.name}\");")
         with w.block("for (long long b = 0; b < n; b++)"):
             _load_inputs(w, model, ns)
-            w.line(f"{model.top}({', '.join(p.name for p in (*model.inputs, *model.outputs))});")
+            w.line(f"{ns}::fast_top({', '.join(p.name for p in (*model.inputs, *model.outputs))});")
             for k, p in enumerate(model.outputs):
                 with w.block(f"for (unsigned q = 0; q < {p.size // p.beat}; q++)"):
                     w.line(f"const {ns}::{p.beat_type} v = {p.name}.read();")

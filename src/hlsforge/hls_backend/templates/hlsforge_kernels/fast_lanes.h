@@ -1,0 +1,213 @@
+// hlsforge kernel library: the C simulation's multiply-accumulate on SIMD lanes (C simulation
+// only; included by fast.h under HLSFORGE_FAST_CSIM).
+//
+// The modular plan of fast.h (a wrapping accumulator whose rounding commutes with adding
+// on-grid values) needs, per product, round(x*w) on the accumulator's grid, summed modulo a
+// power of two. Here that loop runs on AVX2 registers, one vector of outputs per weight row,
+// with the accumulators held in named registers for the whole row (an array of vectors is
+// kept in memory by g++, which turns every add into a store/reload chain):
+//
+//   16-bit lanes (data and weights of <= 16 bits, accumulator wrapping at <= 16 bits, TRN):
+//     a product dropping s bits is floor(x*w / 2^s). With the weight pre-shifted to
+//     w' = w * 2^(16-s) (when every w' of the layer fits in 16 bits, checked once),
+//     floor(x*w'/2^16) is exactly one vpmulhw; s >= 16: vpmulhw then an arithmetic shift by
+//     s-16; s <= 0: (x * (w*2^-s)) mod 2^16 is one vpmullw. 16 products per instruction;
+//     the sum modulo 2^16 is the accumulator's wrap (its width is at most 16).
+//   32-bit lanes (every other narrow plan with TRN or RND, or weights that do not fit):
+//     the exact 32-bit product, its rounding shift, a wrap-around add (fast.h's term).
+//
+// The same bits as the scalar loop (tests/hls_backend/mac_fuzz.cpp checks both against the
+// literal acc = accum_t(acc + x*w)). The AVX2 code is compiled for AVX2 only
+// (#pragma GCC target) and chosen at run time when the CPU has it, so a cached library runs
+// on any x86-64 machine; elsewhere the scalar loop runs.
+#ifndef HLSFORGE_KERNELS_FAST_LANES_H
+#define HLSFORGE_KERNELS_FAST_LANES_H
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(HLSFORGE_NO_LANES)
+#define HLSFORGE_LANES_AVX2 1
+#include <immintrin.h>
+#endif
+
+namespace hlsforge {
+namespace fast {
+
+// Which lane form a plan can take (decided at compile time; the 16-bit form also needs the
+// layer's weights to fit after the pre-shift, decided once at run time).
+template <class plan>
+struct lane_kind {
+    typedef typename plan::X X;
+    typedef typename plan::Wt Wt;
+    typedef typename plan::M M;
+    static const bool fits16_x = X::is_signed ? X::width <= 16 : X::width <= 15;
+    static const bool fits16_w = Wt::is_signed ? Wt::width <= 16 : Wt::width <= 15;
+    static const bool lanes32 = plan::narrow && (plan::shift <= 0 || M::q == AP_TRN || M::q == AP_RND);
+    static const bool lanes16 = lanes32 && M::width <= 16 && fits16_x && fits16_w && (plan::shift <= 0 || M::q == AP_TRN);
+};
+
+#ifdef HLSFORGE_LANES_AVX2
+#pragma GCC push_options
+#pragma GCC target("avx2")
+namespace avx2 {
+
+// One chunk of up to four vectors of outputs (C of them) over all N_IN inputs, the
+// accumulators in registers. S16: 16-bit lanes (MUL 0: mullo, 1: mulhi, then >> SH);
+// else 32-bit lanes (SH > 0: >> SH, RND adds the last dropped bit).
+template <bool S16, int MUL, int SH, bool RND, unsigned N_IN, unsigned NP, unsigned C, bool SKIP0>
+inline __attribute__((always_inline)) void chunk(void *acc_v, const int *x, const void *w_v) {
+    typedef typename detail::cond<S16, short, int>::type lane_t;
+    lane_t *acc = static_cast<lane_t *>(acc_v);
+    const lane_t *w = static_cast<const lane_t *>(w_v);
+    const unsigned L = S16 ? 16 : 8;
+    __m256i a0 = _mm256_loadu_si256((const __m256i *)acc);
+    __m256i a1 = C > 1 ? _mm256_loadu_si256((const __m256i *)(acc + L)) : _mm256_setzero_si256();
+    __m256i a2 = C > 2 ? _mm256_loadu_si256((const __m256i *)(acc + 2 * L)) : _mm256_setzero_si256();
+    __m256i a3 = C > 3 ? _mm256_loadu_si256((const __m256i *)(acc + 3 * L)) : _mm256_setzero_si256();
+    for (unsigned i = 0; i < N_IN; i++) {
+        const int xi = x[i];
+        if (SKIP0 && xi == 0) continue;
+        const __m256i xv = S16 ? _mm256_set1_epi16((short)xi) : _mm256_set1_epi32(xi);
+        const lane_t *wr = w + (unsigned long)i * NP;
+#define HLSFORGE_LANE_TERM(k)                                                                         \
+    {                                                                                                 \
+        const __m256i wv = _mm256_loadu_si256((const __m256i *)(wr + (k) * L));                       \
+        __m256i t;                                                                                    \
+        if (S16) {                                                                                    \
+            t = MUL == 0 ? _mm256_mullo_epi16(xv, wv) : _mm256_mulhi_epi16(xv, wv);                   \
+            if (SH > 0) t = _mm256_srai_epi16(t, SH > 0 ? SH : 0);                                    \
+            a##k = _mm256_add_epi16(a##k, t);                                                         \
+        } else {                                                                                      \
+            const __m256i pr = _mm256_mullo_epi32(xv, wv);                                            \
+            t = SH > 0 ? _mm256_srai_epi32(pr, SH > 0 ? SH : 0) : pr;                                 \
+            if (SH > 0 && RND)                                                                        \
+                t = _mm256_add_epi32(t, _mm256_and_si256(_mm256_srai_epi32(pr, SH > 1 ? SH - 1 : 0), \
+                                                         _mm256_set1_epi32(1)));                      \
+            a##k = _mm256_add_epi32(a##k, t);                                                         \
+        }                                                                                             \
+    }
+        HLSFORGE_LANE_TERM(0)
+        if (C > 1) HLSFORGE_LANE_TERM(1)
+        if (C > 2) HLSFORGE_LANE_TERM(2)
+        if (C > 3) HLSFORGE_LANE_TERM(3)
+#undef HLSFORGE_LANE_TERM
+    }
+    _mm256_storeu_si256((__m256i *)acc, a0);
+    if (C > 1) _mm256_storeu_si256((__m256i *)(acc + L), a1);
+    if (C > 2) _mm256_storeu_si256((__m256i *)(acc + 2 * L), a2);
+    if (C > 3) _mm256_storeu_si256((__m256i *)(acc + 3 * L), a3);
+}
+
+// Chunks of four vectors along the NP (padded) outputs, then the remainder.
+template <bool S16, int MUL, int SH, bool RND, unsigned N_IN, unsigned NP, unsigned V0, unsigned NV, bool SKIP0>
+struct chunks {
+    static inline __attribute__((always_inline)) void run(void *acc, const int *x, const void *w) {
+        typedef typename detail::cond<S16, short, int>::type lane_t;
+        const unsigned L = S16 ? 16 : 8;
+        const unsigned C = NV - V0 < 4 ? NV - V0 : 4;
+        chunk<S16, MUL, SH, RND, N_IN, NP, C, SKIP0>(static_cast<lane_t *>(acc) + V0 * L, x,
+                                                     static_cast<const lane_t *>(w) + V0 * L);
+        chunks<S16, MUL, SH, RND, N_IN, NP, V0 + C, NV, SKIP0>::run(acc, x, w);
+    }
+};
+template <bool S16, int MUL, int SH, bool RND, unsigned N_IN, unsigned NP, unsigned NV, bool SKIP0>
+struct chunks<S16, MUL, SH, RND, N_IN, NP, NV, NV, SKIP0> {
+    static inline void run(void *, const int *, const void *) {}
+};
+
+template <bool S16, int MUL, int SH, bool RND, unsigned N_IN, unsigned NP, bool SKIP0>
+__attribute__((noinline)) void mac(void *acc, const int *x, const void *w) {
+    chunks<S16, MUL, SH, RND, N_IN, NP, 0, NP / (S16 ? 16 : 8), SKIP0>::run(acc, x, w);
+}
+
+}  // namespace avx2
+#pragma GCC pop_options
+
+inline bool cpu_has_avx2() {
+    static const bool yes = __builtin_cpu_supports("avx2");
+    return yes;
+}
+#endif  // HLSFORGE_LANES_AVX2
+
+// A layer's weights laid out for the lanes once (G groups of N_IN rows, each row padded to
+// NP outputs with zero weights), and the run-time choice of form. run() computes
+// acc[f] = bias[g*N_OUT + f] + sum_i term(x[i], w[i][f]) modulo the lane width, f < N_OUT,
+// or returns false when no lane form applies (the caller runs the scalar loop).
+template <class plan, unsigned N_IN, unsigned N_OUT, unsigned G>
+struct mac_lanes {
+    typedef lane_kind<plan> K;
+    typedef typename plan::sint sint;
+    typedef typename plan::uacc uacc;
+    static const unsigned NP16 = (N_OUT + 15) / 16 * 16;
+    static const unsigned NP32 = (N_OUT + 7) / 8 * 8;
+    static const bool skip0 = N_OUT >= skip_zero_min_out;
+    static const int s = plan::shift;
+    // 16-bit: MUL 0 (mullo, weights * 2^-s), 1 (mulhi, weights * 2^(16-s) or, s >= 16, >> s-16)
+    static const int mul16 = s <= 0 ? 0 : 1;
+    static const int sh16 = s > 16 ? s - 16 : 0;
+    static const int pre16 = s <= 0 ? -s : (s < 16 ? 16 - s : 0);  // weight pre-shift
+    static const bool rnd = plan::M::q == AP_RND;
+
+#ifdef HLSFORGE_LANES_AVX2
+    short w16[K::lanes16 ? G * N_IN * NP16 : 1];
+    short b16[K::lanes16 ? G * NP16 : 1];
+    int w32[K::lanes32 ? G * N_IN * NP32 : 1];
+    int b32[K::lanes32 ? G * NP32 : 1];
+    bool use16, use32;
+
+    mac_lanes(const sint *w, const i64 *b) : use16(false), use32(false) {
+        if (!cpu_has_avx2()) return;
+        if (K::lanes16) {
+            bool fits = true;
+            for (unsigned g = 0; g < G; g++)
+                for (unsigned i = 0; i < N_IN; i++)
+                    for (unsigned f = 0; f < NP16; f++) {
+                        const i64 v = f < N_OUT ? i64(w[(g * N_IN + i) * N_OUT + f]) : 0;
+                        const i64 sh = v * (i64(1) << pre16);
+                        // mullo: modulo 2^16 is enough; mulhi: the shifted weight must be exact
+                        if (mul16 == 1 && (sh < -32768 || sh > 32767)) fits = false;
+                        w16[(g * N_IN + i) * NP16 + f] = short((unsigned short)(unsigned long long)sh);
+                    }
+            for (unsigned k = 0; k < G * NP16; k++)
+                b16[k] = (k % NP16) < N_OUT ? short((unsigned short)(unsigned long long)b[k / NP16 * N_OUT + k % NP16]) : 0;
+            use16 = fits;
+        }
+        if (K::lanes32 && !use16) {
+            for (unsigned g = 0; g < G; g++)
+                for (unsigned i = 0; i < N_IN; i++)
+                    for (unsigned f = 0; f < NP32; f++) {
+                        // s <= 0: the product's shift folded into the weight (modulo 2^32)
+                        const unsigned v = f < N_OUT ? unsigned(w[(g * N_IN + i) * N_OUT + f]) : 0u;
+                        w32[(g * N_IN + i) * NP32 + f] = int(s <= 0 ? v << (s <= 0 ? -s : 0) : v);
+                    }
+            for (unsigned k = 0; k < G * NP32; k++)
+                b32[k] = (k % NP32) < N_OUT ? int((unsigned)(unsigned long long)b[k / NP32 * N_OUT + k % NP32]) : 0;
+            use32 = true;
+        }
+    }
+
+    bool run(unsigned g, const sint *x, uacc *acc) const {
+        if (use16) {
+            short a[NP16] __attribute__((aligned(32)));
+            for (unsigned f = 0; f < NP16; f++) a[f] = b16[g * NP16 + f];
+            avx2::mac<true, mul16, sh16, false, N_IN, NP16, skip0>(a, reinterpret_cast<const int *>(x), w16 + g * N_IN * NP16);
+            for (unsigned f = 0; f < N_OUT; f++) acc[f] = uacc((unsigned short)a[f]);
+            return true;
+        }
+        if (use32) {
+            int a[NP32] __attribute__((aligned(32)));
+            for (unsigned f = 0; f < NP32; f++) a[f] = b32[g * NP32 + f];
+            avx2::mac<false, 0, (s > 0 ? s : 0), rnd, N_IN, NP32, skip0>(a, reinterpret_cast<const int *>(x), w32 + g * N_IN * NP32);
+            for (unsigned f = 0; f < N_OUT; f++) acc[f] = uacc((unsigned)a[f]);
+            return true;
+        }
+        return false;
+    }
+#else
+    mac_lanes(const sint *, const i64 *) {}
+    bool run(unsigned, const sint *, uacc *) const { return false; }
+#endif
+};
+
+}  // namespace fast
+}  // namespace hlsforge
+
+#endif

@@ -69,8 +69,8 @@ def _render_chain(w: CodeWriter, chain: list[Layer]) -> None:
 
     def cont(k: int, var: str) -> str:
         """C++ that takes beat ``var`` through stages k.. and into the last FIFO."""
-        if k == len(stages):
-            return f"{last.streams[0].name}.write({var});"
+        if k == len(stages):  # the last layer's own output FIFO (or the top's output port)
+            return f"{last.calls[0].args[1]}.write({var});"
         layer = stages[k]
         call = layer.calls[0]
         in_t, out_t, cfg = call.template_args[0], call.template_args[1], call.template_args[2]
@@ -109,7 +109,7 @@ def _render_chain(w: CodeWriter, chain: list[Layer]) -> None:
 
 def render_fast_top(w: CodeWriter, model: HlsModel, port_args: str) -> None:
     """``static void fast_top(ports)`` in the model's namespace (inside the bridge)."""
-    with w.block(f"static void fast_top({port_args})"):
+    with w.block(f"static HLSFORGE_FUSED_TOP void fast_top({port_args})"):
         for s in model.prologue_streams:
             _declare(w, s)
         for c in model.prologue:

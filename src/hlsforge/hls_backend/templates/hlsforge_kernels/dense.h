@@ -106,7 +106,7 @@ Rows:
 // C simulation only (see fast.h): the same loop on raw integers. A zero input leaves every
 // accumulator unchanged (as a zero weight does), so it is skipped.
 template <class data_T, class res_T, typename CONFIG_T>
-void dense_fast(const data_T data[CONFIG_T::n_rows * CONFIG_T::n_in],
+HLSFORGE_CLONES void dense_fast(const data_T data[CONFIG_T::n_rows * CONFIG_T::n_in],
                 res_T res[CONFIG_T::n_rows * CONFIG_T::n_out],
                 const typename CONFIG_T::weight_t weights[CONFIG_T::n_in * CONFIG_T::n_out],
                 const typename CONFIG_T::bias_t biases[CONFIG_T::n_out]) {

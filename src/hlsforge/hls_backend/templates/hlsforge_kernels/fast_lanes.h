@@ -23,6 +23,10 @@
 #ifndef HLSFORGE_KERNELS_FAST_LANES_H
 #define HLSFORGE_KERNELS_FAST_LANES_H
 
+#include "fast.h"  // (which includes this header where mac_plan is complete)
+
+#ifdef HLSFORGE_FAST_CSIM
+
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(HLSFORGE_NO_LANES)
 #define HLSFORGE_LANES_AVX2 1
 #include <immintrin.h>
@@ -52,21 +56,27 @@ namespace avx2 {
 // One chunk of up to four vectors of outputs (C of them) over all N_IN inputs, the
 // accumulators in registers. S16: 16-bit lanes (MUL 0: mullo, 1: mulhi, then >> SH);
 // else 32-bit lanes (SH > 0: >> SH, RND adds the last dropped bit).
-template <bool S16, int MUL, int SH, bool RND, unsigned N_IN, unsigned NP, unsigned C, bool SKIP0>
-inline __attribute__((always_inline)) void chunk(void *acc_v, const int *x, const void *w_v) {
+// The accumulators start at the (padded) biases and end as 32-bit integers in out[] (16-bit
+// lanes sign-extended: the same value modulo 2^16, all the accumulator keeps).
+// The inputs come as KH rows of SEG values each (a convolution window read in place from the
+// line buffer: kern_h rows of kern_w * n_chan contiguous values), or one row (Dense).
+template <bool S16, int MUL, int SH, bool RND, unsigned KH, unsigned SEG, unsigned NP, unsigned C, bool SKIP0>
+inline __attribute__((always_inline)) void chunk(const void *bias_v, const int *const *rows, const void *w_v, int *out) {
     typedef typename detail::cond<S16, short, int>::type lane_t;
-    lane_t *acc = static_cast<lane_t *>(acc_v);
+    const lane_t *bias = static_cast<const lane_t *>(bias_v);
     const lane_t *w = static_cast<const lane_t *>(w_v);
     const unsigned L = S16 ? 16 : 8;
-    __m256i a0 = _mm256_loadu_si256((const __m256i *)acc);
-    __m256i a1 = C > 1 ? _mm256_loadu_si256((const __m256i *)(acc + L)) : _mm256_setzero_si256();
-    __m256i a2 = C > 2 ? _mm256_loadu_si256((const __m256i *)(acc + 2 * L)) : _mm256_setzero_si256();
-    __m256i a3 = C > 3 ? _mm256_loadu_si256((const __m256i *)(acc + 3 * L)) : _mm256_setzero_si256();
-    for (unsigned i = 0; i < N_IN; i++) {
+    __m256i a0 = _mm256_loadu_si256((const __m256i *)bias);
+    __m256i a1 = C > 1 ? _mm256_loadu_si256((const __m256i *)(bias + L)) : _mm256_setzero_si256();
+    __m256i a2 = C > 2 ? _mm256_loadu_si256((const __m256i *)(bias + 2 * L)) : _mm256_setzero_si256();
+    __m256i a3 = C > 3 ? _mm256_loadu_si256((const __m256i *)(bias + 3 * L)) : _mm256_setzero_si256();
+    for (unsigned ky = 0; ky < KH; ky++) {
+    const int *x = rows[ky];
+    for (unsigned i = 0; i < SEG; i++) {
         const int xi = x[i];
         if (SKIP0 && xi == 0) continue;
         const __m256i xv = S16 ? _mm256_set1_epi16((short)xi) : _mm256_set1_epi32(xi);
-        const lane_t *wr = w + (unsigned long)i * NP;
+        const lane_t *wr = w + (unsigned long)(ky * SEG + i) * NP;
 #define HLSFORGE_LANE_TERM(k)                                                                         \
     {                                                                                                 \
         const __m256i wv = _mm256_loadu_si256((const __m256i *)(wr + (k) * L));                       \
@@ -90,32 +100,67 @@ inline __attribute__((always_inline)) void chunk(void *acc_v, const int *x, cons
         if (C > 3) HLSFORGE_LANE_TERM(3)
 #undef HLSFORGE_LANE_TERM
     }
-    _mm256_storeu_si256((__m256i *)acc, a0);
-    if (C > 1) _mm256_storeu_si256((__m256i *)(acc + L), a1);
-    if (C > 2) _mm256_storeu_si256((__m256i *)(acc + 2 * L), a2);
-    if (C > 3) _mm256_storeu_si256((__m256i *)(acc + 3 * L), a3);
+    }
+#define HLSFORGE_LANE_OUT(k)                                                                                 \
+    {                                                                                                        \
+    if (S16) {                                                                                               \
+        _mm256_storeu_si256((__m256i *)(out + (k) * 16), _mm256_cvtepi16_epi32(_mm256_castsi256_si128(a##k))); \
+        _mm256_storeu_si256((__m256i *)(out + (k) * 16 + 8), _mm256_cvtepi16_epi32(_mm256_extracti128_si256(a##k, 1))); \
+    } else {                                                                                                 \
+        _mm256_storeu_si256((__m256i *)(out + (k) * 8), a##k);                                               \
+    }                                                                                                        \
+    }
+    HLSFORGE_LANE_OUT(0)
+    if (C > 1) HLSFORGE_LANE_OUT(1)
+    if (C > 2) HLSFORGE_LANE_OUT(2)
+    if (C > 3) HLSFORGE_LANE_OUT(3)
+#undef HLSFORGE_LANE_OUT
+}
+
+// Eight outputs or fewer in 16-bit lanes: one 128-bit vector.
+template <int MUL, int SH, unsigned KH, unsigned SEG, bool SKIP0>
+inline __attribute__((always_inline)) void chunk8(const short *bias, const int *const *rows, const short *w, int *out) {
+    __m128i a = _mm_loadu_si128((const __m128i *)bias);
+    for (unsigned ky = 0; ky < KH; ky++) {
+        const int *x = rows[ky];
+        for (unsigned i = 0; i < SEG; i++) {
+            const int xi = x[i];
+            if (SKIP0 && xi == 0) continue;
+            const __m128i xv = _mm_set1_epi16((short)xi);
+            const __m128i wv = _mm_loadu_si128((const __m128i *)(w + (ky * SEG + i) * 8));
+            __m128i t = MUL == 0 ? _mm_mullo_epi16(xv, wv) : _mm_mulhi_epi16(xv, wv);
+            if (SH > 0) t = _mm_srai_epi16(t, SH > 0 ? SH : 0);
+            a = _mm_add_epi16(a, t);
+        }
+    }
+    _mm256_storeu_si256((__m256i *)out, _mm256_cvtepi16_epi32(a));
 }
 
 // Chunks of four vectors along the NP (padded) outputs, then the remainder.
-template <bool S16, int MUL, int SH, bool RND, unsigned N_IN, unsigned NP, unsigned V0, unsigned NV, bool SKIP0>
+template <bool S16, int MUL, int SH, bool RND, unsigned KH, unsigned SEG, unsigned NP, unsigned V0, unsigned NV, bool SKIP0>
 struct chunks {
-    static inline __attribute__((always_inline)) void run(void *acc, const int *x, const void *w) {
+    static inline __attribute__((always_inline)) void run(const void *bias, const int *const *rows, const void *w, int *out) {
         typedef typename detail::cond<S16, short, int>::type lane_t;
         const unsigned L = S16 ? 16 : 8;
         const unsigned C = NV - V0 < 4 ? NV - V0 : 4;
-        chunk<S16, MUL, SH, RND, N_IN, NP, C, SKIP0>(static_cast<lane_t *>(acc) + V0 * L, x,
-                                                     static_cast<const lane_t *>(w) + V0 * L);
-        chunks<S16, MUL, SH, RND, N_IN, NP, V0 + C, NV, SKIP0>::run(acc, x, w);
+        chunk<S16, MUL, SH, RND, KH, SEG, NP, C, SKIP0>(static_cast<const lane_t *>(bias) + V0 * L, rows,
+                                                        static_cast<const lane_t *>(w) + V0 * L, out + V0 * L);
+        chunks<S16, MUL, SH, RND, KH, SEG, NP, V0 + C, NV, SKIP0>::run(bias, rows, w, out);
     }
 };
-template <bool S16, int MUL, int SH, bool RND, unsigned N_IN, unsigned NP, unsigned NV, bool SKIP0>
-struct chunks<S16, MUL, SH, RND, N_IN, NP, NV, NV, SKIP0> {
-    static inline void run(void *, const int *, const void *) {}
+template <bool S16, int MUL, int SH, bool RND, unsigned KH, unsigned SEG, unsigned NP, unsigned NV, bool SKIP0>
+struct chunks<S16, MUL, SH, RND, KH, SEG, NP, NV, NV, SKIP0> {
+    static inline void run(const void *, const int *const *, const void *, int *) {}
 };
 
-template <bool S16, int MUL, int SH, bool RND, unsigned N_IN, unsigned NP, bool SKIP0>
-__attribute__((noinline)) void mac(void *acc, const int *x, const void *w) {
-    chunks<S16, MUL, SH, RND, N_IN, NP, 0, NP / (S16 ? 16 : 8), SKIP0>::run(acc, x, w);
+// out[f] (f < NP) = bias[f] + sum_i term(x[i], w[i][f]), as 32-bit integers; x = KH rows of
+// SEG values.
+template <bool S16, int MUL, int SH, bool RND, unsigned KH, unsigned SEG, unsigned NP, bool SKIP0>
+inline void mac(const void *bias, const int *const *rows, const void *w, int *out) {
+    if (S16 && NP == 8)
+        chunk8<MUL, SH, KH, SEG, SKIP0>(static_cast<const short *>(bias), rows, static_cast<const short *>(w), out);
+    else
+        chunks<S16, MUL, SH, RND, KH, SEG, NP, 0, NP / (S16 ? 16 : 8), SKIP0>::run(bias, rows, w, out);
 }
 
 }  // namespace avx2
@@ -136,7 +181,7 @@ struct mac_lanes {
     typedef lane_kind<plan> K;
     typedef typename plan::sint sint;
     typedef typename plan::uacc uacc;
-    static const unsigned NP16 = (N_OUT + 15) / 16 * 16;
+    static const unsigned NP16 = N_OUT <= 8 ? 8 : (N_OUT + 15) / 16 * 16;
     static const unsigned NP32 = (N_OUT + 7) / 8 * 8;
     static const bool skip0 = N_OUT >= skip_zero_min_out;
     static const int s = plan::shift;
@@ -184,30 +229,32 @@ struct mac_lanes {
         }
     }
 
-    bool run(unsigned g, const sint *x, uacc *acc) const {
-        if (use16) {
-            short a[NP16] __attribute__((aligned(32)));
-            for (unsigned f = 0; f < NP16; f++) a[f] = b16[g * NP16 + f];
-            avx2::mac<true, mul16, sh16, false, N_IN, NP16, skip0>(a, reinterpret_cast<const int *>(x), w16 + g * N_IN * NP16);
-            for (unsigned f = 0; f < N_OUT; f++) acc[f] = uacc((unsigned short)a[f]);
-            return true;
-        }
-        if (use32) {
-            int a[NP32] __attribute__((aligned(32)));
-            for (unsigned f = 0; f < NP32; f++) a[f] = b32[g * NP32 + f];
-            avx2::mac<false, 0, (s > 0 ? s : 0), rnd, N_IN, NP32, skip0>(a, reinterpret_cast<const int *>(x), w32 + g * N_IN * NP32);
-            for (unsigned f = 0; f < N_OUT; f++) acc[f] = uacc((unsigned)a[f]);
-            return true;
-        }
-        return false;
+    // The inputs as KH rows of N_IN / KH values each (KH = 1: one array).
+    template <unsigned KH>
+    bool run_rows(unsigned g, const sint *const *rows, uacc *acc) const {
+        int a[NP16 > NP32 ? NP16 : NP32] __attribute__((aligned(32)));
+        const int *const *r = reinterpret_cast<const int *const *>(rows);
+        if (use16)
+            avx2::mac<true, mul16, sh16, false, KH, N_IN / KH, NP16, skip0>(b16 + g * NP16, r, w16 + g * N_IN * NP16, a);
+        else if (use32)
+            avx2::mac<false, 0, (s > 0 ? s : 0), rnd, KH, N_IN / KH, NP32, skip0>(b32 + g * NP32, r, w32 + g * N_IN * NP32, a);
+        else
+            return false;
+        for (unsigned f = 0; f < N_OUT; f++) acc[f] = uacc((unsigned)a[f]);
+        return true;
     }
+    bool run(unsigned g, const sint *x, uacc *acc) const { return run_rows<1>(g, &x, acc); }
 #else
     mac_lanes(const sint *, const i64 *) {}
+    template <unsigned KH>
+    bool run_rows(unsigned, const sint *const *, uacc *) const { return false; }
     bool run(unsigned, const sint *, uacc *) const { return false; }
 #endif
 };
 
 }  // namespace fast
 }  // namespace hlsforge
+
+#endif  // HLSFORGE_FAST_CSIM
 
 #endif

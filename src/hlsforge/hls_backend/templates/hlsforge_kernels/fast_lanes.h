@@ -29,7 +29,6 @@
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(HLSFORGE_NO_LANES)
 #define HLSFORGE_LANES_AVX2 1
-#include <immintrin.h>
 #endif
 
 namespace hlsforge {
@@ -53,90 +52,119 @@ struct lane_kind {
 #pragma GCC target("avx2")
 namespace avx2 {
 
-// One chunk of up to four vectors of outputs (C of them) over all N_IN inputs, the
-// accumulators in registers. S16: 16-bit lanes (MUL 0: mullo, 1: mulhi, then >> SH);
-// else 32-bit lanes (SH > 0: >> SH, RND adds the last dropped bit).
-// The accumulators start at the (padded) biases and end as 32-bit integers in out[] (16-bit
-// lanes sign-extended: the same value modulo 2^16, all the accumulator keeps).
-// The inputs come as KH rows of SEG values each (a convolution window read in place from the
-// line buffer: kern_h rows of kern_w * n_chan contiguous values), or one row (Dense).
+// GCC vector types (no <immintrin.h>: parsing it costs every C-sim build ~0.4 s). Arithmetic
+// that wraps is done on the unsigned types; the only builtin is the high-half multiply.
+typedef short v16s __attribute__((vector_size(32)));
+typedef unsigned short v16u __attribute__((vector_size(32)));
+typedef short v8s __attribute__((vector_size(16)));
+typedef unsigned short v8u16 __attribute__((vector_size(16)));
+typedef int v8i32 __attribute__((vector_size(32)));
+typedef unsigned v8u32 __attribute__((vector_size(32)));
+
+template <class V, class T>
+inline __attribute__((always_inline)) V load(const T *p) {
+    V v;
+    __builtin_memcpy(&v, p, sizeof(V));
+    return v;
+}
+template <class V, class T>
+inline __attribute__((always_inline)) void store(T *p, const V &v) {
+    __builtin_memcpy(p, &v, sizeof(V));
+}
+
+// One product vector for 16-bit lanes: MUL 0: x*w modulo 2^16 (vpmullw); 1: floor(x*w/2^16)
+// (vpmulhw), then an arithmetic shift by SH (at most 15: the high half is below 2^15, so a
+// larger shift gives the same sign fill).
+template <int MUL, int SH>
+inline __attribute__((always_inline)) v16u term16(v16s x, v16s w) {
+    v16s t = MUL == 0 ? (v16s)((v16u)x * (v16u)w) : __builtin_ia32_pmulhw256(x, w);
+    if (SH > 0) t = t >> (SH > 15 ? 15 : SH);
+    return (v16u)t;
+}
+template <int MUL, int SH>
+inline __attribute__((always_inline)) v8u16 term8(v8s x, v8s w) {
+    v8s t = MUL == 0 ? (v8s)((v8u16)x * (v8u16)w) : __builtin_ia32_pmulhw128(x, w);
+    if (SH > 0) t = t >> (SH > 15 ? 15 : SH);
+    return (v8u16)t;
+}
+// 32-bit lanes: the exact product (|x*w| < 2^30 when SH > 0), its floor shift (RND: plus the
+// last dropped bit); SH > 31 gives the sign fill, as a shift by 31 does for such products.
+template <int SH, bool RND>
+inline __attribute__((always_inline)) v8u32 term32(v8i32 x, v8i32 w) {
+    const v8u32 pr = (v8u32)x * (v8u32)w;
+    if (SH <= 0) return pr;
+    const int s = SH > 31 ? 31 : SH;
+    v8i32 t = (v8i32)pr >> s;
+    if (RND) t += ((v8i32)pr >> (s - 1 > 0 ? s - 1 : 0)) & 1;
+    return (v8u32)t;
+}
+
+// A vector of accumulators as 32-bit integers (16-bit lanes sign-extended).
+inline __attribute__((always_inline)) void store_acc(int *out, v16u a16) {
+    const v16s a = (v16s)a16;
+    store(out, __builtin_convertvector(__builtin_shufflevector(a, a, 0, 1, 2, 3, 4, 5, 6, 7), v8i32));
+    store(out + 8, __builtin_convertvector(__builtin_shufflevector(a, a, 8, 9, 10, 11, 12, 13, 14, 15), v8i32));
+}
+inline __attribute__((always_inline)) void store_acc(int *out, v8u32 a) { store(out, a); }
+
+// One chunk of up to four vectors of outputs (C of them) over all inputs, the accumulators
+// in registers. The inputs come as KH rows of SEG values each (a convolution window read in
+// place from the line buffer: kern_h rows of kern_w * n_chan contiguous values), or one row
+// (Dense). The accumulators start at the (padded) biases and end as 32-bit integers in out[]
+// (16-bit lanes sign-extended: the same value modulo 2^16, all the accumulator keeps).
 template <bool S16, int MUL, int SH, bool RND, unsigned KH, unsigned SEG, unsigned NP, unsigned C, bool SKIP0>
 inline __attribute__((always_inline)) void chunk(const void *bias_v, const int *const *rows, const void *w_v, int *out) {
     typedef typename detail::cond<S16, short, int>::type lane_t;
+    typedef typename detail::cond<S16, v16u, v8u32>::type acc_v;
     const lane_t *bias = static_cast<const lane_t *>(bias_v);
     const lane_t *w = static_cast<const lane_t *>(w_v);
     const unsigned L = S16 ? 16 : 8;
-    __m256i a0 = _mm256_loadu_si256((const __m256i *)bias);
-    __m256i a1 = C > 1 ? _mm256_loadu_si256((const __m256i *)(bias + L)) : _mm256_setzero_si256();
-    __m256i a2 = C > 2 ? _mm256_loadu_si256((const __m256i *)(bias + 2 * L)) : _mm256_setzero_si256();
-    __m256i a3 = C > 3 ? _mm256_loadu_si256((const __m256i *)(bias + 3 * L)) : _mm256_setzero_si256();
-    for (unsigned ky = 0; ky < KH; ky++) {
-    const int *x = rows[ky];
-    for (unsigned i = 0; i < SEG; i++) {
-        const int xi = x[i];
-        if (SKIP0 && xi == 0) continue;
-        const __m256i xv = S16 ? _mm256_set1_epi16((short)xi) : _mm256_set1_epi32(xi);
-        const lane_t *wr = w + (unsigned long)(ky * SEG + i) * NP;
-#define HLSFORGE_LANE_TERM(k)                                                                         \
-    {                                                                                                 \
-        const __m256i wv = _mm256_loadu_si256((const __m256i *)(wr + (k) * L));                       \
-        __m256i t;                                                                                    \
-        if (S16) {                                                                                    \
-            t = MUL == 0 ? _mm256_mullo_epi16(xv, wv) : _mm256_mulhi_epi16(xv, wv);                   \
-            if (SH > 0) t = _mm256_srai_epi16(t, SH > 0 ? SH : 0);                                    \
-            a##k = _mm256_add_epi16(a##k, t);                                                         \
-        } else {                                                                                      \
-            const __m256i pr = _mm256_mullo_epi32(xv, wv);                                            \
-            t = SH > 0 ? _mm256_srai_epi32(pr, SH > 0 ? SH : 0) : pr;                                 \
-            if (SH > 0 && RND)                                                                        \
-                t = _mm256_add_epi32(t, _mm256_and_si256(_mm256_srai_epi32(pr, SH > 1 ? SH - 1 : 0), \
-                                                         _mm256_set1_epi32(1)));                      \
-            a##k = _mm256_add_epi32(a##k, t);                                                         \
-        }                                                                                             \
-    }
-        HLSFORGE_LANE_TERM(0)
-        if (C > 1) HLSFORGE_LANE_TERM(1)
-        if (C > 2) HLSFORGE_LANE_TERM(2)
-        if (C > 3) HLSFORGE_LANE_TERM(3)
-#undef HLSFORGE_LANE_TERM
-    }
-    }
-#define HLSFORGE_LANE_OUT(k)                                                                                 \
-    {                                                                                                        \
-    if (S16) {                                                                                               \
-        _mm256_storeu_si256((__m256i *)(out + (k) * 16), _mm256_cvtepi16_epi32(_mm256_castsi256_si128(a##k))); \
-        _mm256_storeu_si256((__m256i *)(out + (k) * 16 + 8), _mm256_cvtepi16_epi32(_mm256_extracti128_si256(a##k, 1))); \
-    } else {                                                                                                 \
-        _mm256_storeu_si256((__m256i *)(out + (k) * 8), a##k);                                               \
-    }                                                                                                        \
-    }
-    HLSFORGE_LANE_OUT(0)
-    if (C > 1) HLSFORGE_LANE_OUT(1)
-    if (C > 2) HLSFORGE_LANE_OUT(2)
-    if (C > 3) HLSFORGE_LANE_OUT(3)
-#undef HLSFORGE_LANE_OUT
-}
-
-// Eight outputs or fewer in 16-bit lanes: one 128-bit vector.
-template <int MUL, int SH, unsigned KH, unsigned SEG, bool SKIP0>
-inline __attribute__((always_inline)) void chunk8(const short *bias, const int *const *rows, const short *w, int *out) {
-    __m128i a = _mm_loadu_si128((const __m128i *)bias);
+    acc_v a0 = load<acc_v>(bias);
+    acc_v a1 = C > 1 ? load<acc_v>(bias + L) : acc_v();
+    acc_v a2 = C > 2 ? load<acc_v>(bias + 2 * L) : acc_v();
+    acc_v a3 = C > 3 ? load<acc_v>(bias + 3 * L) : acc_v();
     for (unsigned ky = 0; ky < KH; ky++) {
         const int *x = rows[ky];
         for (unsigned i = 0; i < SEG; i++) {
             const int xi = x[i];
             if (SKIP0 && xi == 0) continue;
-            const __m128i xv = _mm_set1_epi16((short)xi);
-            const __m128i wv = _mm_loadu_si128((const __m128i *)(w + (ky * SEG + i) * 8));
-            __m128i t = MUL == 0 ? _mm_mullo_epi16(xv, wv) : _mm_mulhi_epi16(xv, wv);
-            if (SH > 0) t = _mm_srai_epi16(t, SH > 0 ? SH : 0);
-            a = _mm_add_epi16(a, t);
+            const lane_t *wr = w + (unsigned long)(ky * SEG + i) * NP;
+            if (S16) {
+                const v16s xv = v16s{} + (short)xi;
+                a0 += (acc_v)term16<MUL, SH>(xv, load<v16s>(wr));
+                if (C > 1) a1 += (acc_v)term16<MUL, SH>(xv, load<v16s>(wr + L));
+                if (C > 2) a2 += (acc_v)term16<MUL, SH>(xv, load<v16s>(wr + 2 * L));
+                if (C > 3) a3 += (acc_v)term16<MUL, SH>(xv, load<v16s>(wr + 3 * L));
+            } else {
+                const v8i32 xv = v8i32{} + xi;
+                a0 += (acc_v)term32<SH, RND>(xv, load<v8i32>(wr));
+                if (C > 1) a1 += (acc_v)term32<SH, RND>(xv, load<v8i32>(wr + L));
+                if (C > 2) a2 += (acc_v)term32<SH, RND>(xv, load<v8i32>(wr + 2 * L));
+                if (C > 3) a3 += (acc_v)term32<SH, RND>(xv, load<v8i32>(wr + 3 * L));
+            }
         }
     }
-    _mm256_storeu_si256((__m256i *)out, _mm256_cvtepi16_epi32(a));
+    store_acc(out, a0);
+    if (C > 1) store_acc(out + L, a1);
+    if (C > 2) store_acc(out + 2 * L, a2);
+    if (C > 3) store_acc(out + 3 * L, a3);
 }
 
-// Chunks of four vectors along the NP (padded) outputs, then the remainder.
+// Eight outputs or fewer in 16-bit lanes: one 128-bit vector.
+template <int MUL, int SH, unsigned KH, unsigned SEG, bool SKIP0>
+inline __attribute__((always_inline)) void chunk8(const short *bias, const int *const *rows, const short *w, int *out) {
+    v8u16 a = load<v8u16>(bias);
+    for (unsigned ky = 0; ky < KH; ky++) {
+        const int *x = rows[ky];
+        for (unsigned i = 0; i < SEG; i++) {
+            const int xi = x[i];
+            if (SKIP0 && xi == 0) continue;
+            a += term8<MUL, SH>(v8s{} + (short)xi, load<v8s>(w + (ky * SEG + i) * 8));
+        }
+    }
+    store(out, __builtin_convertvector((v8s)a, v8i32));
+}
+
 template <bool S16, int MUL, int SH, bool RND, unsigned KH, unsigned SEG, unsigned NP, unsigned V0, unsigned NV, bool SKIP0>
 struct chunks {
     static inline __attribute__((always_inline)) void run(const void *bias, const int *const *rows, const void *w, int *out) {

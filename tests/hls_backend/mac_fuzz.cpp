@@ -2,7 +2,8 @@
 // including its 8-lane vector form) against the literal fixed-point loop
 // acc = accum_t(acc + x * w) of docs/numerics.md, for truncating and rounding accumulators,
 // products that lose bits and products that gain them, signed and unsigned data, row lengths
-// that are and are not a multiple of 8. Built and run by test_csim_fast_paths.py.
+// that are and are not a multiple of 8; and the SIMD-lane form of fast_lanes.h. Built and run by
+// test_csim_fast_paths.py.
 #include "hlsforge_types.h"
 #include "hlsforge_kernels/fast.h"
 #include <cstdio>
@@ -40,6 +41,55 @@ template <class X, class Wt, class A, unsigned NI, unsigned NO> long check(std::
     return bad;
 }
 
+// The SIMD-lane form (fast_lanes.h: 16-bit mulhi/mullo lanes when the pre-shifted weights fit,
+// else 32-bit lanes), on one array and on KH rows of the window, with small weights (which
+// take the 16-bit lanes) and full-range ones; the bias is the accumulator's start.
+template <class X, class Wt, class A, unsigned NI, unsigned NO, unsigned KH> long check_lanes(std::mt19937_64 &g, int wbits) {
+    typedef fast::mac_plan<X, Wt, A> plan;
+    long bad = 0;
+    for (int trial = 0; trial < 200; trial++) {
+        X x[NI];
+        Wt w[NI * NO];
+        A ref[NO];
+        typename plan::sint xs[NI], ws[NI * NO];
+        fast::i64 bias[NO];
+        typename plan::uacc acc[NO];
+        for (unsigned i = 0; i < NI; i++) { x[i] = random_value<X>(g, int(i + trial)); xs[i] = typename plan::sint(raw_bits(x[i])); }
+        for (unsigned k = 0; k < NI * NO; k++) {
+            typedef typename fixed_traits<Wt>::raw_t R;
+            const long long r = (long long)(g() >> 3) >> (64 - 3 - wbits);  // |raw| < 2^wbits (wrapped to the type)
+            w[k] = from_raw_bits<Wt>(R(k % 7 == 0 ? 0 : r));
+            ws[k] = typename plan::sint(raw_bits(w[k]));
+        }
+        for (unsigned j = 0; j < NO; j++) { ref[j] = random_value<A>(g, 1); bias[j] = fast::i64(raw_bits(ref[j])); }
+        const fast::mac_lanes<plan, NI, NO, 1> lanes(ws, bias);
+        const typename plan::sint *rows[KH];
+        for (unsigned r = 0; r < KH; r++) rows[r] = xs + r * (NI / KH);
+        if (!lanes.template run_rows<KH>(0, rows, acc)) {  // no lane form here: the scalar loop
+            for (unsigned j = 0; j < NO; j++) acc[j] = typename plan::uacc(bias[j]);
+            fast::accumulate_modular<plan, NI, NO>(acc, xs, ws);
+        }
+        for (unsigned i = 0; i < NI; i++)
+            for (unsigned j = 0; j < NO; j++) ref[j] = A(ref[j] + x[i] * w[i * NO + j]);
+        for (unsigned j = 0; j < NO; j++)
+            if (raw_bits(plan::finish(fast::i64(acc[j]))) != raw_bits(ref[j])) {
+                if (bad < 3) std::printf("lanes mismatch NI=%u NO=%u KH=%u wbits=%d j=%u\n", NI, NO, KH, wbits, j);
+                bad++;
+            }
+    }
+    return bad;
+}
+
+template <class X, class Wt, class A> long lane_shapes(std::mt19937_64 &g) {
+    long bad = 0;
+    for (int wbits = 4; wbits <= 16; wbits += 6)
+        bad += check_lanes<X, Wt, A, 9, 8, 3>(g, wbits) + check_lanes<X, Wt, A, 72, 8, 3>(g, wbits) +
+               check_lanes<X, Wt, A, 16, 64, 1>(g, wbits) + check_lanes<X, Wt, A, 64, 32, 1>(g, wbits) +
+               check_lanes<X, Wt, A, 32, 5, 1>(g, wbits) + check_lanes<X, Wt, A, 6, 24, 2>(g, wbits) +
+               check_lanes<X, Wt, A, 3, 130, 1>(g, wbits) + check_lanes<X, Wt, A, 8, 80, 4>(g, wbits);
+    return bad;
+}
+
 template <class X, class Wt, class A> long shapes(std::mt19937_64 &g) {
     return check<X, Wt, A, 9, 8>(g) + check<X, Wt, A, 33, 16>(g) + check<X, Wt, A, 4, 24>(g) +
            check<X, Wt, A, 7, 5>(g) + check<X, Wt, A, 3, 130>(g);
@@ -53,6 +103,12 @@ int main() {
     bad += shapes<ap_ufixed<8, 3>, ap_fixed<12, 4>, ap_fixed<24, 10, AP_RND, AP_WRAP> >(g);   // unsigned data, RND
     bad += shapes<ap_fixed<8, 3>, ap_fixed<8, 3>, ap_fixed<32, 12> >(g);                      // products gain bits
     bad += shapes<ap_fixed<8, 3>, ap_ufixed<6, 1>, ap_fixed<20, 10> >(g);                     // no bits dropped
+    bad += lane_shapes<ap_fixed<16, 6>, ap_fixed<16, 6>, ap_fixed<16, 6> >(g);                 // 16-bit mulhi lanes
+    bad += lane_shapes<ap_fixed<16, 6>, ap_fixed<16, 6>, ap_fixed<16, 6, AP_RND, AP_WRAP> >(g); // 32-bit lanes, RND
+    bad += lane_shapes<ap_fixed<8, 3>, ap_fixed<8, 3>, ap_fixed<16, 6> >(g);                    // products gain bits: mullo
+    bad += lane_shapes<ap_fixed<16, 2>, ap_fixed<16, 2>, ap_fixed<12, 2> >(g);                  // drop 18 bits: mulhi >> 2
+    bad += lane_shapes<ap_ufixed<8, 3>, ap_fixed<12, 4>, ap_fixed<24, 10> >(g);                 // 32-bit lanes, TRN
+    bad += lane_shapes<ap_ufixed<16, 6>, ap_fixed<10, 4>, ap_fixed<16, 6> >(g);                 // unsigned 16-bit data: 32-bit lanes
     std::printf("mismatches: %ld\n", bad);
     return bad != 0;
 }

@@ -22,6 +22,7 @@ from ..emit import (
 )
 from ..records import HlsModel, Layer, Port, StreamDecl
 from ..writer import CodeWriter
+from .fuse import FUSED_HEADER, render_fast_top
 
 TRACKING_MACRO = "HLSFORGE_FIFO_TRACKING"
 
@@ -141,6 +142,7 @@ def render_bridge(model: HlsModel) -> str:
     w.line(f"// {names['bridge']}: C-simulation entry points of model {quote(model.source_name)}, io_stream ({GENERATOR})")
     w.raw(f'#include "{names["source"]}"')
     w.raw('#include "hlsforge_kernels/fast.h"')
+    w.raw(f'#include "{FUSED_HEADER}"')
     w.raw(f"#ifdef {TRACKING_MACRO}")
     w.raw('#include "hlsforge_dataflow_sim.h"')
     w.raw("#endif")
@@ -152,6 +154,23 @@ def render_bridge(model: HlsModel) -> str:
             for d in out_decl:
                 w.line(d)
             _render_body(w, model, pragmas=False, trace=True)
+        w.blank()
+        # predict's copy of the top function with fused layer chains (C simulation only: fuse.py)
+        render_fast_top(w, model, port_args(model))
+        w.blank()
+        # predict's loop over the batch, compiled like fast_top for AVX2 and the baseline ISA (the
+        # input conversion then uses SSE4.1 rounding instead of the baseline's floor sequence)
+        with w.block("static HLSFORGE_FUSED_TOP void predict_batch(const double *const *inputs, double *const *outputs, long long n)"):
+            for p in (*model.inputs, *model.outputs):
+                w.line(f"hls::stream<{ns}::{p.beat_type}> {p.name}(\"{p.name}\");")
+            with w.block("for (long long b = 0; b < n; b++)"):
+                _load_inputs(w, model, ns)
+                w.line(f"fast_top({', '.join(p.name for p in (*model.inputs, *model.outputs))});")
+                for k, p in enumerate(model.outputs):
+                    with w.block(f"for (unsigned q = 0; q < {p.size // p.beat}; q++)"):
+                        w.line(f"const {ns}::{p.beat_type} v = {p.name}.read();")
+                        with w.block(f"for (unsigned j = 0; j < {p.beat}; j++)"):
+                            w.line(f"outputs[{k}][b * {p.size} + q * {p.beat} + j] = v[j].to_double();")
     w.blank()
     open_bridge_exports(w)
     w.blank()
@@ -159,16 +178,7 @@ def render_bridge(model: HlsModel) -> str:
         w.line(f"return {len(model.layers)};")
     w.blank()
     with w.block(f"HLSFORGE_CSIM_EXPORT int {bridge_symbol(model, 'predict')}(const double *const *inputs, double *const *outputs, long long n)"):
-        for p in (*model.inputs, *model.outputs):
-            w.line(f"hls::stream<{ns}::{p.beat_type}> {p.name}(\"{p.name}\");")
-        with w.block("for (long long b = 0; b < n; b++)"):
-            _load_inputs(w, model, ns)
-            w.line(f"{model.top}({', '.join(p.name for p in (*model.inputs, *model.outputs))});")
-            for k, p in enumerate(model.outputs):
-                with w.block(f"for (unsigned q = 0; q < {p.size // p.beat}; q++)"):
-                    w.line(f"const {ns}::{p.beat_type} v = {p.name}.read();")
-                    with w.block(f"for (unsigned j = 0; j < {p.beat}; j++)"):
-                        w.line(f"outputs[{k}][b * {p.size} + q * {p.beat} + j] = v[j].to_double();")
+        w.line(f"{ns}::predict_batch(inputs, outputs, n);")
         w.line("return 0;")
     w.blank()
     with w.block(f"HLSFORGE_CSIM_EXPORT int {bridge_symbol(model, 'trace')}(const double *const *inputs, double *const *layers, long long n)"):

@@ -106,7 +106,7 @@ Rows:
 // C simulation only (see fast.h): the same loop on raw integers. A zero input leaves every
 // accumulator unchanged (as a zero weight does), so it is skipped.
 template <class data_T, class res_T, typename CONFIG_T>
-void dense_fast(const data_T data[CONFIG_T::n_rows * CONFIG_T::n_in],
+HLSFORGE_CLONES void dense_fast(const data_T data[CONFIG_T::n_rows * CONFIG_T::n_in],
                 res_T res[CONFIG_T::n_rows * CONFIG_T::n_out],
                 const typename CONFIG_T::weight_t weights[CONFIG_T::n_in * CONFIG_T::n_out],
                 const typename CONFIG_T::bias_t biases[CONFIG_T::n_out]) {
@@ -114,14 +114,17 @@ void dense_fast(const data_T data[CONFIG_T::n_rows * CONFIG_T::n_in],
     typedef typename plan::sint sint;
     typedef typename plan::uacc uacc;
     static const fast::raw_params<CONFIG_T, sint, CONFIG_T::n_in * CONFIG_T::n_out, CONFIG_T::n_out> p(weights, biases);
+    static const fast::mac_lanes<plan, CONFIG_T::n_in, CONFIG_T::n_out, 1> lanes(p.w, p.b);
     sint x[CONFIG_T::n_in];
     for (unsigned r = 0; r < CONFIG_T::n_rows; r++) {
         for (unsigned i = 0; i < CONFIG_T::n_in; i++) x[i] = sint(raw_bits(data[r * CONFIG_T::n_in + i]));
         res_T *y = res + r * CONFIG_T::n_out;
         if (plan::modular) {
             uacc acc[CONFIG_T::n_out];
-            for (unsigned j = 0; j < CONFIG_T::n_out; j++) acc[j] = uacc(p.b[j]);
-            fast::accumulate_modular<plan, CONFIG_T::n_in, CONFIG_T::n_out>(acc, x, p.w);
+            if (!lanes.run(0, x, acc)) {
+                for (unsigned j = 0; j < CONFIG_T::n_out; j++) acc[j] = uacc(p.b[j]);
+                fast::accumulate_modular<plan, CONFIG_T::n_in, CONFIG_T::n_out>(acc, x, p.w);
+            }
             for (unsigned j = 0; j < CONFIG_T::n_out; j++) y[j] = (res_T)plan::finish(fast::i64(acc[j]));
         } else {
             fast::i64 acc[CONFIG_T::n_out];

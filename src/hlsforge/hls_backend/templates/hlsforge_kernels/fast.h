@@ -232,6 +232,14 @@ HLSFORGE_CLONES void accumulate_steps(i64 *acc_io, const typename plan::sint *x,
     for (unsigned j = 0; j < N_OUT; j++) acc_io[j] = acc[j];
 }
 
+}  // namespace fast
+}  // namespace hlsforge
+
+#include "fast_lanes.h"
+
+namespace hlsforge {
+namespace fast {
+
 // The raw codes of the weights and the accumulator's initial values (cast_accum(bias)),
 // computed once per layer.
 template <typename CONFIG_T, class S, unsigned N_W, unsigned N_B>

@@ -76,10 +76,12 @@ Group:
 // C simulation only (see fast.h): the same line buffer and emission order, holding raw
 // integers, with each window gathered row by row (whole rows of kern_w positions are
 // contiguous when there is no dilation) and accumulated by the raw MAC loops.
-template <class in_T, class out_T, typename CONFIG_T>
-void conv_stream_fast(hls::stream<in_T> &in, hls::stream<out_T> &out,
-                      const typename CONFIG_T::weight_t weights[CONFIG_T::groups * CONFIG_T::n_in * CONFIG_T::n_out],
-                      const typename CONFIG_T::bias_t biases[CONFIG_T::n_filt]) {
+// Each output beat is handed to emit(beat), in order (a FIFO write, or the next layer of a
+// fused chain in the C-sim bridge: stream_fused.h).
+template <class in_T, class out_T, typename CONFIG_T, class F>
+HLSFORGE_CLONES void conv_stream_fast_each(hls::stream<in_T> &in, F &emit,
+                           const typename CONFIG_T::weight_t weights[CONFIG_T::groups * CONFIG_T::n_in * CONFIG_T::n_out],
+                           const typename CONFIG_T::bias_t biases[CONFIG_T::n_filt]) {
     typedef typename in_T::value_type data_T;
     typedef typename out_T::value_type res_T;
     typedef fast::mac_plan<data_T, typename CONFIG_T::weight_t, typename CONFIG_T::accum_t> plan;
@@ -90,6 +92,7 @@ void conv_stream_fast(hls::stream<in_T> &in, hls::stream<out_T> &out,
     static const unsigned n_px = CONFIG_T::in_h * CONFIG_T::in_w;
     static const fast::raw_params<CONFIG_T, sint, CONFIG_T::groups * CONFIG_T::n_in * CONFIG_T::n_out, CONFIG_T::n_filt>
         p(weights, biases);
+    static const fast::mac_lanes<plan, CONFIG_T::n_in, CONFIG_T::n_out, CONFIG_T::groups> lanes(p.w, p.b);
     struct triggers {
         long t[n_pos];
         triggers() {
@@ -100,6 +103,7 @@ void conv_stream_fast(hls::stream<in_T> &in, hls::stream<out_T> &out,
         }
     };
     static const triggers trig;
+    static const bool in_place = CONFIG_T::groups == 1 && CONFIG_T::dil_w == 1;
     sint line[rows][CONFIG_T::in_w][CONFIG_T::n_chan];
     sint x[CONFIG_T::groups][CONFIG_T::n_in];
     unsigned next = 0;
@@ -111,6 +115,23 @@ void conv_stream_fast(hls::stream<in_T> &in, hls::stream<out_T> &out,
         }
         for (; next < n_pos && trig.t[next] <= (long)q; next++) {
             const unsigned oy = next / CONFIG_T::out_w, ox = next % CONFIG_T::out_w;
+            const int iy0 = (int)(oy * CONFIG_T::stride_h) - (int)CONFIG_T::pad_top;
+            const int ix0 = (int)(ox * CONFIG_T::stride_w) - (int)CONFIG_T::pad_left;
+            if (plan::modular && in_place && iy0 >= 0 && iy0 + (int)rows <= (int)CONFIG_T::in_h && ix0 >= 0 &&
+                ix0 + (int)CONFIG_T::kern_w <= (int)CONFIG_T::in_w) {
+                // the window lies inside the input: its kern_h rows of kern_w * n_chan values
+                // are contiguous in the line buffer, read in place (no gather)
+                const sint *win[CONFIG_T::kern_h];
+                for (unsigned ky = 0; ky < CONFIG_T::kern_h; ky++)
+                    win[ky] = line[(unsigned)(iy0 + (int)(ky * CONFIG_T::dil_h)) % rows][(unsigned)ix0];
+                typename plan::uacc acc[CONFIG_T::n_out];
+                if (lanes.template run_rows<CONFIG_T::kern_h>(0, win, acc)) {
+                    out_T y;
+                    for (unsigned f = 0; f < CONFIG_T::n_out; f++) y[f] = (res_T)plan::finish(fast::i64(acc[f]));
+                    emit(y);
+                    continue;
+                }
+            }
             for (unsigned ky = 0; ky < CONFIG_T::kern_h; ky++) {
                 const int iy = (int)(oy * CONFIG_T::stride_h + ky * CONFIG_T::dil_h) - (int)CONFIG_T::pad_top;
                 const bool row_in = iy >= 0 && iy < (int)CONFIG_T::in_h;
@@ -133,8 +154,10 @@ void conv_stream_fast(hls::stream<in_T> &in, hls::stream<out_T> &out,
                 const sint *w = p.w + g * CONFIG_T::n_in * CONFIG_T::n_out;
                 if (plan::modular) {
                     typename plan::uacc acc[CONFIG_T::n_out];
-                    for (unsigned f = 0; f < CONFIG_T::n_out; f++) acc[f] = typename plan::uacc(p.b[f0 + f]);
-                    fast::accumulate_modular<plan, CONFIG_T::n_in, CONFIG_T::n_out>(acc, x[g], w);
+                    if (!lanes.run(g, x[g], acc)) {
+                        for (unsigned f = 0; f < CONFIG_T::n_out; f++) acc[f] = typename plan::uacc(p.b[f0 + f]);
+                        fast::accumulate_modular<plan, CONFIG_T::n_in, CONFIG_T::n_out>(acc, x[g], w);
+                    }
                     for (unsigned f = 0; f < CONFIG_T::n_out; f++) y[f0 + f] = (res_T)plan::finish(fast::i64(acc[f]));
                 } else {
                     fast::i64 acc[CONFIG_T::n_out];
@@ -143,9 +166,17 @@ void conv_stream_fast(hls::stream<in_T> &in, hls::stream<out_T> &out,
                     for (unsigned f = 0; f < CONFIG_T::n_out; f++) y[f0 + f] = (res_T)plan::finish(acc[f]);
                 }
             }
-            out.write(y);
+            emit(y);
         }
     }
+}
+
+template <class in_T, class out_T, typename CONFIG_T>
+void conv_stream_fast(hls::stream<in_T> &in, hls::stream<out_T> &out,
+                      const typename CONFIG_T::weight_t weights[CONFIG_T::groups * CONFIG_T::n_in * CONFIG_T::n_out],
+                      const typename CONFIG_T::bias_t biases[CONFIG_T::n_filt]) {
+    auto write = [&out](const out_T &y) { out.write(y); };
+    conv_stream_fast_each<in_T, out_T, CONFIG_T>(in, write, weights, biases);
 }
 #endif
 

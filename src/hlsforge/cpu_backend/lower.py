@@ -21,6 +21,8 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from ..errors import UnsupportedOpError
 from ..ir.graph import Graph, Node
 from ..ir.ops import (
@@ -138,6 +140,13 @@ class WeightRecord:
     shape: Shape
     offset: int
     size: int
+    # A tensor the lowering derived from the graph's constants (a transposed or summed copy,
+    # laid out for a kernel); None: the graph constant ``name`` itself.
+    data: np.ndarray | None = field(default=None, compare=False, hash=False, repr=False)
+
+    def array(self, graph: Graph) -> np.ndarray:
+        """The values this record stores in the weight file."""
+        return self.data if self.data is not None else graph.constant(self.name)
 
 
 @dataclass(frozen=True)
@@ -625,6 +634,17 @@ class _Planner:
             rec = WeightRecord(value, self.namer.ident("w", value), tuple(data.shape), self.weight_floats, size)
             self.weights[value] = rec
             self.weight_floats += _align(size)
+        return rec.ident
+
+    def derived_weight(self, key: str, data: np.ndarray) -> str:
+        """A weight tensor computed here from the graph's constants (a kernel's layout of
+        them), stored in the weight file under ``key`` like a graph constant."""
+        rec = self.weights.get(key)
+        if rec is None:
+            data = np.ascontiguousarray(data, dtype=np.float32)
+            rec = WeightRecord(key, self.namer.ident("w", key), tuple(data.shape), self.weight_floats, int(data.size), data)
+            self.weights[key] = rec
+            self.weight_floats += _align(int(data.size))
         return rec.ident
 
     def origin(self, node: Node) -> Origin:

@@ -1222,23 +1222,19 @@ inline void batch_matmul(const float* a, const float* b, float* y, size_t count)
 }  // namespace v1
 
 // ---------------------------------------------------------------- recurrent cells (ONNX GRU/LSTM/RNN)
-// Per event: the input projection of every step as one GEMM (x (seq, in) . W^T + Wb into the
-// scratch), then per step one GEMV with R and the gate arithmetic. Cfg gives the sizes, kind
-// (0 RNN, 1 GRU, 2 LSTM) and the activations (ONNX codes, see rnn_act) per direction.
-// All state lives in the caller's scratch: no allocation, nothing shared between calls.
+// All events of the chunk advance together, one direction at a time:
+//   1. the input projection of every event and step is one GEMM: xw[e*seq + t] =
+//      x[e, t] . W^T + bias_x (W^T is (in, G*H) per direction; bias_x = W_b + R_b where R_b
+//      adds outside the gates);
+//   2. per step one GEMM over all gates, hr[e] = h[e] . R^T + bias_h (a GRU without
+//      linear_before_reset does z, r first and then (r . h) . R_h^T), then the gate arithmetic,
+//      whose sigmoid/tanh are the vectorized functions of the elementwise kernels.
+// Cfg gives the sizes, kind (0 RNN, 1 GRU, 2 LSTM) and the activations (ONNX codes, see
+// rnn_act) per direction. ONNX gate order: GRU z, r, h; LSTM i, o, f, c.
+// All state lives in the caller's scratch (n * (seq*G*H + G*H + 2*H) floats): no allocation,
+// nothing shared between calls.
 namespace rnn {
 enum : int { Relu, Tanh, Sigmoid, Affine, LeakyRelu, ThresholdedRelu, ScaledTanh, HardSigmoid, Elu, Softsign, Softplus };
-}
-
-// dot product with 8 independent partial sums: the compiler vectorizes it without -ffast-math
-inline float rnn_dot(const float* __restrict a, const float* __restrict b, std::size_t n) {
-  float part[8] = {0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f};
-  std::size_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (std::size_t l = 0; l < 8; ++l) part[l] += a[i + l] * b[i + l];
-  float acc = ((part[0] + part[4]) + (part[1] + part[5])) + ((part[2] + part[6]) + (part[3] + part[7]));
-  for (; i < n; ++i) acc += a[i] * b[i];
-  return acc;
 }
 
 inline float rnn_act(int code, float a, float b, float v) {
@@ -1257,82 +1253,126 @@ inline float rnn_act(int code, float a, float b, float v) {
   }
 }
 
+// v[0:count] = activation k of direction d (after the clip), in place. Sigmoid, Tanh and Relu
+// (every default) run vectorized; the other ONNX activations element by element.
 template <class Cfg>
-inline float rnn_f(int d, int k, float v) {
-  if (Cfg::has_clip) v = std::min(Cfg::clip, std::max(-Cfg::clip, v));
-  const int i = d * Cfg::n_act + k;
-  return rnn_act(Cfg::acts[i], Cfg::alphas[i], Cfg::betas[i], v);
+inline void rnn_apply(std::size_t d, int k, float* v, std::size_t count) {
+  const int i = int(d) * Cfg::n_act + k;
+  if (Cfg::has_clip) map(v, v, count, Clip{-Cfg::clip, Cfg::clip});
+  switch (Cfg::acts[i]) {
+    case rnn::Sigmoid: map(v, v, count, Sigmoid{}); return;
+    case rnn::Tanh: map(v, v, count, Tanh{}); return;
+    case rnn::Relu: map(v, v, count, Relu{}); return;
+    default:
+      for (std::size_t j = 0; j < count; ++j) v[j] = rnn_act(Cfg::acts[i], Cfg::alphas[i], Cfg::betas[i], v[j]);
+  }
 }
 
-// scratch per event: seq*G*H (input projections) + G*H (recurrent GEMV) + 2*H (h, c)
+// One step of all events: h (n, H) and c (n, H) in place; xt(e) is event e's projection row.
 template <class Cfg>
-void recurrent(const float* x, const float* W, const float* R, const float* B, const float* h0,
-               const float* c0, const float* P, float* y, float* yh, float* yc, float* scratch, std::size_t n) {
-  constexpr std::size_t S = Cfg::seq, I = Cfg::in, H = Cfg::hidden, G = Cfg::gates, D = Cfg::dirs;
-  float* xw = scratch + 0;  // this event's slice is reused event after event
-  float* hr = xw + S * G * H;
-  float* h = hr + G * H;
-  float* c = h + H;
-  for (std::size_t e = 0; e < n; ++e) {
-    const float* xe = x + e * S * I;
-    for (std::size_t d = 0; d < D; ++d) {
-      const float* Wd = W + d * G * H * I;
-      const float* Rd = R + d * G * H * H;
-      const float* Wb = B + d * 2 * G * H;
-      const float* Rb = Wb + G * H;
-      for (std::size_t t = 0; t < S; ++t)
-        for (std::size_t o = 0; o < G * H; ++o) {
-          xw[t * G * H + o] = Wb[o] + rnn_dot(xe + t * I, Wd + o * I, I);
-        }
-      for (std::size_t j = 0; j < H; ++j) {
-        h[j] = h0[d * H + j];
-        if (Cfg::kind == 2) c[j] = c0[d * H + j];
-      }
-      const bool reverse = Cfg::reverse || d == 1;
-      for (std::size_t s = 0; s < S; ++s) {
-        const std::size_t t = reverse ? S - 1 - s : s;
-        const float* xt = xw + t * G * H;
-        // recurrent GEMV: all gates (GRU with linear_before_reset=0: z and r only; h after reset)
-        const std::size_t rows = (Cfg::kind == 1 && !Cfg::lbr) ? 2 * H : G * H;
-        for (std::size_t o = 0; o < rows; ++o) {
-          hr[o] = Rb[o] + rnn_dot(h, Rd + o * H, H);
-        }
-        if (Cfg::kind == 0) {
-          for (std::size_t j = 0; j < H; ++j) h[j] = rnn_f<Cfg>(d, 0, xt[j] + hr[j]);
-        } else if (Cfg::kind == 1) {
-          float* z = hr;  // reuse: z, r in place
-          for (std::size_t j = 0; j < 2 * H; ++j) z[j] = rnn_f<Cfg>(d, 0, xt[j] + hr[j]);
-          float* rh = c;  // GRU has no cell state: c holds r (.) h or the candidate
-          if (!Cfg::lbr) {
-            for (std::size_t j = 0; j < H; ++j) rh[j] = z[H + j] * h[j];
-            for (std::size_t j = 0; j < H; ++j) {
-              const float acc = Rb[2 * H + j] + rnn_dot(rh, Rd + (2 * H + j) * H, H);
-              xw[t * G * H + 2 * H + j] = rnn_f<Cfg>(d, 1, xt[2 * H + j] + acc);
-            }
-          } else {
-            for (std::size_t j = 0; j < H; ++j)
-              xw[t * G * H + 2 * H + j] = rnn_f<Cfg>(d, 1, xt[2 * H + j] + z[H + j] * hr[2 * H + j]);
-          }
-          for (std::size_t j = 0; j < H; ++j) h[j] = (1.f - z[j]) * xt[2 * H + j] + z[j] * h[j];
-        } else {
-          const float* Pd = P + d * 3 * H;
-          for (std::size_t j = 0; j < H; ++j) {
-            const float ig = rnn_f<Cfg>(d, 0, xt[j] + hr[j] + Pd[j] * c[j]);
-            const float fg = Cfg::input_forget ? 1.f - ig
-                                               : rnn_f<Cfg>(d, 0, xt[2 * H + j] + hr[2 * H + j] + Pd[2 * H + j] * c[j]);
-            c[j] = fg * c[j] + ig * rnn_f<Cfg>(d, 1, xt[3 * H + j] + hr[3 * H + j]);
-            const float og = rnn_f<Cfg>(d, 0, xt[H + j] + hr[H + j] + Pd[H + j] * c[j]);
-            h[j] = og * rnn_f<Cfg>(d, 2, c[j]);
-          }
-        }
-        float* yt = y + e * S * D * H + t * D * H + d * H;
-        for (std::size_t j = 0; j < H; ++j) yt[j] = h[j];
-      }
-      for (std::size_t j = 0; j < H; ++j) {
-        yh[e * D * H + d * H + j] = h[j];
-        if (Cfg::kind == 2) yc[e * D * H + d * H + j] = c[j];
+inline void rnn_step(std::size_t d, std::size_t n, const float* xw, std::size_t t, const float* Rt, const float* bh,
+                     const float* P, float* hr, float* h, float* c) {
+  constexpr std::size_t S = Cfg::seq, H = Cfg::hidden, GH = Cfg::gates * Cfg::hidden;
+  if constexpr (Cfg::kind == 0) {
+    gemm_loop<H, H, H, H, H>(h, Rt, bh, hr, n, Identity{});
+    for (std::size_t e = 0; e < n; ++e) {
+      const float* __restrict xt = xw + (e * S + t) * GH;
+      float* __restrict he = h + e * H;
+      const float* __restrict pre = hr + e * H;
+      for (std::size_t j = 0; j < H; ++j) he[j] = xt[j] + pre[j];
+    }
+    rnn_apply<Cfg>(d, 0, h, n * H);
+  } else if constexpr (Cfg::kind == 1) {
+    if constexpr (Cfg::lbr) {
+      gemm_loop<H, GH, H, GH, GH>(h, Rt, bh, hr, n, Identity{});
+    } else {
+      gemm_loop<H, 2 * H, H, GH, GH>(h, Rt, bh, hr, n, Identity{});
+    }
+    for (std::size_t e = 0; e < n; ++e) {
+      const float* __restrict xt = xw + (e * S + t) * GH;
+      float* __restrict g = hr + e * GH;
+      for (std::size_t j = 0; j < 2 * H; ++j) g[j] += xt[j];
+      rnn_apply<Cfg>(d, 0, g, 2 * H);  // z, r
+      if constexpr (Cfg::lbr) {
+        for (std::size_t j = 0; j < H; ++j) g[2 * H + j] = xt[2 * H + j] + g[H + j] * g[2 * H + j];
+      } else {
+        float* __restrict rh = c + e * H;  // a GRU has no cell state: c holds r . h
+        const float* __restrict he = h + e * H;
+        for (std::size_t j = 0; j < H; ++j) rh[j] = g[H + j] * he[j];
       }
     }
+    if constexpr (!Cfg::lbr) gemm_loop<H, H, H, GH, GH>(c, Rt + 2 * H, bh + 2 * H, hr + 2 * H, n, Identity{});
+    for (std::size_t e = 0; e < n; ++e) {
+      const float* __restrict xt = xw + (e * S + t) * GH;
+      float* __restrict g = hr + e * GH;
+      if constexpr (!Cfg::lbr)
+        for (std::size_t j = 0; j < H; ++j) g[2 * H + j] += xt[2 * H + j];
+      rnn_apply<Cfg>(d, 1, g + 2 * H, H);  // the candidate
+      float* __restrict he = h + e * H;
+      for (std::size_t j = 0; j < H; ++j) he[j] = (1.f - g[j]) * g[2 * H + j] + g[j] * he[j];
+    }
+  } else {
+    gemm_loop<H, GH, H, GH, GH>(h, Rt, bh, hr, n, Identity{});
+    for (std::size_t e = 0; e < n; ++e) {
+      const float* __restrict xt = xw + (e * S + t) * GH;
+      float* __restrict g = hr + e * GH;  // i, o, f, c
+      float* __restrict ce = c + e * H;
+      float* __restrict he = h + e * H;
+      for (std::size_t j = 0; j < GH; ++j) g[j] += xt[j];
+      if constexpr (Cfg::peephole) {
+        for (std::size_t j = 0; j < H; ++j) g[j] += P[j] * ce[j];
+        for (std::size_t j = 0; j < H; ++j) g[2 * H + j] += P[2 * H + j] * ce[j];
+        rnn_apply<Cfg>(d, 0, g, H);
+        rnn_apply<Cfg>(d, 0, g + 2 * H, H);
+      } else {
+        rnn_apply<Cfg>(d, 0, g, 3 * H);  // i, o, f at once
+      }
+      rnn_apply<Cfg>(d, 1, g + 3 * H, H);
+      for (std::size_t j = 0; j < H; ++j) {
+        const float fg = Cfg::input_forget ? 1.f - g[j] : g[2 * H + j];
+        ce[j] = fg * ce[j] + g[j] * g[3 * H + j];
+      }
+      if constexpr (Cfg::peephole) {
+        for (std::size_t j = 0; j < H; ++j) g[H + j] += P[H + j] * ce[j];
+        rnn_apply<Cfg>(d, 0, g + H, H);
+      }
+      float* __restrict hc = g + 3 * H;  // the candidate is consumed: h = o . act(c)
+      for (std::size_t j = 0; j < H; ++j) hc[j] = ce[j];
+      rnn_apply<Cfg>(d, 2, hc, H);
+      for (std::size_t j = 0; j < H; ++j) he[j] = g[H + j] * hc[j];
+    }
+  }
+}
+
+template <class Cfg>
+void recurrent(const float* x, const float* Wt, const float* Rt, const float* bx, const float* bh, const float* h0,
+               const float* c0, const float* P, float* y, float* yh, float* yc, float* scratch, std::size_t n) {
+  constexpr std::size_t S = Cfg::seq, I = Cfg::in, H = Cfg::hidden, GH = Cfg::gates * Cfg::hidden, D = Cfg::dirs;
+  float* xw = scratch;         // (n * S, G*H)
+  float* hr = xw + n * S * GH;  // (n, G*H)
+  float* h = hr + n * GH;       // (n, H)
+  float* c = h + n * H;         // (n, H)
+  for (std::size_t d = 0; d < D; ++d) {
+    gemm_loop<I, GH, I, GH, GH>(x, Wt + d * I * GH, bx + d * GH, xw, n * S, Identity{});
+    for (std::size_t e = 0; e < n; ++e)
+      for (std::size_t j = 0; j < H; ++j) {
+        h[e * H + j] = h0[d * H + j];
+        if (Cfg::kind == 2) c[e * H + j] = c0[d * H + j];
+      }
+    const bool reverse = Cfg::reverse || d == 1;
+    for (std::size_t s = 0; s < S; ++s) {
+      const std::size_t t = reverse ? S - 1 - s : s;
+      rnn_step<Cfg>(d, n, xw, t, Rt + d * H * GH, bh + d * GH, P ? P + d * 3 * H : nullptr, hr, h, c);
+      for (std::size_t e = 0; e < n; ++e) {
+        float* __restrict yt = y + e * S * D * H + t * D * H + d * H;
+        for (std::size_t j = 0; j < H; ++j) yt[j] = h[e * H + j];
+      }
+    }
+    for (std::size_t e = 0; e < n; ++e)
+      for (std::size_t j = 0; j < H; ++j) {
+        yh[e * D * H + d * H + j] = h[e * H + j];
+        if (Cfg::kind == 2) yc[e * D * H + d * H + j] = c[e * H + j];
+      }
   }
 }
 

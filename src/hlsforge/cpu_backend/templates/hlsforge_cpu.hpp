@@ -356,6 +356,36 @@ inline vfloat vexpm1_neg(vfloat x) {
   return HLSFORGE_CPU_SELECT(x > -0.5f, small, vexp(x) - 1.0f);
 }
 
+// erf: x * P(x^2) below |x| = 1, 1 - e^(-x^2) * Q(1/|x|) from 1 to 4 (Q fits erfcx), 1 above
+// (erfc(4) is below half an ulp of 1); polynomials fitted by least squares on Chebyshev
+// nodes, |error| within about 2e-7 relative below 1 and 7e-8 absolute above.
+inline vfloat verf(vfloat x) {
+  const vfloat ax = vabs(x);
+  const vfloat s = x * x;
+  vfloat p = HLSFORGE_CPU_SPLAT(-0.0005696655716747046f);
+  p = p * s + 0.004934506956487894f;
+  p = p * s - 0.0267269816249609f;
+  p = p * s + 0.11280788481235504f;
+  p = p * s - 0.37612414360046387f;
+  p = p * s + 1.1283791065216064f;
+  const vfloat small = x * p;
+  const vfloat a = HLSFORGE_CPU_SELECT(ax < 1.0f, HLSFORGE_CPU_SPLAT(1.0f),
+                                       HLSFORGE_CPU_SELECT(ax > 4.0f, HLSFORGE_CPU_SPLAT(4.0f), ax));
+  const vfloat u = 1.0f / a;
+  vfloat q = HLSFORGE_CPU_SPLAT(-0.00886930339038372f);
+  q = q * u + 0.02565707080066204f;
+  q = q * u + 0.02991912141442299f;
+  q = q * u - 0.24921603500843048f;
+  q = q * u + 0.5022039413452148f;
+  q = q * u - 0.47395461797714233f;
+  q = q * u + 0.042608775198459625f;
+  q = q * u + 0.5589596629142761f;
+  q = q * u + 0.0002749496197793633f;
+  const vfloat big = 1.0f - vexp(-(a * a)) * q;
+  // NaN fails both comparisons and takes `small` (NaN)
+  return HLSFORGE_CPU_SELECT(ax >= 1.0f, HLSFORGE_CPU_SELECT(x < 0.0f, -big, big), small);
+}
+
 inline vfloat vload(const float* p) { return *reinterpret_cast<const vfloat*>(p); }
 inline void vstore(float* p, vfloat v) { *reinterpret_cast<vfloat*>(p) = v; }
 
@@ -561,8 +591,10 @@ template <size_t NI, size_t NO, size_t XS, size_t WS, size_t YS, size_t R, class
 inline void gemm_rows(const float* x, const float* w, const float* b, float* y, F f) {
   // Tile width: a single row keeps up to 13 vectors of accumulators in registers (16 exist),
   // in tiles of balanced width; a block of six rows keeps 2 vectors each (12 accumulators).
+  // With 32 vector registers (AVX-512VL) a block of six rows keeps 4 vectors each (24
+  // accumulators, fewer loads per multiply-add).
   constexpr size_t total = (NO + kLanes - 1) / kLanes;  // vectors per output row
-  constexpr size_t max_vt = R == 1 ? 13 : 2;
+  constexpr size_t max_vt = R == 1 ? 13 : (kVectorRegs >= 32 ? 4 : 2);
   constexpr size_t tiles = (total + max_vt - 1) / max_vt;
   constexpr size_t TW = ((total + tiles - 1) / tiles) * kLanes;
   constexpr size_t full = NO / TW, rem = NO % TW;
@@ -1157,16 +1189,15 @@ struct Pow {
   float operator()(float v) const { return static_cast<float>(std::pow(double(v), double(exponent))); }
 };
 struct Erf {
-  static constexpr bool vector = false;
-  float operator()(float v) const { return std::erf(v); }
+  static constexpr bool vector = true;
+  vfloat vec(vfloat v) const { return detail::verf(v); }
 };
 struct Gelu {  // tanh != 0: the tanh approximation
-  static constexpr bool vector = false;
+  static constexpr bool vector = true;
   float tanh_approx;
-  float operator()(float v) const {
-    const double x = v;
-    if (tanh_approx != 0.0f) return float(0.5 * x * (1.0 + std::tanh(0.7978845608028654 * (x + 0.044715 * x * x * x))));
-    return float(0.5 * x * (1.0 + std::erf(x * 0.7071067811865476)));
+  vfloat vec(vfloat x) const {
+    if (tanh_approx != 0.0f) return 0.5f * x * (1.0f + detail::vtanh(0.7978845608028654f * (x + 0.044715f * x * x * x)));
+    return 0.5f * x * (1.0f + detail::verf(x * 0.7071067811865476f));
   }
 };
 struct Swish {
@@ -1183,39 +1214,127 @@ struct HardSwish {
   }
 };
 
-// (x - mean) / sqrt(var + eps) * scale + bias over rows of `C` values; sums in double.
+namespace detail {
+// Sum of v[0:C] (and of (v - m)^2 with `centered`): kLanes float partial sums (whole vectors,
+// then the tail lane by lane), added up in double. The mean is subtracted before squaring,
+// so the variance does not cancel.
+template <size_t C, bool centered>
+inline double row_sum(const float* __restrict v, float m) {
+  vfloat acc = vfloat{};
+  size_t c = 0;
+  for (; c + kLanes <= C; c += kLanes) {
+    const vfloat d = vload(v + c) - m;
+    acc += centered ? d * d : d;
+  }
+  double s = 0.0;
+  for (size_t l = 0; l < kLanes; ++l) s += double(acc[l]);
+  for (; c < C; ++c) {
+    const float d = v[c] - m;
+    s += centered ? double(d) * double(d) : double(d);
+  }
+  return s;
+}
+}  // namespace detail
+
+// (x - mean) / sqrt(var + eps) * scale + bias over rows of `C` values (vectorized sums, see
+// detail::row_sum).
 template <size_t C>
 inline void layernorm(const float* x, const float* scale, const float* bias, float* y, size_t rows, float eps) {
   for (size_t r = 0; r < rows; ++r) {
     const float* __restrict xr = x + r * C;
     float* __restrict yr = y + r * C;
-    double sum = 0.0;
-    for (size_t c = 0; c < C; ++c) sum += xr[c];
-    const double mean = sum / double(C);
-    double sq = 0.0;
-    for (size_t c = 0; c < C; ++c) sq += (xr[c] - mean) * (xr[c] - mean);
-    const float inv = float(1.0 / std::sqrt(sq / double(C) + double(eps)));
+    const double mean = detail::row_sum<C, false>(xr, 0.0f) / double(C);
     const float m = float(mean);
+    const double sq = detail::row_sum<C, true>(xr, m);
+    const float inv = float(1.0 / std::sqrt(sq / double(C) + double(eps)));
     for (size_t c = 0; c < C; ++c) yr[c] = (xr[c] - m) * inv * scale[c] + bias[c];
   }
 }
 
-// y[b] = a[b] (M x K) * w[b] (K x N) for `count` matrix pairs (events x leading axes).
+namespace detail {
+// RR rows x VV vectors of y = a (rows of K, stride K) * b (K rows of stride BS), accumulators in
+// registers; the last vector stores only the `last` lanes that exist (kLanes: all).
+template <size_t K, size_t BS, size_t YS, size_t RR, size_t VV>
+inline void matmul_tile(const float* __restrict a, const float* __restrict b, float* __restrict y, size_t last) {
+  vfloat acc[RR][VV];
+  for (size_t r = 0; r < RR; ++r)
+    for (size_t v = 0; v < VV; ++v) acc[r][v] = vfloat{};
+  for (size_t k = 0; k < K; ++k) {
+    vfloat bv[VV];
+    for (size_t v = 0; v < VV; ++v) bv[v] = vload(b + k * BS + v * kLanes);
+    for (size_t r = 0; r < RR; ++r) {
+      const float av = a[r * K + k];
+      for (size_t v = 0; v < VV; ++v) acc[r][v] += av * bv[v];
+    }
+  }
+  for (size_t r = 0; r < RR; ++r) {
+    for (size_t v = 0; v + 1 < VV; ++v) vstore(y + r * YS + v * kLanes, acc[r][v]);
+    for (size_t l = 0; l < last; ++l) y[r * YS + (VV - 1) * kLanes + l] = acc[r][VV - 1][l];
+  }
+}
+
+// All M rows of one product, columns in tiles of up to 4 vectors (b has row stride BS, whole
+// vectors readable), rows in blocks of 4: at most 16 accumulators.
+template <size_t M, size_t K, size_t N, size_t BS, size_t VV>
+inline void matmul_cols(const float* a, const float* b, float* y, size_t last) {
+  constexpr size_t R = 4;
+  size_t i = 0;
+  for (; i + R <= M; i += R) matmul_tile<K, BS, N, R, VV>(a + i * K, b, y + i * N, last);
+  if constexpr (M % R != 0) matmul_tile<K, BS, N, M % R, VV>(a + i * K, b, y + i * N, last);
+}
+
+// The register-tiled products of batch_matmul (see there).
+template <size_t M, size_t K, size_t N>
+inline void matmul_blocks(const float* a, const float* b, float* y, size_t count) {
+  constexpr size_t NV = (N + kLanes - 1) / kLanes;  // vectors per row of y
+  constexpr size_t NP = NV * kLanes;
+  constexpr size_t tiles = NV / 4, rem = NV % 4;
+  constexpr bool padded = NP != N;
+  alignas(64) float pad[padded ? K * NP : 1];
+  for (size_t t = 0; t < count; ++t) {
+    const float* at = a + t * M * K;
+    const float* bt = b + t * K * N;
+    float* yt = y + t * M * N;
+    if constexpr (padded) {
+      for (size_t k = 0; k < K; ++k) {
+        for (size_t j = 0; j < N; ++j) pad[k * NP + j] = bt[k * N + j];
+        for (size_t j = N; j < NP; ++j) pad[k * NP + j] = 0.0f;
+      }
+      bt = pad;
+    }
+    constexpr size_t BS = padded ? NP : N;
+    for (size_t c = 0; c < tiles; ++c) {
+      const size_t last = (rem == 0 && c + 1 == tiles) ? N - (NV - 1) * kLanes : kLanes;
+      matmul_cols<M, K, N, BS, 4>(at, bt + c * 4 * kLanes, yt + c * 4 * kLanes, last);
+    }
+    if constexpr (rem != 0)
+      matmul_cols<M, K, N, BS, rem>(at, bt + tiles * 4 * kLanes, yt + tiles * 4 * kLanes, N - (NV - 1) * kLanes);
+  }
+}
+}  // namespace detail
+
+// y[b] = a[b] (M x K) * w[b] (K x N) for `count` matrix pairs (events x leading axes), in
+// register tiles. Rows of b are read in whole vectors: when N is not a multiple of kLanes,
+// each b is first copied into a zero-padded local block (rows rounded up to whole vectors),
+// so nothing past a tensor is ever read. A padded block above 64 KiB (not an attention
+// shape) is not put on the stack: those products take a plain loop.
 template <size_t M, size_t K, size_t N>
 inline void batch_matmul(const float* a, const float* b, float* y, size_t count) {
-  for (size_t t = 0; t < count; ++t) {
-    const float* __restrict at = a + t * M * K;
-    const float* __restrict bt = b + t * K * N;
-    float* __restrict yt = y + t * M * N;
-    for (size_t i = 0; i < M; ++i) {
-      float* __restrict yr = yt + i * N;
-      for (size_t j = 0; j < N; ++j) yr[j] = 0.0f;
-      for (size_t k = 0; k < K; ++k) {
-        const float av = at[i * K + k];
-        const float* __restrict br = bt + k * N;
-        for (size_t j = 0; j < N; ++j) yr[j] += av * br[j];
+  constexpr size_t NP = (N + kLanes - 1) / kLanes * kLanes;
+  if constexpr (NP != N && K * NP > 16384) {
+    for (size_t t = 0; t < count; ++t) {
+      const float* __restrict at = a + t * M * K;
+      const float* __restrict bt = b + t * K * N;
+      float* __restrict yt = y + t * M * N;
+      for (size_t i = 0; i < M; ++i) {
+        float* __restrict yr = yt + i * N;
+        for (size_t j = 0; j < N; ++j) yr[j] = 0.0f;
+        for (size_t k = 0; k < K; ++k)
+          for (size_t j = 0; j < N; ++j) yr[j] += at[i * K + k] * bt[k * N + j];
       }
     }
+  } else {
+    detail::matmul_blocks<M, K, N>(a, b, y, count);
   }
 }
 

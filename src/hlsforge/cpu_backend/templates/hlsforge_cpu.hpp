@@ -596,8 +596,47 @@ inline void gemm_tile(const float* __restrict x, const float* __restrict w, cons
 }
 
 // R rows of y[., 0:NO] = b + x[., 0:NI] * w[0:NI, 0:NO], tiled over columns.
+// gemm_tile in 16-float vectors (kWideLanes; NC a multiple of 16, no partial vector): half the
+// broadcasts and instructions per multiply-add. The epilogue applies f to each 8-float half.
+template <size_t NI, size_t XS, size_t WS, size_t YS, size_t R, size_t NC, class F>
+inline void gemm_tile_wide(const float* __restrict x, const float* __restrict w, const float* __restrict b,
+                           float* __restrict y, F f) {
+  constexpr size_t VT = NC / 16;
+  vfloat16 acc[R][VT];
+  for (size_t r = 0; r < R; ++r)
+    for (size_t v = 0; v < VT; ++v) acc[r][v] = vfloat16{};
+  for (size_t i = 0; i < NI; ++i) {
+    const float* wr = w + i * WS;
+    for (size_t r = 0; r < R; ++r) {
+      const float xv = x[r * XS + i];
+      for (size_t v = 0; v < VT; ++v) acc[r][v] += xv * *reinterpret_cast<const vfloat16*>(wr + 16 * v);
+    }
+  }
+  for (size_t r = 0; r < R; ++r) {
+    for (size_t v = 0; v < VT; ++v) {
+      const vfloat16 s = acc[r][v] + *reinterpret_cast<const vfloat16*>(b + 16 * v);
+      for (size_t h = 0; h < 16; h += kLanes) {
+        vfloat part;
+        std::memcpy(&part, reinterpret_cast<const char*>(&s) + 4 * h, sizeof part);
+        *reinterpret_cast<vfloat*>(y + r * YS + 16 * v + h) = f.vec(part);
+      }
+    }
+  }
+}
+
 template <size_t NI, size_t NO, size_t XS, size_t WS, size_t YS, size_t R, class F>
 inline void gemm_rows(const float* x, const float* w, const float* b, float* y, F f) {
+  if constexpr (kWideLanes == 16 && R > 1 && NO % 16 == 0) {  // blocks of rows x 4 wide vectors
+    constexpr size_t total = NO / 16;
+    constexpr size_t tiles = (total + 3) / 4;
+    constexpr size_t TW = ((total + tiles - 1) / tiles) * 16;
+    constexpr size_t full = NO / TW, rem = NO % TW;
+    for (size_t t = 0; t < full; ++t)
+      gemm_tile_wide<NI, XS, WS, YS, R, TW>(x, w + t * TW, b + t * TW, y + t * TW, f);
+    if constexpr (rem != 0)
+      gemm_tile_wide<NI, XS, WS, YS, R, rem>(x, w + full * TW, b + full * TW, y + full * TW, f);
+    return;
+  }
   // Tile width: a single row keeps up to 13 vectors of accumulators in registers (16 exist),
   // in tiles of balanced width; a block of six rows keeps 2 vectors each (12 accumulators).
   // With 32 vector registers (AVX-512VL) a block of six rows keeps 4 vectors each (24
@@ -611,12 +650,22 @@ inline void gemm_rows(const float* x, const float* w, const float* b, float* y, 
   if constexpr (rem != 0) gemm_tile<NI, XS, WS, YS, R, rem>(x, w + full * TW, b + full * TW, y + full * TW, f);
 }
 
-// `rows` rows of y = b + x * w with compile-time sizes: blocks of six rows, then single rows.
+// `rows` rows of y = b + x * w with compile-time sizes: blocks of six rows, then the last
+// rows % 6 as one narrower block (every weight load still shared by all of them).
 template <size_t NI, size_t NO, size_t XS, size_t WS, size_t YS, class F>
 inline void gemm_loop(const float* x, const float* w, const float* b, float* y, size_t rows, F f) {
   size_t r = 0;
   for (; r + 6 <= rows; r += 6) gemm_rows<NI, NO, XS, WS, YS, 6>(x + r * XS, w, b, y + r * YS, f);
-  for (; r < rows; ++r) gemm_rows<NI, NO, XS, WS, YS, 1>(x + r * XS, w, b, y + r * YS, f);
+  x += r * XS;
+  y += r * YS;
+  switch (rows - r) {
+    case 5: gemm_rows<NI, NO, XS, WS, YS, 5>(x, w, b, y, f); break;
+    case 4: gemm_rows<NI, NO, XS, WS, YS, 4>(x, w, b, y, f); break;
+    case 3: gemm_rows<NI, NO, XS, WS, YS, 3>(x, w, b, y, f); break;
+    case 2: gemm_rows<NI, NO, XS, WS, YS, 2>(x, w, b, y, f); break;
+    case 1: gemm_rows<NI, NO, XS, WS, YS, 1>(x, w, b, y, f); break;
+    default: break;
+  }
 }
 
 // y = f(x * w + b) over `rows` rows. C: n_in, n_out, blas_min_rows (rows from which sgemm is

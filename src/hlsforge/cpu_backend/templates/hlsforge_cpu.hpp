@@ -1235,13 +1235,29 @@ inline void softmax(const float* x, float* y, size_t rows) {
   for (size_t r = 0; r < rows; ++r) {
     const float* __restrict xr = x + r * W;
     float* __restrict yr = y + r * W;
+    // max and sum as kLanes partial results (whole vectors), then the lanes and the tail
     float m = xr[0];
-    for (size_t i = 1; i < W; ++i) m = xr[i] > m ? xr[i] : m;
+    size_t i = 0;
+    if constexpr (W >= kLanes) {
+      vfloat vm = detail::vload(xr);
+      for (i = kLanes; i + kLanes <= W; i += kLanes) {
+        const vfloat v = detail::vload(xr + i);
+        vm = HLSFORGE_CPU_SELECT(v > vm, v, vm);
+      }
+      for (size_t l = 0; l < kLanes; ++l) m = vm[l] > m ? vm[l] : m;
+    }
+    for (; i < W; ++i) m = xr[i] > m ? xr[i] : m;
     detail::vmap(xr, yr, W, [m](vfloat v) { return detail::vexp(v - m); });
     float sum = 0.0f;
-    for (size_t i = 0; i < W; ++i) sum += yr[i];
+    i = 0;
+    if constexpr (W >= kLanes) {
+      vfloat vs = vfloat{};
+      for (; i + kLanes <= W; i += kLanes) vs += detail::vload(yr + i);
+      for (size_t l = 0; l < kLanes; ++l) sum += vs[l];
+    }
+    for (; i < W; ++i) sum += yr[i];
     const float inv = 1.0f / sum;
-    for (size_t i = 0; i < W; ++i) yr[i] *= inv;
+    for (i = 0; i < W; ++i) yr[i] *= inv;
   }
 }
 

@@ -650,10 +650,52 @@ inline void gemm_rows(const float* x, const float* w, const float* b, float* y, 
   if constexpr (rem != 0) gemm_tile<NI, XS, WS, YS, R, rem>(x, w + full * TW, b + full * TW, y + full * TW, f);
 }
 
+// Columns [0, NC) of y (offset slices of w, b, y) for all `rows`: blocks of six rows, then the
+// last rows % 6 as one narrower block, all in tiles of the same width (WIDE: 16-float vectors).
+template <size_t NI, size_t XS, size_t WS, size_t YS, size_t NC, bool WIDE, class F>
+inline void gemm_column(const float* x, const float* w, const float* b, float* y, size_t rows, F f) {
+  auto block = [&](auto rr, const float* xr, float* yr) {
+    constexpr size_t RR = decltype(rr)::value;
+    if constexpr (WIDE)
+      gemm_tile_wide<NI, XS, WS, YS, RR, NC>(xr, w, b, yr, f);
+    else
+      gemm_tile<NI, XS, WS, YS, RR, NC>(xr, w, b, yr, f);
+  };
+  size_t r = 0;
+  for (; r + 6 <= rows; r += 6) block(std::integral_constant<size_t, 6>{}, x + r * XS, y + r * YS);
+  switch (rows - r) {
+    case 5: block(std::integral_constant<size_t, 5>{}, x + r * XS, y + r * YS); break;
+    case 4: block(std::integral_constant<size_t, 4>{}, x + r * XS, y + r * YS); break;
+    case 3: block(std::integral_constant<size_t, 3>{}, x + r * XS, y + r * YS); break;
+    case 2: block(std::integral_constant<size_t, 2>{}, x + r * XS, y + r * YS); break;
+    case 1: block(std::integral_constant<size_t, 1>{}, x + r * XS, y + r * YS); break;
+    default: break;
+  }
+}
+
 // `rows` rows of y = b + x * w with compile-time sizes: blocks of six rows, then the last
-// rows % 6 as one narrower block (every weight load still shared by all of them).
+// rows % 6 as one narrower block (every weight load still shared by all of them). From 12 rows
+// on, when the output is several column tiles wide, the tiles are the outer loop: one tile's
+// slice of w (NI x tile width) stays in L1 while every row block reads it, instead of the whole
+// of w streaming through L1 once per row block.
 template <size_t NI, size_t NO, size_t XS, size_t WS, size_t YS, class F>
 inline void gemm_loop(const float* x, const float* w, const float* b, float* y, size_t rows, F f) {
+  constexpr bool wide = kWideLanes == 16 && NO % 16 == 0;
+  constexpr size_t lanes = wide ? 16 : kLanes;
+  constexpr size_t total = (NO + lanes - 1) / lanes;  // vectors per output row
+  constexpr size_t max_vt = wide ? 4 : (kVectorRegs >= 32 ? 4 : 2);
+  constexpr size_t tiles = (total + max_vt - 1) / max_vt;
+  if constexpr (tiles > 1) {
+    if (rows >= 12) {
+      constexpr size_t TW = ((total + tiles - 1) / tiles) * lanes;
+      constexpr size_t full = NO / TW, rem = NO % TW;
+      for (size_t t = 0; t < full; ++t)
+        gemm_column<NI, XS, WS, YS, TW, wide>(x, w + t * TW, b + t * TW, y + t * TW, rows, f);
+      if constexpr (rem != 0)
+        gemm_column<NI, XS, WS, YS, rem, wide>(x, w + full * TW, b + full * TW, y + full * TW, rows, f);
+      return;
+    }
+  }
   size_t r = 0;
   for (; r + 6 <= rows; r += 6) gemm_rows<NI, NO, XS, WS, YS, 6>(x + r * XS, w, b, y + r * YS, f);
   x += r * XS;

@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import onnxruntime as ort  # noqa: E402
 from model_zoo import ZOO, deep_cnn2d  # noqa: E402
+from sequence_zoo import SEQUENCE_ZOO  # noqa: E402
 
 import hlsforge  # noqa: E402
 from hlsforge import cpp_toolchain  # noqa: E402
@@ -53,6 +54,15 @@ MODELS = {
     "Conv2D 14 layers (64x100x100)": "deep_cnn2d",
 }
 FACTORIES = {**ZOO, "deep_cnn2d": deep_cnn2d}  # the deep model is too slow for the zoo's tests
+# Sequence and attention models (issue 12), torch.onnx exports at tagger sizes (tests/sequence_zoo.py).
+MODELS.update({
+    "GRU 64 (20x16 sequence)": "gru_tagger",
+    "LSTM 64 (20x16 sequence)": "lstm_tagger",
+    "SimpleRNN 64 (20x16 sequence)": "rnn_tagger",
+    "DeepDoubleB-like (3 inputs, Conv1D+GRU)": "deep_double_b",
+    "Transformer block (30x64, 4 heads)": "transformer_block",
+})
+FACTORIES.update(SEQUENCE_ZOO)
 BATCHES = (1, 16)
 BIG_MACS = 10**8  # models above this many MACs per event skip the batch-1000 columns
 
@@ -77,19 +87,31 @@ int main(int argc, char** argv) {{
   {ns}::Session session(argv[1]);
   const std::size_t n = std::strtoul(argv[2], nullptr, 10);
   const double seconds = std::atof(argv[3]);
-  std::vector<float> x(n * {ns}::Session::kInputSize[0]), y(n * {ns}::Session::kOutputSize[0]);
-  for (std::size_t i = 0; i < x.size(); ++i) x[i] = float((i * 7919u) % 97u) / 48.0f - 1.0f;
+  using S = {ns}::Session;
+  std::vector<std::vector<float>> xs, ys;  // every input and output (multi-input models too)
+  std::vector<const float*> in;
+  std::vector<float*> out;
+  for (std::size_t k = 0; k < S::kNumInputs; ++k) {{
+    xs.emplace_back(n * S::kInputSize[k]);
+    for (std::size_t i = 0; i < xs[k].size(); ++i) xs[k][i] = float((i * 7919u) % 97u) / 48.0f - 1.0f;
+    in.push_back(xs[k].data());
+  }}
+  for (std::size_t k = 0; k < S::kNumOutputs; ++k) {{
+    ys.emplace_back(n * S::kOutputSize[k]);
+    out.push_back(ys[k].data());
+  }}
+  float* y0 = out[0];
   {ns}::Workspace ws(n);
   auto t0 = std::chrono::steady_clock::now();
-  session.infer(x.data(), y.data(), n, ws);  // warm-up, and sizes the loop
+  session.infer_ptrs(in.data(), out.data(), n, ws);  // warm-up, and sizes the loop
   const double once = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const std::size_t iters = once >= seconds ? 1 : std::size_t(seconds / (once > 1e-9 ? once : 1e-9)) + 1;
   double best = 1e30;
   for (int rep = 0; rep < 5; ++rep) {{
     t0 = std::chrono::steady_clock::now();
     for (std::size_t i = 0; i < iters; ++i) {{
-      session.infer(x.data(), y.data(), n, ws);
-      asm volatile("" : : "r"(y.data()) : "memory");
+      session.infer_ptrs(in.data(), out.data(), n, ws);
+      asm volatile("" : : "r"(y0) : "memory");
     }}
     const double ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count();
     const double per_event = ns / double(iters) / double(n);
@@ -132,11 +154,13 @@ opts.intra_op_num_threads = 1
 opts.inter_op_num_threads = 1
 opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
 sess = ort.InferenceSession(sys.argv[1], opts, providers=["CPUExecutionProvider"])
-inp = sess.get_inputs()[0]
-shape = [int(sys.argv[2])] + [int(d) for d in sys.argv[3:]]
-x = (np.arange(np.prod(shape), dtype=np.int64) * 7919 % 97 / 48.0 - 1.0).astype(np.float32).reshape(shape)
+feeds = {}
+for inp, dims in zip(sess.get_inputs(), sys.argv[3:]):  # one "d1,d2,..." per input
+    shape = [int(sys.argv[2])] + [int(d) for d in dims.split(",") if d]
+    x = (np.arange(np.prod(shape), dtype=np.int64) * 7919 % 97 / 48.0 - 1.0).astype(np.float32).reshape(shape)
+    feeds[inp.name] = x
 for _ in range(3):
-    sess.run(None, {inp.name: x})
+    sess.run(None, feeds)
 print(base, peak_kib())
 """
 
@@ -201,9 +225,10 @@ def cpp_run(exe: Path, weights: Path, batch: int, seconds: float) -> tuple[float
     return float(ns), int(rss) / 1024
 
 
-def ort_memory(model_path: Path, batch: int, shape) -> tuple[float, float]:
+def ort_memory(model_path: Path, batch: int, shapes) -> tuple[float, float]:
     """(peak RSS, peak RSS above the imports) in MiB of a Python process running only ORT."""
-    out = subprocess.run([sys.executable, "-c", ORT_MEMORY, str(model_path), str(batch), *map(str, shape)],
+    dims = [",".join(map(str, shape)) for shape in shapes]
+    out = subprocess.run([sys.executable, "-c", ORT_MEMORY, str(model_path), str(batch), *dims],
                          capture_output=True, text=True, check=True)
     base, peak = (int(v) for v in out.stdout.split())
     return peak / 1024, (peak - base) / 1024
@@ -229,12 +254,19 @@ def main() -> int:
             graph = hlsforge.load(proto)
             model = cpu_compile(graph)
             sess = ort_session(proto)
-            in_name = sess.get_inputs()[0].name
+            in_names = [i.name for i in sess.get_inputs()]
             rng = np.random.default_rng(0)
-            shape = graph.user_shape(graph.inputs[0])
+            shapes = [graph.user_shape(name) for name in graph.inputs]
             big = sum(node_macs(graph, n) for n in graph.nodes) > BIG_MACS
-            xcheck = rng.normal(size=(2 if big else 1000, *shape)).astype(np.float32)
-            ours, theirs = model.predict(xcheck), sess.run(None, {in_name: xcheck})[0]
+
+            def batch_of(size: int, rng=rng, shapes=shapes, in_names=in_names, ours=tuple(graph.inputs)) -> tuple:
+                """(our input: an array, or a dict for several inputs; ORT's feed)."""
+                xs = [rng.normal(size=(size, *shape)).astype(np.float32) for shape in shapes]
+                feed = dict(zip(in_names, xs, strict=True))
+                return (xs[0] if len(xs) == 1 else dict(zip(ours, xs, strict=True))), feed
+
+            xcheck, fcheck = batch_of(2 if big else 1000)
+            ours, theirs = model.predict(xcheck), sess.run(None, fcheck)[0]
             if not np.allclose(ours, theirs, rtol=1e-4, atol=1e-5):
                 print(f"{label}: outputs differ (max {np.abs(ours - theirs).max():.3g})", file=sys.stderr)
                 return 1
@@ -242,16 +274,15 @@ def main() -> int:
             wpath = Path(tmp) / f"{key}.weights"
             wpath.write_bytes(weights)
             for batch in BATCHES:
-                x = rng.normal(size=(batch, *shape)).astype(np.float32)
-                feed = {in_name: x}
+                x, feed = batch_of(batch)
                 hf, ortt = per_call([lambda m=model, x=x: m.predict(x), lambda s=sess, f=feed: s.run(None, f)], loop_s)
                 cpp_ns, cpp_rss = cpp_run(exe, wpath, batch, cpp_s)
-                ort_rss, ort_above = ort_memory(model_path, batch, shape)
+                ort_rss, ort_above = ort_memory(model_path, batch, shapes)
                 thr = None
                 if batch == 1 and not big:
-                    xb = rng.normal(size=(1000, *shape)).astype(np.float32)
+                    xb, fb = batch_of(1000)
                     hfb, ortb = per_call([lambda m=model, x=xb: m.predict(x),
-                                          lambda s=sess, f={in_name: xb}: s.run(None, f)], loop_s)
+                                          lambda s=sess, f=fb: s.run(None, f)], loop_s)
                     thr = (1000 / hfb, 1000 / ortb)
                 rows.append((label, batch, hf / batch * 1e6, ortt / batch * 1e6, cpp_ns / 1000, cpp_rss, ort_rss,
                              ort_above, thr))

@@ -16,7 +16,7 @@ def _conv_steps(plan):
 
 def test_large_image_scratch_is_an_im2col_block_or_a_padded_event():
     graph = hlsforge.load(deep_cnn2d(n_layers=2, size=100, channels=64))
-    forced = Tuning(conv_direct_max_macs=0, conv_direct_max_macs_32regs=0)
+    forced = Tuning(conv_direct_max_macs=0, conv_direct_max_macs_32regs=0, conv_winograd_min_channels=0)
     plan = lower(graph, tuning=forced)
     kdim = 3 * 3 * 64
     padded_event = 102 * 102 * 64
@@ -29,8 +29,16 @@ def test_large_image_scratch_is_an_im2col_block_or_a_padded_event():
 
 def test_threshold_for_32_vector_registers():
     graph = hlsforge.load(deep_cnn2d(n_layers=2, size=100, channels=64))
-    step = _conv_steps(lower(graph))[1]  # 3x3x64 -> 64: 36,864 MACs per position
+    step = _conv_steps(lower(graph, tuning=Tuning(conv_winograd_min_channels=0)))[1]  # 3x3x64 -> 64: 36,864 MACs
     assert step.blas_min_rows == Tuning().dense_blas_min_rows  # 16 registers: im2col + sgemm
     assert step.blas_min_rows_32 == 0  # 32 registers: direct tiles
-    tight = lower(graph, tuning=Tuning(conv_direct_max_macs_32regs=36863))
+    tight = lower(graph, tuning=Tuning(conv_direct_max_macs_32regs=36863, conv_winograd_min_channels=0))
     assert _conv_steps(tight)[1].blas_min_rows_32 == Tuning().dense_blas_min_rows
+
+
+def test_many_channel_3x3_layers_run_as_winograd():
+    graph = hlsforge.load(deep_cnn2d(n_layers=3, size=100, channels=64))
+    steps = _conv_steps(lower(graph))
+    assert [s.strategy for s in steps][:3] == ["general", "winograd", "winograd"]  # the first has one input channel
+    tiles = Tuning().conv_winograd_tiles
+    assert steps[1].scratch == 102 * 102 * 64 + 16 * tiles * (64 + 64)  # padded event, V and M blocks

@@ -37,7 +37,7 @@ def generate(graph: Graph, name: str | None = None, *, embed_weights: bool = Fal
     ``embed_weights``, ``<ns>.weights`` (``<ns>`` is the sanitized model name, also the C++
     namespace). Same graph and arguments give byte-identical files."""
     plan = lower(graph, name=name, tuning=tuning)
-    arrays = [graph.constant(w.name) for w in plan.weights]
+    arrays = [w.array(graph) for w in plan.weights]
     files: dict[str, str | bytes] = {
         f"{plan.namespace}.hpp": render_header(plan, embedded_weights=arrays if embed_weights else None),
         KERNEL_HEADER: kernel_header_text(),

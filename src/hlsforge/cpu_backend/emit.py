@@ -135,11 +135,14 @@ def _dense(s: DenseStep, cfg: Writer, body: Writer) -> None:
 def _conv(s: ConvStep, cfg: Writer, body: Writer) -> None:
     g = s.geometry
     fields = _sz("in_h in_w c_in out_h out_w c_out k_h k_w s_h s_w d_h d_w pad_t pad_l pad_b pad_r groups", g)
-    strategy = {"general": "kGeneral", "pointwise": "kPointwise", "depthwise": "kDepthwise"}[s.strategy]
+    strategy = {"general": "kGeneral", "pointwise": "kPointwise", "depthwise": "kDepthwise",
+                "winograd": "kWinograd"}[s.strategy]
     fields += [("std::size_t", "blas_min_rows", s.blas_min_rows), ("std::size_t", "blas_min_rows_32", s.blas_min_rows_32),
                ("std::size_t", "scratch", s.scratch),
                ("std::size_t", "im2col_rows", max(1, s.im2col_rows)),
                ("int", "strategy", f"hlsforge_cpu::conv_strategy::{strategy}")]
+    if s.strategy == "winograd":
+        fields.append(("std::size_t", "wino_tiles", s.im2col_rows))  # output tiles per block
     _cfg(cfg, s.cfg, fields)
     body.line(f"hlsforge_cpu::conv2d<{s.cfg}>({s.x}, {s.w}, {s.b}, {s.y}, n, scratch{_epilogue(s.activation)});")
 

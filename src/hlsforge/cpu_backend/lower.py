@@ -21,6 +21,8 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from ..errors import UnsupportedOpError
 from ..ir.graph import Graph, Node
 from ..ir.ops import (
@@ -73,6 +75,15 @@ class Tuning:
     issue 12's 14-layer 3x3 64-channel 100x100 model, batch 1): direct 0.100 s vs blocked
     im2col + OpenBLAS sgemm 0.115 s (the unblocked im2col took 0.158 s) at 36,864 MACs per
     position; larger products were not measured and stay with sgemm (their weights outgrow L2)."""
+    conv_winograd_min_channels: int = 32
+    """3x3 stride-1 single-group convolutions with at least this many input and output
+    channels (both whole vectors of 8) run as Winograd F(2x2, 3x3) (0: never): 16 instead of
+    36 multiply-adds per 2x2 output block and channel pair, as 16 register-tiled matrix
+    products. Measured on a Zen 4 core (2026-12-04, issue 12's 14-layer 3x3 64-channel
+    100x100 model): see docs/cpu_backend.md."""
+    conv_winograd_tiles: int = 36
+    """Output tiles (2x2 positions) per Winograd block: a multiple of the six-row GEMM block;
+    its transformed inputs and products (16 x 36 x channels each) stay in L2."""
     gemv_min_macs: int = 1 << 22
     """Single-row products at least this large use sgemv (the loop is as fast below)."""
     fuse_activations: bool = True
@@ -138,6 +149,13 @@ class WeightRecord:
     shape: Shape
     offset: int
     size: int
+    # A tensor the lowering derived from the graph's constants (a transposed or summed copy,
+    # laid out for a kernel); None: the graph constant ``name`` itself.
+    data: np.ndarray | None = field(default=None, compare=False, hash=False, repr=False)
+
+    def array(self, graph: Graph) -> np.ndarray:
+        """The values this record stores in the weight file."""
+        return self.data if self.data is not None else graph.constant(self.name)
 
 
 @dataclass(frozen=True)
@@ -192,11 +210,11 @@ class ConvStep(Step):
     b: str
     y: str
     geometry: ConvGeometry
-    strategy: str  # "general" | "pointwise" | "depthwise"
+    strategy: str  # "general" | "pointwise" | "depthwise" | "winograd"
     blas_min_rows: int  # 0: never sgemm (16 vector registers)
     blas_min_rows_32: int  # the same where the compiler has 32 vector registers
     scratch: int  # floats per event (im2col block or padded event)
-    im2col_rows: int  # rows per im2col block (0: no im2col)
+    im2col_rows: int  # rows per im2col block (0: no im2col); Winograd: output tiles per block
     activation: Activation | None = None  # fused into the epilogue
 
 
@@ -629,6 +647,17 @@ class _Planner:
             self.weight_floats += _align(size)
         return rec.ident
 
+    def derived_weight(self, key: str, data: np.ndarray) -> str:
+        """A weight tensor computed here from the graph's constants (a kernel's layout of
+        them), stored in the weight file under ``key`` like a graph constant."""
+        rec = self.weights.get(key)
+        if rec is None:
+            data = np.ascontiguousarray(data, dtype=np.float32)
+            rec = WeightRecord(key, self.namer.ident("w", key), tuple(data.shape), self.weight_floats, int(data.size), data)
+            self.weights[key] = rec
+            self.weight_floats += _align(int(data.size))
+        return rec.ident
+
     def origin(self, node: Node) -> Origin:
         return Origin(node.name, node.source_name, node.source_op, node.op.value)
 
@@ -737,6 +766,23 @@ def _blas_min_rows(t: Tuning, macs: int) -> int:
     return 0 if macs <= t.dense_loop_max_macs else t.dense_blas_min_rows
 
 
+def _winograd(t: Tuning, geo: ConvGeometry) -> bool:
+    """Whether a convolution runs as Winograd F(2x2, 3x3) (``Tuning.conv_winograd_min_channels``)."""
+    return (t.conv_winograd_min_channels > 0 and geo.k_h == geo.k_w == 3 and geo.s_h == geo.s_w == 1
+            and geo.d_h == geo.d_w == 1 and geo.groups == 1 and geo.c_in % 8 == 0 and geo.c_out % 8 == 0
+            and min(geo.c_in, geo.c_out) >= t.conv_winograd_min_channels and geo.out_h >= 2 and geo.out_w >= 2)
+
+
+_WINOGRAD_G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
+
+
+def winograd_weights(kernel: np.ndarray) -> np.ndarray:
+    """U = G g G^T of a (3, 3, c_in, c_out) kernel as 16 matrices (c_in, c_out) in (i, j)
+    order, computed in float64, then c_out zeros (the kernel's zero bias)."""
+    u = np.einsum("ik,klab,jl->ijab", _WINOGRAD_G, np.asarray(kernel, np.float64), _WINOGRAD_G)
+    return np.concatenate([u.reshape(-1), np.zeros(kernel.shape[-1])]).astype(np.float32)
+
+
 def _conv(p: _Planner, node: Node) -> Step:
     a: ConvAttrs = node.attrs
     xs = p.x_shape(node)
@@ -755,7 +801,15 @@ def _conv(p: _Planner, node: Node) -> Step:
     blas_rows = 0 if kdim * cog <= t.conv_direct_max_macs else t.dense_blas_min_rows
     blas_rows_32 = 0 if kdim * cog <= t.conv_direct_max_macs_32regs else t.dense_blas_min_rows
     im2col_rows = 0
-    if cig == 1 and cog == 1:
+    w = p.weight(node.inputs[1])
+    if _winograd(p.tuning, geo):
+        tiles_h, tiles_w = (geo.out_h + 1) // 2, (geo.out_w + 1) // 2
+        block = t.conv_winograd_tiles
+        strategy = "winograd"
+        scratch = (2 * tiles_h + 2) * (2 * tiles_w + 2) * geo.c_in + 16 * block * (geo.c_in + geo.c_out)
+        im2col_rows = block  # tiles per block
+        w = p.derived_weight(f"{node.name} (Winograd U)", winograd_weights(p.g.constant(node.inputs[1])))
+    elif cig == 1 and cog == 1:
         strategy, scratch = "depthwise", 0
     elif geo.k_h == geo.k_w == geo.s_h == geo.s_w == 1 and geo.groups == 1 and not any(v for pr in a.pads for v in pr):
         strategy, scratch = "pointwise", 0
@@ -770,7 +824,7 @@ def _conv(p: _Planner, node: Node) -> Step:
         has_pad = geo.pad_t or geo.pad_l or geo.pad_b or geo.pad_r
         strategy, scratch = "general", max(im2col, padded if has_pad else 0)
     return ConvStep(
-        p.origin_fused(node), (d,), p.namer.ident("cfg", node.name), p.x(node), p.weight(node.inputs[1]),
+        p.origin_fused(node), (d,), p.namer.ident("cfg", node.name), p.x(node), w,
         p.weight(node.inputs[2]), y, geo, strategy, blas_rows, blas_rows_32, scratch, im2col_rows, p.fused(node),
     )
 

@@ -307,7 +307,7 @@ def _unique_names(graphs: Sequence[Graph], names: Sequence[str | None] | None) -
 
 
 def _weights_file(plan: ModelPlan, graph: Graph, root: Path) -> Path:
-    data = weights_bytes([(w.name, graph.constant(w.name)) for w in plan.weights])
+    data = weights_bytes([(w.name, w.array(graph)) for w in plan.weights])
     digest = hashlib.sha256(data).hexdigest()
     parent = cpp_toolchain.ensure_cache_dir(root / "cpu_weights", "the weight cache")
     path = parent / f"{digest[:24]}.weights"

@@ -76,6 +76,15 @@ inline constexpr size_t kVectorRegs = 32;
 inline constexpr size_t kVectorRegs = 16;
 #endif
 typedef float vfloat __attribute__((vector_size(4 * kLanes), aligned(4), may_alias));
+// 16 floats (one AVX-512 register) for the direct convolution tiles: one broadcast of an input
+// value feeds twice the output channels, so half the broadcasts and input reads per
+// multiply-add. Elsewhere (and without AVX-512) kernels use vfloat.
+#if defined(__AVX512F__) && defined(__AVX512VL__)
+inline constexpr size_t kWideLanes = 16;
+#else
+inline constexpr size_t kWideLanes = 0;
+#endif
+typedef float vfloat16 __attribute__((vector_size(64), aligned(4), may_alias));
 typedef std::int32_t vint __attribute__((vector_size(4 * kLanes), aligned(4), may_alias));
 
 // =============================================================================== errors
@@ -356,6 +365,36 @@ inline vfloat vexpm1_neg(vfloat x) {
   return HLSFORGE_CPU_SELECT(x > -0.5f, small, vexp(x) - 1.0f);
 }
 
+// erf: x * P(x^2) below |x| = 1, 1 - e^(-x^2) * Q(1/|x|) from 1 to 4 (Q fits erfcx), 1 above
+// (erfc(4) is below half an ulp of 1); polynomials fitted by least squares on Chebyshev
+// nodes, |error| within about 2e-7 relative below 1 and 7e-8 absolute above.
+inline vfloat verf(vfloat x) {
+  const vfloat ax = vabs(x);
+  const vfloat s = x * x;
+  vfloat p = HLSFORGE_CPU_SPLAT(-0.0005696655716747046f);
+  p = p * s + 0.004934506956487894f;
+  p = p * s - 0.0267269816249609f;
+  p = p * s + 0.11280788481235504f;
+  p = p * s - 0.37612414360046387f;
+  p = p * s + 1.1283791065216064f;
+  const vfloat small = x * p;
+  const vfloat a = HLSFORGE_CPU_SELECT(ax < 1.0f, HLSFORGE_CPU_SPLAT(1.0f),
+                                       HLSFORGE_CPU_SELECT(ax > 4.0f, HLSFORGE_CPU_SPLAT(4.0f), ax));
+  const vfloat u = 1.0f / a;
+  vfloat q = HLSFORGE_CPU_SPLAT(-0.00886930339038372f);
+  q = q * u + 0.02565707080066204f;
+  q = q * u + 0.02991912141442299f;
+  q = q * u - 0.24921603500843048f;
+  q = q * u + 0.5022039413452148f;
+  q = q * u - 0.47395461797714233f;
+  q = q * u + 0.042608775198459625f;
+  q = q * u + 0.5589596629142761f;
+  q = q * u + 0.0002749496197793633f;
+  const vfloat big = 1.0f - vexp(-(a * a)) * q;
+  // NaN fails both comparisons and takes `small` (NaN)
+  return HLSFORGE_CPU_SELECT(ax >= 1.0f, HLSFORGE_CPU_SELECT(x < 0.0f, -big, big), small);
+}
+
 inline vfloat vload(const float* p) { return *reinterpret_cast<const vfloat*>(p); }
 inline void vstore(float* p, vfloat v) { *reinterpret_cast<vfloat*>(p) = v; }
 
@@ -557,12 +596,53 @@ inline void gemm_tile(const float* __restrict x, const float* __restrict w, cons
 }
 
 // R rows of y[., 0:NO] = b + x[., 0:NI] * w[0:NI, 0:NO], tiled over columns.
+// gemm_tile in 16-float vectors (kWideLanes; NC a multiple of 16, no partial vector): half the
+// broadcasts and instructions per multiply-add. The epilogue applies f to each 8-float half.
+template <size_t NI, size_t XS, size_t WS, size_t YS, size_t R, size_t NC, class F>
+inline void gemm_tile_wide(const float* __restrict x, const float* __restrict w, const float* __restrict b,
+                           float* __restrict y, F f) {
+  constexpr size_t VT = NC / 16;
+  vfloat16 acc[R][VT];
+  for (size_t r = 0; r < R; ++r)
+    for (size_t v = 0; v < VT; ++v) acc[r][v] = vfloat16{};
+  for (size_t i = 0; i < NI; ++i) {
+    const float* wr = w + i * WS;
+    for (size_t r = 0; r < R; ++r) {
+      const float xv = x[r * XS + i];
+      for (size_t v = 0; v < VT; ++v) acc[r][v] += xv * *reinterpret_cast<const vfloat16*>(wr + 16 * v);
+    }
+  }
+  for (size_t r = 0; r < R; ++r) {
+    for (size_t v = 0; v < VT; ++v) {
+      const vfloat16 s = acc[r][v] + *reinterpret_cast<const vfloat16*>(b + 16 * v);
+      for (size_t h = 0; h < 16; h += kLanes) {
+        vfloat part;
+        std::memcpy(&part, reinterpret_cast<const char*>(&s) + 4 * h, sizeof part);
+        *reinterpret_cast<vfloat*>(y + r * YS + 16 * v + h) = f.vec(part);
+      }
+    }
+  }
+}
+
 template <size_t NI, size_t NO, size_t XS, size_t WS, size_t YS, size_t R, class F>
 inline void gemm_rows(const float* x, const float* w, const float* b, float* y, F f) {
+  if constexpr (kWideLanes == 16 && R > 1 && NO % 16 == 0) {  // blocks of rows x 4 wide vectors
+    constexpr size_t total = NO / 16;
+    constexpr size_t tiles = (total + 3) / 4;
+    constexpr size_t TW = ((total + tiles - 1) / tiles) * 16;
+    constexpr size_t full = NO / TW, rem = NO % TW;
+    for (size_t t = 0; t < full; ++t)
+      gemm_tile_wide<NI, XS, WS, YS, R, TW>(x, w + t * TW, b + t * TW, y + t * TW, f);
+    if constexpr (rem != 0)
+      gemm_tile_wide<NI, XS, WS, YS, R, rem>(x, w + full * TW, b + full * TW, y + full * TW, f);
+    return;
+  }
   // Tile width: a single row keeps up to 13 vectors of accumulators in registers (16 exist),
   // in tiles of balanced width; a block of six rows keeps 2 vectors each (12 accumulators).
+  // With 32 vector registers (AVX-512VL) a block of six rows keeps 4 vectors each (24
+  // accumulators, fewer loads per multiply-add).
   constexpr size_t total = (NO + kLanes - 1) / kLanes;  // vectors per output row
-  constexpr size_t max_vt = R == 1 ? 13 : 2;
+  constexpr size_t max_vt = R == 1 ? 13 : (kVectorRegs >= 32 ? 4 : 2);
   constexpr size_t tiles = (total + max_vt - 1) / max_vt;
   constexpr size_t TW = ((total + tiles - 1) / tiles) * kLanes;
   constexpr size_t full = NO / TW, rem = NO % TW;
@@ -570,12 +650,64 @@ inline void gemm_rows(const float* x, const float* w, const float* b, float* y, 
   if constexpr (rem != 0) gemm_tile<NI, XS, WS, YS, R, rem>(x, w + full * TW, b + full * TW, y + full * TW, f);
 }
 
-// `rows` rows of y = b + x * w with compile-time sizes: blocks of six rows, then single rows.
+// Columns [0, NC) of y (offset slices of w, b, y) for all `rows`: blocks of six rows, then the
+// last rows % 6 as one narrower block, all in tiles of the same width (WIDE: 16-float vectors).
+template <size_t NI, size_t XS, size_t WS, size_t YS, size_t NC, bool WIDE, class F>
+inline void gemm_column(const float* x, const float* w, const float* b, float* y, size_t rows, F f) {
+  auto block = [&](auto rr, const float* xr, float* yr) {
+    constexpr size_t RR = decltype(rr)::value;
+    if constexpr (WIDE)
+      gemm_tile_wide<NI, XS, WS, YS, RR, NC>(xr, w, b, yr, f);
+    else
+      gemm_tile<NI, XS, WS, YS, RR, NC>(xr, w, b, yr, f);
+  };
+  size_t r = 0;
+  for (; r + 6 <= rows; r += 6) block(std::integral_constant<size_t, 6>{}, x + r * XS, y + r * YS);
+  switch (rows - r) {
+    case 5: block(std::integral_constant<size_t, 5>{}, x + r * XS, y + r * YS); break;
+    case 4: block(std::integral_constant<size_t, 4>{}, x + r * XS, y + r * YS); break;
+    case 3: block(std::integral_constant<size_t, 3>{}, x + r * XS, y + r * YS); break;
+    case 2: block(std::integral_constant<size_t, 2>{}, x + r * XS, y + r * YS); break;
+    case 1: block(std::integral_constant<size_t, 1>{}, x + r * XS, y + r * YS); break;
+    default: break;
+  }
+}
+
+// `rows` rows of y = b + x * w with compile-time sizes: blocks of six rows, then the last
+// rows % 6 as one narrower block (every weight load still shared by all of them). From 12 rows
+// on, when the output is several column tiles wide, the tiles are the outer loop: one tile's
+// slice of w (NI x tile width) stays in L1 while every row block reads it, instead of the whole
+// of w streaming through L1 once per row block.
 template <size_t NI, size_t NO, size_t XS, size_t WS, size_t YS, class F>
 inline void gemm_loop(const float* x, const float* w, const float* b, float* y, size_t rows, F f) {
+  constexpr bool wide = kWideLanes == 16 && NO % 16 == 0;
+  constexpr size_t lanes = wide ? 16 : kLanes;
+  constexpr size_t total = (NO + lanes - 1) / lanes;  // vectors per output row
+  constexpr size_t max_vt = wide ? 4 : (kVectorRegs >= 32 ? 4 : 2);
+  constexpr size_t tiles = (total + max_vt - 1) / max_vt;
+  if constexpr (tiles > 1) {
+    if (rows >= 12) {
+      constexpr size_t TW = ((total + tiles - 1) / tiles) * lanes;
+      constexpr size_t full = NO / TW, rem = NO % TW;
+      for (size_t t = 0; t < full; ++t)
+        gemm_column<NI, XS, WS, YS, TW, wide>(x, w + t * TW, b + t * TW, y + t * TW, rows, f);
+      if constexpr (rem != 0)
+        gemm_column<NI, XS, WS, YS, rem, wide>(x, w + full * TW, b + full * TW, y + full * TW, rows, f);
+      return;
+    }
+  }
   size_t r = 0;
   for (; r + 6 <= rows; r += 6) gemm_rows<NI, NO, XS, WS, YS, 6>(x + r * XS, w, b, y + r * YS, f);
-  for (; r < rows; ++r) gemm_rows<NI, NO, XS, WS, YS, 1>(x + r * XS, w, b, y + r * YS, f);
+  x += r * XS;
+  y += r * YS;
+  switch (rows - r) {
+    case 5: gemm_rows<NI, NO, XS, WS, YS, 5>(x, w, b, y, f); break;
+    case 4: gemm_rows<NI, NO, XS, WS, YS, 4>(x, w, b, y, f); break;
+    case 3: gemm_rows<NI, NO, XS, WS, YS, 3>(x, w, b, y, f); break;
+    case 2: gemm_rows<NI, NO, XS, WS, YS, 2>(x, w, b, y, f); break;
+    case 1: gemm_rows<NI, NO, XS, WS, YS, 1>(x, w, b, y, f); break;
+    default: break;
+  }
 }
 
 // y = f(x * w + b) over `rows` rows. C: n_in, n_out, blas_min_rows (rows from which sgemm is
@@ -615,6 +747,7 @@ namespace conv_strategy {
 constexpr int kGeneral = 1;
 constexpr int kPointwise = 2;
 constexpr int kDepthwise = 3;
+constexpr int kWinograd = 4;
 }  // namespace conv_strategy
 
 template <class C>
@@ -747,17 +880,58 @@ inline void conv_tile(const float* __restrict x0, const float* __restrict w, con
   }
 }
 
+// conv_tile in 16-float vectors (kWideLanes, NC a multiple of 16); the epilogue applies f to
+// each 8-float half.
+template <class C, size_t IW, size_t R, size_t NC, class F>
+inline void conv_tile_wide(const float* __restrict x0, const float* __restrict w, const float* __restrict b,
+                           float* __restrict y, F f) {
+  using Off = ConvOffsets<C, IW>;
+  constexpr size_t VT = NC / 16;
+  constexpr size_t step = C::s_w * C::c_in;
+  vfloat16 acc[R][VT];
+  for (size_t r = 0; r < R; ++r)
+    for (size_t v = 0; v < VT; ++v) acc[r][v] = vfloat16{};
+  for (size_t i = 0; i < Off::kdim; ++i) {
+    const float* xi = x0 + Off::value[i];
+    const float* wr = w + i * C::c_out;
+    for (size_t r = 0; r < R; ++r) {
+      const float xv = xi[r * step];
+      for (size_t v = 0; v < VT; ++v) acc[r][v] += xv * *reinterpret_cast<const vfloat16*>(wr + 16 * v);
+    }
+  }
+  for (size_t r = 0; r < R; ++r) {
+    for (size_t v = 0; v < VT; ++v) {
+      const vfloat16 s = acc[r][v] + *reinterpret_cast<const vfloat16*>(b + 16 * v);
+      for (size_t h = 0; h < 16; h += kLanes) {
+        vfloat part;
+        std::memcpy(&part, reinterpret_cast<const char*>(&s) + 4 * h, sizeof part);
+        *reinterpret_cast<vfloat*>(y + r * C::c_out + 16 * v + h) = f.vec(part);
+      }
+    }
+  }
+}
+
 // R neighbouring positions, all output columns of a group's slice (w, b, y offset), in tiles.
 template <class C, size_t IW, size_t R, class F>
 inline void conv_positions(const float* x0, const float* w, const float* b, float* y, F f) {
   constexpr size_t cog = C::c_out / C::groups;
-  constexpr size_t total = (cog + kLanes - 1) / kLanes;
-  constexpr size_t max_vt = R == 1 ? 13 : (kVectorRegs == 32 ? 24 / R : 8 / R);
-  constexpr size_t tiles = (total + max_vt - 1) / max_vt;
-  constexpr size_t TW = ((total + tiles - 1) / tiles) * kLanes;
-  constexpr size_t full = cog / TW, rem = cog % TW;
-  for (size_t t = 0; t < full; ++t) conv_tile<C, IW, R, TW>(x0, w + t * TW, b + t * TW, y + t * TW, f);
-  if constexpr (rem != 0) conv_tile<C, IW, R, rem>(x0, w + full * TW, b + full * TW, y + full * TW, f);
+  if constexpr (kWideLanes == 16 && cog % 16 == 0 && R > 1) {
+    constexpr size_t total = cog / 16;  // 16-float vectors per position
+    constexpr size_t max_vt = 24 / R > 0 ? 24 / R : 1;
+    constexpr size_t tiles = (total + max_vt - 1) / max_vt;
+    constexpr size_t TW = ((total + tiles - 1) / tiles) * 16;
+    constexpr size_t full = cog / TW, rem = cog % TW;
+    for (size_t t = 0; t < full; ++t) conv_tile_wide<C, IW, R, TW>(x0, w + t * TW, b + t * TW, y + t * TW, f);
+    if constexpr (rem != 0) conv_tile_wide<C, IW, R, rem>(x0, w + full * TW, b + full * TW, y + full * TW, f);
+  } else {
+    constexpr size_t total = (cog + kLanes - 1) / kLanes;
+    constexpr size_t max_vt = R == 1 ? 13 : (kVectorRegs == 32 ? 24 / R : 8 / R);
+    constexpr size_t tiles = (total + max_vt - 1) / max_vt;
+    constexpr size_t TW = ((total + tiles - 1) / tiles) * kLanes;
+    constexpr size_t full = cog / TW, rem = cog % TW;
+    for (size_t t = 0; t < full; ++t) conv_tile<C, IW, R, TW>(x0, w + t * TW, b + t * TW, y + t * TW, f);
+    if constexpr (rem != 0) conv_tile<C, IW, R, rem>(x0, w + full * TW, b + full * TW, y + full * TW, f);
+  }
 }
 
 // Direct convolution: an event with padding is first copied into a zero-bordered buffer
@@ -811,13 +985,100 @@ inline void conv2d_direct(const float* x, const float* w, const float* b, float*
   }
 }
 
+// Winograd F(2x2, 3x3) for 3x3, stride 1, one group, channels in whole vectors: each 2x2 block
+// of output positions ("tile") comes from a 4x4 input patch d as Y = A^T [U (.) V] A with
+// V = B^T d B per input channel and U = G g G^T per (input, output) channel pair, which the
+// lowering precomputes (`u`: 16 matrices (c_in, c_out), then c_out zeros used as a zero bias).
+// The 16 products U (.) V summed over input channels are 16 matrix products of
+// (tiles, c_in) x (c_in, c_out): 16 multiply-adds per tile and channel pair instead of the
+// direct form's 36 (2.25x fewer). Tiles go in blocks of C::wino_tiles so the transformed
+// block (V), its products (M) and U stay in L2. Scratch per event: the zero-bordered event
+// ((2*tiles_h + 2) x (2*tiles_w + 2) x c_in; positions past an odd output edge read zeros and
+// are not stored), then V (16 x wino_tiles x c_in) and M (16 x wino_tiles x c_out).
+//   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], A^T = [1 1 1 0; 0 1 -1 -1],
+//   G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1].
+template <class C, class F>
+inline void conv2d_winograd(const float* x, const float* u, const float* b, float* y, size_t n, float* scratch, F f) {
+  constexpr size_t CI = C::c_in, CO = C::c_out, L = kLanes;
+  constexpr size_t TH = (C::out_h + 1) / 2, TW = (C::out_w + 1) / 2, tiles = TH * TW;
+  constexpr size_t HP = 2 * TH + 2, WP = 2 * TW + 2, T = C::wino_tiles;
+  static_assert(CI % L == 0 && CO % L == 0, "Winograd tiles need whole vectors of channels");
+  float* xp = scratch;
+  float* V = xp + HP * WP * CI;
+  float* M = V + 16 * T * CI;
+  const float* zero = u + 16 * CI * CO;
+  constexpr size_t row = WP * CI;
+  // zero what no event's copy writes: rows above/below the image, columns left/right of it
+  std::memset(xp, 0, C::pad_t * row * sizeof(float));
+  std::memset(xp + (C::pad_t + C::in_h) * row, 0, (HP - C::pad_t - C::in_h) * row * sizeof(float));
+  for (size_t h = C::pad_t; h < C::pad_t + C::in_h; ++h) {
+    if constexpr (C::pad_l != 0) std::memset(xp + h * row, 0, C::pad_l * CI * sizeof(float));
+    std::memset(xp + h * row + (C::pad_l + C::in_w) * CI, 0, (WP - C::pad_l - C::in_w) * CI * sizeof(float));
+  }
+  for (size_t e = 0; e < n; ++e) {
+    const float* xe = x + e * C::in_h * C::in_w * CI;
+    float* ye = y + e * C::out_h * C::out_w * CO;
+    for (size_t h = 0; h < C::in_h; ++h)
+      std::memcpy(xp + (h + C::pad_t) * row + C::pad_l * CI, xe + h * C::in_w * CI, C::in_w * CI * sizeof(float));
+    for (size_t t0 = 0; t0 < tiles; t0 += T) {
+      const size_t nt = tiles - t0 < T ? tiles - t0 : T;
+      for (size_t t = 0; t < nt; ++t) {  // V = B^T d B, channel vectors at a time
+        const size_t ty = (t0 + t) / TW, tx = (t0 + t) % TW;
+        const float* d0 = xp + (2 * ty * WP + 2 * tx) * CI;
+        for (size_t c = 0; c < CI; c += L) {
+          vfloat r[4][4];
+          for (size_t i = 0; i < 4; ++i) {
+            const float* di = d0 + i * row + c;
+            const vfloat a0 = detail::vload(di), a1 = detail::vload(di + CI), a2 = detail::vload(di + 2 * CI), a3 = detail::vload(di + 3 * CI);
+            r[i][0] = a0 - a2;
+            r[i][1] = a1 + a2;
+            r[i][2] = a2 - a1;
+            r[i][3] = a1 - a3;
+          }
+          for (size_t j = 0; j < 4; ++j) {
+            float* v = V + t * CI + c;
+            detail::vstore(v + (0 * 4 + j) * T * CI, r[0][j] - r[2][j]);
+            detail::vstore(v + (1 * 4 + j) * T * CI, r[1][j] + r[2][j]);
+            detail::vstore(v + (2 * 4 + j) * T * CI, r[2][j] - r[1][j]);
+            detail::vstore(v + (3 * 4 + j) * T * CI, r[1][j] - r[3][j]);
+          }
+        }
+      }
+      for (size_t k = 0; k < 16; ++k)
+        gemm_loop<CI, CO, CI, CO, CO>(V + k * T * CI, u + k * CI * CO, zero, M + k * T * CO, nt, Identity{});
+      for (size_t t = 0; t < nt; ++t) {  // Y = A^T M A + b, then f
+        const size_t oy = 2 * ((t0 + t) / TW), ox = 2 * ((t0 + t) % TW);
+        for (size_t c = 0; c < CO; c += L) {
+          vfloat s[2][4];
+          for (size_t j = 0; j < 4; ++j) {
+            const float* m = M + t * CO + c + j * T * CO;
+            const vfloat m0 = detail::vload(m), m1 = detail::vload(m + 4 * T * CO), m2 = detail::vload(m + 8 * T * CO),
+                         m3 = detail::vload(m + 12 * T * CO);
+            s[0][j] = m0 + m1 + m2;
+            s[1][j] = m1 - m2 - m3;
+          }
+          const vfloat bias = detail::vload(b + c);
+          for (size_t a = 0; a < 2 && oy + a < C::out_h; ++a) {
+            float* yr = ye + ((oy + a) * C::out_w + ox) * CO + c;
+            detail::vstore(yr, f.vec(s[a][0] + s[a][1] + s[a][2] + bias));
+            if (ox + 1 < C::out_w) detail::vstore(yr + CO, f.vec(s[a][1] - s[a][2] - s[a][3] + bias));
+          }
+        }
+      }
+    }
+  }
+}
+
 // y = f(conv(x) + b); f is a fused elementwise activation (Identity for none).
 template <class C, class F = Identity>
 inline void conv2d(const float* x, const float* w, const float* b, float* y, size_t n, float* scratch, F f = F{}) {
   constexpr size_t cog = C::c_out / C::groups;
   constexpr size_t kdim = C::k_h * C::k_w * (C::c_in / C::groups);
   const size_t rows = n * C::out_h * C::out_w;
-  if constexpr (C::strategy == conv_strategy::kDepthwise) {
+  if constexpr (C::strategy == conv_strategy::kWinograd) {
+    (void)rows;
+    conv2d_winograd<C>(x, w, b, y, n, scratch, f);
+  } else if constexpr (C::strategy == conv_strategy::kDepthwise) {
     (void)scratch;
     (void)rows;
     conv2d_depthwise<C>(x, w, b, y, n);
@@ -1016,13 +1277,29 @@ inline void softmax(const float* x, float* y, size_t rows) {
   for (size_t r = 0; r < rows; ++r) {
     const float* __restrict xr = x + r * W;
     float* __restrict yr = y + r * W;
+    // max and sum as kLanes partial results (whole vectors), then the lanes and the tail
     float m = xr[0];
-    for (size_t i = 1; i < W; ++i) m = xr[i] > m ? xr[i] : m;
+    size_t i = 0;
+    if constexpr (W >= kLanes) {
+      vfloat vm = detail::vload(xr);
+      for (i = kLanes; i + kLanes <= W; i += kLanes) {
+        const vfloat v = detail::vload(xr + i);
+        vm = HLSFORGE_CPU_SELECT(v > vm, v, vm);
+      }
+      for (size_t l = 0; l < kLanes; ++l) m = vm[l] > m ? vm[l] : m;
+    }
+    for (; i < W; ++i) m = xr[i] > m ? xr[i] : m;
     detail::vmap(xr, yr, W, [m](vfloat v) { return detail::vexp(v - m); });
     float sum = 0.0f;
-    for (size_t i = 0; i < W; ++i) sum += yr[i];
+    i = 0;
+    if constexpr (W >= kLanes) {
+      vfloat vs = vfloat{};
+      for (; i + kLanes <= W; i += kLanes) vs += detail::vload(yr + i);
+      for (size_t l = 0; l < kLanes; ++l) sum += vs[l];
+    }
+    for (; i < W; ++i) sum += yr[i];
     const float inv = 1.0f / sum;
-    for (size_t i = 0; i < W; ++i) yr[i] *= inv;
+    for (i = 0; i < W; ++i) yr[i] *= inv;
   }
 }
 
@@ -1167,16 +1444,15 @@ struct Pow {
   float operator()(float v) const { return static_cast<float>(std::pow(double(v), double(exponent))); }
 };
 struct Erf {
-  static constexpr bool vector = false;
-  float operator()(float v) const { return std::erf(v); }
+  static constexpr bool vector = true;
+  vfloat vec(vfloat v) const { return detail::verf(v); }
 };
 struct Gelu {  // tanh != 0: the tanh approximation
-  static constexpr bool vector = false;
+  static constexpr bool vector = true;
   float tanh_approx;
-  float operator()(float v) const {
-    const double x = v;
-    if (tanh_approx != 0.0f) return float(0.5 * x * (1.0 + std::tanh(0.7978845608028654 * (x + 0.044715 * x * x * x))));
-    return float(0.5 * x * (1.0 + std::erf(x * 0.7071067811865476)));
+  vfloat vec(vfloat x) const {
+    if (tanh_approx != 0.0f) return 0.5f * x * (1.0f + detail::vtanh(0.7978845608028654f * (x + 0.044715f * x * x * x)));
+    return 0.5f * x * (1.0f + detail::verf(x * 0.7071067811865476f));
   }
 };
 struct Swish {
@@ -1193,39 +1469,127 @@ struct HardSwish {
   }
 };
 
-// (x - mean) / sqrt(var + eps) * scale + bias over rows of `C` values; sums in double.
+namespace detail {
+// Sum of v[0:C] (and of (v - m)^2 with `centered`): kLanes float partial sums (whole vectors,
+// then the tail lane by lane), added up in double. The mean is subtracted before squaring,
+// so the variance does not cancel.
+template <size_t C, bool centered>
+inline double row_sum(const float* __restrict v, float m) {
+  vfloat acc = vfloat{};
+  size_t c = 0;
+  for (; c + kLanes <= C; c += kLanes) {
+    const vfloat d = vload(v + c) - m;
+    acc += centered ? d * d : d;
+  }
+  double s = 0.0;
+  for (size_t l = 0; l < kLanes; ++l) s += double(acc[l]);
+  for (; c < C; ++c) {
+    const float d = v[c] - m;
+    s += centered ? double(d) * double(d) : double(d);
+  }
+  return s;
+}
+}  // namespace detail
+
+// (x - mean) / sqrt(var + eps) * scale + bias over rows of `C` values (vectorized sums, see
+// detail::row_sum).
 template <size_t C>
 inline void layernorm(const float* x, const float* scale, const float* bias, float* y, size_t rows, float eps) {
   for (size_t r = 0; r < rows; ++r) {
     const float* __restrict xr = x + r * C;
     float* __restrict yr = y + r * C;
-    double sum = 0.0;
-    for (size_t c = 0; c < C; ++c) sum += xr[c];
-    const double mean = sum / double(C);
-    double sq = 0.0;
-    for (size_t c = 0; c < C; ++c) sq += (xr[c] - mean) * (xr[c] - mean);
-    const float inv = float(1.0 / std::sqrt(sq / double(C) + double(eps)));
+    const double mean = detail::row_sum<C, false>(xr, 0.0f) / double(C);
     const float m = float(mean);
+    const double sq = detail::row_sum<C, true>(xr, m);
+    const float inv = float(1.0 / std::sqrt(sq / double(C) + double(eps)));
     for (size_t c = 0; c < C; ++c) yr[c] = (xr[c] - m) * inv * scale[c] + bias[c];
   }
 }
 
-// y[b] = a[b] (M x K) * w[b] (K x N) for `count` matrix pairs (events x leading axes).
+namespace detail {
+// RR rows x VV vectors of y = a (rows of K, stride K) * b (K rows of stride BS), accumulators in
+// registers; the last vector stores only the `last` lanes that exist (kLanes: all).
+template <size_t K, size_t BS, size_t YS, size_t RR, size_t VV>
+inline void matmul_tile(const float* __restrict a, const float* __restrict b, float* __restrict y, size_t last) {
+  vfloat acc[RR][VV];
+  for (size_t r = 0; r < RR; ++r)
+    for (size_t v = 0; v < VV; ++v) acc[r][v] = vfloat{};
+  for (size_t k = 0; k < K; ++k) {
+    vfloat bv[VV];
+    for (size_t v = 0; v < VV; ++v) bv[v] = vload(b + k * BS + v * kLanes);
+    for (size_t r = 0; r < RR; ++r) {
+      const float av = a[r * K + k];
+      for (size_t v = 0; v < VV; ++v) acc[r][v] += av * bv[v];
+    }
+  }
+  for (size_t r = 0; r < RR; ++r) {
+    for (size_t v = 0; v + 1 < VV; ++v) vstore(y + r * YS + v * kLanes, acc[r][v]);
+    for (size_t l = 0; l < last; ++l) y[r * YS + (VV - 1) * kLanes + l] = acc[r][VV - 1][l];
+  }
+}
+
+// All M rows of one product, columns in tiles of up to 4 vectors (b has row stride BS, whole
+// vectors readable), rows in blocks of 4: at most 16 accumulators.
+template <size_t M, size_t K, size_t N, size_t BS, size_t VV>
+inline void matmul_cols(const float* a, const float* b, float* y, size_t last) {
+  constexpr size_t R = 4;
+  size_t i = 0;
+  for (; i + R <= M; i += R) matmul_tile<K, BS, N, R, VV>(a + i * K, b, y + i * N, last);
+  if constexpr (M % R != 0) matmul_tile<K, BS, N, M % R, VV>(a + i * K, b, y + i * N, last);
+}
+
+// The register-tiled products of batch_matmul (see there).
+template <size_t M, size_t K, size_t N>
+inline void matmul_blocks(const float* a, const float* b, float* y, size_t count) {
+  constexpr size_t NV = (N + kLanes - 1) / kLanes;  // vectors per row of y
+  constexpr size_t NP = NV * kLanes;
+  constexpr size_t tiles = NV / 4, rem = NV % 4;
+  constexpr bool padded = NP != N;
+  alignas(64) float pad[padded ? K * NP : 1];
+  for (size_t t = 0; t < count; ++t) {
+    const float* at = a + t * M * K;
+    const float* bt = b + t * K * N;
+    float* yt = y + t * M * N;
+    if constexpr (padded) {
+      for (size_t k = 0; k < K; ++k) {
+        for (size_t j = 0; j < N; ++j) pad[k * NP + j] = bt[k * N + j];
+        for (size_t j = N; j < NP; ++j) pad[k * NP + j] = 0.0f;
+      }
+      bt = pad;
+    }
+    constexpr size_t BS = padded ? NP : N;
+    for (size_t c = 0; c < tiles; ++c) {
+      const size_t last = (rem == 0 && c + 1 == tiles) ? N - (NV - 1) * kLanes : kLanes;
+      matmul_cols<M, K, N, BS, 4>(at, bt + c * 4 * kLanes, yt + c * 4 * kLanes, last);
+    }
+    if constexpr (rem != 0)
+      matmul_cols<M, K, N, BS, rem>(at, bt + tiles * 4 * kLanes, yt + tiles * 4 * kLanes, N - (NV - 1) * kLanes);
+  }
+}
+}  // namespace detail
+
+// y[b] = a[b] (M x K) * w[b] (K x N) for `count` matrix pairs (events x leading axes), in
+// register tiles. Rows of b are read in whole vectors: when N is not a multiple of kLanes,
+// each b is first copied into a zero-padded local block (rows rounded up to whole vectors),
+// so nothing past a tensor is ever read. A padded block above 64 KiB (not an attention
+// shape) is not put on the stack: those products take a plain loop.
 template <size_t M, size_t K, size_t N>
 inline void batch_matmul(const float* a, const float* b, float* y, size_t count) {
-  for (size_t t = 0; t < count; ++t) {
-    const float* __restrict at = a + t * M * K;
-    const float* __restrict bt = b + t * K * N;
-    float* __restrict yt = y + t * M * N;
-    for (size_t i = 0; i < M; ++i) {
-      float* __restrict yr = yt + i * N;
-      for (size_t j = 0; j < N; ++j) yr[j] = 0.0f;
-      for (size_t k = 0; k < K; ++k) {
-        const float av = at[i * K + k];
-        const float* __restrict br = bt + k * N;
-        for (size_t j = 0; j < N; ++j) yr[j] += av * br[j];
+  constexpr size_t NP = (N + kLanes - 1) / kLanes * kLanes;
+  if constexpr (NP != N && K * NP > 16384) {
+    for (size_t t = 0; t < count; ++t) {
+      const float* __restrict at = a + t * M * K;
+      const float* __restrict bt = b + t * K * N;
+      float* __restrict yt = y + t * M * N;
+      for (size_t i = 0; i < M; ++i) {
+        float* __restrict yr = yt + i * N;
+        for (size_t j = 0; j < N; ++j) yr[j] = 0.0f;
+        for (size_t k = 0; k < K; ++k)
+          for (size_t j = 0; j < N; ++j) yr[j] += at[i * K + k] * bt[k * N + j];
       }
     }
+  } else {
+    detail::matmul_blocks<M, K, N>(a, b, y, count);
   }
 }
 
@@ -1591,23 +1955,19 @@ inline void reduce_prod(const float* x, float* y, size_t n) {
 }  // namespace v1
 
 // ---------------------------------------------------------------- recurrent cells (ONNX GRU/LSTM/RNN)
-// Per event: the input projection of every step as one GEMM (x (seq, in) . W^T + Wb into the
-// scratch), then per step one GEMV with R and the gate arithmetic. Cfg gives the sizes, kind
-// (0 RNN, 1 GRU, 2 LSTM) and the activations (ONNX codes, see rnn_act) per direction.
-// All state lives in the caller's scratch: no allocation, nothing shared between calls.
+// All events of the chunk advance together, one direction at a time:
+//   1. the input projection of every event and step is one GEMM: xw[e*seq + t] =
+//      x[e, t] . W^T + bias_x (W^T is (in, G*H) per direction; bias_x = W_b + R_b where R_b
+//      adds outside the gates);
+//   2. per step one GEMM over all gates, hr[e] = h[e] . R^T + bias_h (a GRU without
+//      linear_before_reset does z, r first and then (r . h) . R_h^T), then the gate arithmetic,
+//      whose sigmoid/tanh are the vectorized functions of the elementwise kernels.
+// Cfg gives the sizes, kind (0 RNN, 1 GRU, 2 LSTM) and the activations (ONNX codes, see
+// rnn_act) per direction. ONNX gate order: GRU z, r, h; LSTM i, o, f, c.
+// All state lives in the caller's scratch (n * (seq*G*H + G*H + 2*H) floats): no allocation,
+// nothing shared between calls.
 namespace rnn {
 enum : int { Relu, Tanh, Sigmoid, Affine, LeakyRelu, ThresholdedRelu, ScaledTanh, HardSigmoid, Elu, Softsign, Softplus };
-}
-
-// dot product with 8 independent partial sums: the compiler vectorizes it without -ffast-math
-inline float rnn_dot(const float* __restrict a, const float* __restrict b, std::size_t n) {
-  float part[8] = {0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f};
-  std::size_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (std::size_t l = 0; l < 8; ++l) part[l] += a[i + l] * b[i + l];
-  float acc = ((part[0] + part[4]) + (part[1] + part[5])) + ((part[2] + part[6]) + (part[3] + part[7]));
-  for (; i < n; ++i) acc += a[i] * b[i];
-  return acc;
 }
 
 inline float rnn_act(int code, float a, float b, float v) {
@@ -1626,82 +1986,126 @@ inline float rnn_act(int code, float a, float b, float v) {
   }
 }
 
+// v[0:count] = activation k of direction d (after the clip), in place. Sigmoid, Tanh and Relu
+// (every default) run vectorized; the other ONNX activations element by element.
 template <class Cfg>
-inline float rnn_f(int d, int k, float v) {
-  if (Cfg::has_clip) v = std::min(Cfg::clip, std::max(-Cfg::clip, v));
-  const int i = d * Cfg::n_act + k;
-  return rnn_act(Cfg::acts[i], Cfg::alphas[i], Cfg::betas[i], v);
+inline void rnn_apply(std::size_t d, int k, float* v, std::size_t count) {
+  const int i = int(d) * Cfg::n_act + k;
+  if (Cfg::has_clip) map(v, v, count, Clip{-Cfg::clip, Cfg::clip});
+  switch (Cfg::acts[i]) {
+    case rnn::Sigmoid: map(v, v, count, Sigmoid{}); return;
+    case rnn::Tanh: map(v, v, count, Tanh{}); return;
+    case rnn::Relu: map(v, v, count, Relu{}); return;
+    default:
+      for (std::size_t j = 0; j < count; ++j) v[j] = rnn_act(Cfg::acts[i], Cfg::alphas[i], Cfg::betas[i], v[j]);
+  }
 }
 
-// scratch per event: seq*G*H (input projections) + G*H (recurrent GEMV) + 2*H (h, c)
+// One step of all events: h (n, H) and c (n, H) in place; xt(e) is event e's projection row.
 template <class Cfg>
-void recurrent(const float* x, const float* W, const float* R, const float* B, const float* h0,
-               const float* c0, const float* P, float* y, float* yh, float* yc, float* scratch, std::size_t n) {
-  constexpr std::size_t S = Cfg::seq, I = Cfg::in, H = Cfg::hidden, G = Cfg::gates, D = Cfg::dirs;
-  float* xw = scratch + 0;  // this event's slice is reused event after event
-  float* hr = xw + S * G * H;
-  float* h = hr + G * H;
-  float* c = h + H;
-  for (std::size_t e = 0; e < n; ++e) {
-    const float* xe = x + e * S * I;
-    for (std::size_t d = 0; d < D; ++d) {
-      const float* Wd = W + d * G * H * I;
-      const float* Rd = R + d * G * H * H;
-      const float* Wb = B + d * 2 * G * H;
-      const float* Rb = Wb + G * H;
-      for (std::size_t t = 0; t < S; ++t)
-        for (std::size_t o = 0; o < G * H; ++o) {
-          xw[t * G * H + o] = Wb[o] + rnn_dot(xe + t * I, Wd + o * I, I);
-        }
-      for (std::size_t j = 0; j < H; ++j) {
-        h[j] = h0[d * H + j];
-        if (Cfg::kind == 2) c[j] = c0[d * H + j];
-      }
-      const bool reverse = Cfg::reverse || d == 1;
-      for (std::size_t s = 0; s < S; ++s) {
-        const std::size_t t = reverse ? S - 1 - s : s;
-        const float* xt = xw + t * G * H;
-        // recurrent GEMV: all gates (GRU with linear_before_reset=0: z and r only; h after reset)
-        const std::size_t rows = (Cfg::kind == 1 && !Cfg::lbr) ? 2 * H : G * H;
-        for (std::size_t o = 0; o < rows; ++o) {
-          hr[o] = Rb[o] + rnn_dot(h, Rd + o * H, H);
-        }
-        if (Cfg::kind == 0) {
-          for (std::size_t j = 0; j < H; ++j) h[j] = rnn_f<Cfg>(d, 0, xt[j] + hr[j]);
-        } else if (Cfg::kind == 1) {
-          float* z = hr;  // reuse: z, r in place
-          for (std::size_t j = 0; j < 2 * H; ++j) z[j] = rnn_f<Cfg>(d, 0, xt[j] + hr[j]);
-          float* rh = c;  // GRU has no cell state: c holds r (.) h or the candidate
-          if (!Cfg::lbr) {
-            for (std::size_t j = 0; j < H; ++j) rh[j] = z[H + j] * h[j];
-            for (std::size_t j = 0; j < H; ++j) {
-              const float acc = Rb[2 * H + j] + rnn_dot(rh, Rd + (2 * H + j) * H, H);
-              xw[t * G * H + 2 * H + j] = rnn_f<Cfg>(d, 1, xt[2 * H + j] + acc);
-            }
-          } else {
-            for (std::size_t j = 0; j < H; ++j)
-              xw[t * G * H + 2 * H + j] = rnn_f<Cfg>(d, 1, xt[2 * H + j] + z[H + j] * hr[2 * H + j]);
-          }
-          for (std::size_t j = 0; j < H; ++j) h[j] = (1.f - z[j]) * xt[2 * H + j] + z[j] * h[j];
-        } else {
-          const float* Pd = P + d * 3 * H;
-          for (std::size_t j = 0; j < H; ++j) {
-            const float ig = rnn_f<Cfg>(d, 0, xt[j] + hr[j] + Pd[j] * c[j]);
-            const float fg = Cfg::input_forget ? 1.f - ig
-                                               : rnn_f<Cfg>(d, 0, xt[2 * H + j] + hr[2 * H + j] + Pd[2 * H + j] * c[j]);
-            c[j] = fg * c[j] + ig * rnn_f<Cfg>(d, 1, xt[3 * H + j] + hr[3 * H + j]);
-            const float og = rnn_f<Cfg>(d, 0, xt[H + j] + hr[H + j] + Pd[H + j] * c[j]);
-            h[j] = og * rnn_f<Cfg>(d, 2, c[j]);
-          }
-        }
-        float* yt = y + e * S * D * H + t * D * H + d * H;
-        for (std::size_t j = 0; j < H; ++j) yt[j] = h[j];
-      }
-      for (std::size_t j = 0; j < H; ++j) {
-        yh[e * D * H + d * H + j] = h[j];
-        if (Cfg::kind == 2) yc[e * D * H + d * H + j] = c[j];
+inline void rnn_step(std::size_t d, std::size_t n, const float* xw, std::size_t t, const float* Rt, const float* bh,
+                     const float* P, float* hr, float* h, float* c) {
+  constexpr std::size_t S = Cfg::seq, H = Cfg::hidden, GH = Cfg::gates * Cfg::hidden;
+  if constexpr (Cfg::kind == 0) {
+    gemm_loop<H, H, H, H, H>(h, Rt, bh, hr, n, Identity{});
+    for (std::size_t e = 0; e < n; ++e) {
+      const float* __restrict xt = xw + (e * S + t) * GH;
+      float* __restrict he = h + e * H;
+      const float* __restrict pre = hr + e * H;
+      for (std::size_t j = 0; j < H; ++j) he[j] = xt[j] + pre[j];
+    }
+    rnn_apply<Cfg>(d, 0, h, n * H);
+  } else if constexpr (Cfg::kind == 1) {
+    if constexpr (Cfg::lbr) {
+      gemm_loop<H, GH, H, GH, GH>(h, Rt, bh, hr, n, Identity{});
+    } else {
+      gemm_loop<H, 2 * H, H, GH, GH>(h, Rt, bh, hr, n, Identity{});
+    }
+    for (std::size_t e = 0; e < n; ++e) {
+      const float* __restrict xt = xw + (e * S + t) * GH;
+      float* __restrict g = hr + e * GH;
+      for (std::size_t j = 0; j < 2 * H; ++j) g[j] += xt[j];
+      rnn_apply<Cfg>(d, 0, g, 2 * H);  // z, r
+      if constexpr (Cfg::lbr) {
+        for (std::size_t j = 0; j < H; ++j) g[2 * H + j] = xt[2 * H + j] + g[H + j] * g[2 * H + j];
+      } else {
+        float* __restrict rh = c + e * H;  // a GRU has no cell state: c holds r . h
+        const float* __restrict he = h + e * H;
+        for (std::size_t j = 0; j < H; ++j) rh[j] = g[H + j] * he[j];
       }
     }
+    if constexpr (!Cfg::lbr) gemm_loop<H, H, H, GH, GH>(c, Rt + 2 * H, bh + 2 * H, hr + 2 * H, n, Identity{});
+    for (std::size_t e = 0; e < n; ++e) {
+      const float* __restrict xt = xw + (e * S + t) * GH;
+      float* __restrict g = hr + e * GH;
+      if constexpr (!Cfg::lbr)
+        for (std::size_t j = 0; j < H; ++j) g[2 * H + j] += xt[2 * H + j];
+      rnn_apply<Cfg>(d, 1, g + 2 * H, H);  // the candidate
+      float* __restrict he = h + e * H;
+      for (std::size_t j = 0; j < H; ++j) he[j] = (1.f - g[j]) * g[2 * H + j] + g[j] * he[j];
+    }
+  } else {
+    gemm_loop<H, GH, H, GH, GH>(h, Rt, bh, hr, n, Identity{});
+    for (std::size_t e = 0; e < n; ++e) {
+      const float* __restrict xt = xw + (e * S + t) * GH;
+      float* __restrict g = hr + e * GH;  // i, o, f, c
+      float* __restrict ce = c + e * H;
+      float* __restrict he = h + e * H;
+      for (std::size_t j = 0; j < GH; ++j) g[j] += xt[j];
+      if constexpr (Cfg::peephole) {
+        for (std::size_t j = 0; j < H; ++j) g[j] += P[j] * ce[j];
+        for (std::size_t j = 0; j < H; ++j) g[2 * H + j] += P[2 * H + j] * ce[j];
+        rnn_apply<Cfg>(d, 0, g, H);
+        rnn_apply<Cfg>(d, 0, g + 2 * H, H);
+      } else {
+        rnn_apply<Cfg>(d, 0, g, 3 * H);  // i, o, f at once
+      }
+      rnn_apply<Cfg>(d, 1, g + 3 * H, H);
+      for (std::size_t j = 0; j < H; ++j) {
+        const float fg = Cfg::input_forget ? 1.f - g[j] : g[2 * H + j];
+        ce[j] = fg * ce[j] + g[j] * g[3 * H + j];
+      }
+      if constexpr (Cfg::peephole) {
+        for (std::size_t j = 0; j < H; ++j) g[H + j] += P[H + j] * ce[j];
+        rnn_apply<Cfg>(d, 0, g + H, H);
+      }
+      float* __restrict hc = g + 3 * H;  // the candidate is consumed: h = o . act(c)
+      for (std::size_t j = 0; j < H; ++j) hc[j] = ce[j];
+      rnn_apply<Cfg>(d, 2, hc, H);
+      for (std::size_t j = 0; j < H; ++j) he[j] = g[H + j] * hc[j];
+    }
+  }
+}
+
+template <class Cfg>
+void recurrent(const float* x, const float* Wt, const float* Rt, const float* bx, const float* bh, const float* h0,
+               const float* c0, const float* P, float* y, float* yh, float* yc, float* scratch, std::size_t n) {
+  constexpr std::size_t S = Cfg::seq, I = Cfg::in, H = Cfg::hidden, GH = Cfg::gates * Cfg::hidden, D = Cfg::dirs;
+  float* xw = scratch;         // (n * S, G*H)
+  float* hr = xw + n * S * GH;  // (n, G*H)
+  float* h = hr + n * GH;       // (n, H)
+  float* c = h + n * H;         // (n, H)
+  for (std::size_t d = 0; d < D; ++d) {
+    gemm_loop<I, GH, I, GH, GH>(x, Wt + d * I * GH, bx + d * GH, xw, n * S, Identity{});
+    for (std::size_t e = 0; e < n; ++e)
+      for (std::size_t j = 0; j < H; ++j) {
+        h[e * H + j] = h0[d * H + j];
+        if (Cfg::kind == 2) c[e * H + j] = c0[d * H + j];
+      }
+    const bool reverse = Cfg::reverse || d == 1;
+    for (std::size_t s = 0; s < S; ++s) {
+      const std::size_t t = reverse ? S - 1 - s : s;
+      rnn_step<Cfg>(d, n, xw, t, Rt + d * H * GH, bh + d * GH, P ? P + d * 3 * H : nullptr, hr, h, c);
+      for (std::size_t e = 0; e < n; ++e) {
+        float* __restrict yt = y + e * S * D * H + t * D * H + d * H;
+        for (std::size_t j = 0; j < H; ++j) yt[j] = h[e * H + j];
+      }
+    }
+    for (std::size_t e = 0; e < n; ++e)
+      for (std::size_t j = 0; j < H; ++j) {
+        yh[e * D * H + d * H + j] = h[e * H + j];
+        if (Cfg::kind == 2) yc[e * D * H + d * H + j] = c[e * H + j];
+      }
   }
 }
 

@@ -132,7 +132,9 @@ def _source_tree(models: Sequence[HlsModel]) -> tuple[Path, list[Path]]:
                 p.parent.mkdir(parents=True, exist_ok=True)
                 p.write_bytes(data)
             (work / ".complete").write_text("")
-            if root.exists():  # damaged: move it aside (a build may still read it), then drop it
+            # damaged: move it aside (a build may still read it), then drop it — but only if it is
+            # still damaged now: a concurrent process may have just renamed its complete tree in
+            if root.exists() and not _tree_intact(root, encoded):
                 graveyard = Path(tempfile.mkdtemp(prefix=root.name + ".old.", dir=parent))
                 try:
                     os.rename(root, graveyard / "d")

@@ -595,6 +595,22 @@ inline void gemm_tile(const float* __restrict x, const float* __restrict w, cons
   }
 }
 
+// The epilogue of the 16-float tiles: y[r, 16v..16v+15] = f(acc[r][v] + b[16v..]), row stride YS;
+// f works on 8-float vectors, so each 16-float sum is applied in halves.
+template <size_t R, size_t VT, size_t YS, class F>
+inline void store_wide_rows(const vfloat16 (&acc)[R][VT], const float* __restrict b, float* __restrict y, F& f) {
+  for (size_t r = 0; r < R; ++r) {
+    for (size_t v = 0; v < VT; ++v) {
+      const vfloat16 s = acc[r][v] + *reinterpret_cast<const vfloat16*>(b + 16 * v);
+      for (size_t h = 0; h < 16; h += kLanes) {
+        vfloat part;
+        std::memcpy(&part, reinterpret_cast<const char*>(&s) + 4 * h, sizeof part);
+        *reinterpret_cast<vfloat*>(y + r * YS + 16 * v + h) = f.vec(part);
+      }
+    }
+  }
+}
+
 // R rows of y[., 0:NO] = b + x[., 0:NI] * w[0:NI, 0:NO], tiled over columns.
 // gemm_tile in 16-float vectors (kWideLanes; NC a multiple of 16, no partial vector): half the
 // broadcasts and instructions per multiply-add. The epilogue applies f to each 8-float half.
@@ -612,16 +628,7 @@ inline void gemm_tile_wide(const float* __restrict x, const float* __restrict w,
       for (size_t v = 0; v < VT; ++v) acc[r][v] += xv * *reinterpret_cast<const vfloat16*>(wr + 16 * v);
     }
   }
-  for (size_t r = 0; r < R; ++r) {
-    for (size_t v = 0; v < VT; ++v) {
-      const vfloat16 s = acc[r][v] + *reinterpret_cast<const vfloat16*>(b + 16 * v);
-      for (size_t h = 0; h < 16; h += kLanes) {
-        vfloat part;
-        std::memcpy(&part, reinterpret_cast<const char*>(&s) + 4 * h, sizeof part);
-        *reinterpret_cast<vfloat*>(y + r * YS + 16 * v + h) = f.vec(part);
-      }
-    }
-  }
+  store_wide_rows<R, VT, YS>(acc, b, y, f);
 }
 
 template <size_t NI, size_t NO, size_t XS, size_t WS, size_t YS, size_t R, class F>
@@ -899,16 +906,7 @@ inline void conv_tile_wide(const float* __restrict x0, const float* __restrict w
       for (size_t v = 0; v < VT; ++v) acc[r][v] += xv * *reinterpret_cast<const vfloat16*>(wr + 16 * v);
     }
   }
-  for (size_t r = 0; r < R; ++r) {
-    for (size_t v = 0; v < VT; ++v) {
-      const vfloat16 s = acc[r][v] + *reinterpret_cast<const vfloat16*>(b + 16 * v);
-      for (size_t h = 0; h < 16; h += kLanes) {
-        vfloat part;
-        std::memcpy(&part, reinterpret_cast<const char*>(&s) + 4 * h, sizeof part);
-        *reinterpret_cast<vfloat*>(y + r * C::c_out + 16 * v + h) = f.vec(part);
-      }
-    }
-  }
+  store_wide_rows<R, VT, C::c_out>(acc, b, y, f);
 }
 
 // R neighbouring positions, all output columns of a group's slice (w, b, y offset), in tiles.

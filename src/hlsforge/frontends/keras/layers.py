@@ -144,18 +144,25 @@ def dense(ctx: Builder, call: LayerCall) -> str:
     return apply_activation(ctx, call, y, call.get("activation"), part="act")
 
 
+def conv_prologue(ctx: Builder, call: LayerCall, nsp: int) -> tuple[str, bool, QuantizedWeights, tuple[int, ...]]:
+    """What every Keras convolution starts with: its input in channels-last layout, whether the
+    layer is channels-first (its output goes back), its (quantized) kernel, checked for rank,
+    and the kernel's spatial size."""
+    x = call.inputs[0]
+    cf = _channels_first(call)
+    if cf:
+        x = ctx.to_channels_last(call, x)
+    k = _quantized(call, "kernel_quantizer", call.weight("kernel"))
+    if k.values.ndim != nsp + 2:
+        raise ModelFormatError(f"{call.where}: kernel has shape {k.values.shape}, expected rank {nsp + 2}")
+    return x, cf, k, tuple(int(d) for d in k.values.shape[:nsp])
+
+
 def _conv(nsp: int) -> Converter:
     op = Op.CONV1D if nsp == 1 else Op.CONV2D
 
     def conv(ctx: Builder, call: LayerCall) -> str:
-        x = call.inputs[0]
-        cf = _channels_first(call)
-        if cf:
-            x = ctx.to_channels_last(call, x)
-        k = _quantized(call, "kernel_quantizer", call.weight("kernel"))
-        if k.values.ndim != nsp + 2:
-            raise ModelFormatError(f"{call.where}: kernel has shape {k.values.shape}, expected rank {nsp + 2}")
-        ksize = tuple(int(d) for d in k.values.shape[:nsp])
+        x, cf, k, ksize = conv_prologue(ctx, call, nsp)
         strides = _ints(call, "strides", nsp, 1)
         dil = _ints(call, "dilation_rate", nsp, 1)
         groups = int(call.get("groups", 1) or 1)

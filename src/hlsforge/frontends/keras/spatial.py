@@ -28,22 +28,15 @@ from .layers import (
     _global_pool,
     _ints,
     _pool,
-    _quantized,
     _window_pads,
     _zero_padding,
+    conv_prologue,
     identity,
 )
 
 
 def _conv3d(ctx: Builder, call: LayerCall) -> str:
-    x = call.inputs[0]
-    cf = _channels_first(call)
-    if cf:
-        x = ctx.to_channels_last(call, x)
-    k = _quantized(call, "kernel_quantizer", call.weight("kernel"))
-    if k.values.ndim != 5:
-        raise ModelFormatError(f"{call.where}: kernel has shape {k.values.shape}, expected rank 5")
-    ksize = tuple(int(d) for d in k.values.shape[:3])
+    x, cf, k, ksize = conv_prologue(ctx, call, 3)
     strides = _ints(call, "strides", 3, 1)
     dil = _ints(call, "dilation_rate", 3, 1)
     groups = int(call.get("groups", 1) or 1)
@@ -72,17 +65,10 @@ def _conv_transpose(nsp: int) -> Converter:
     op = (Op.CONV_TRANSPOSE1D, Op.CONV_TRANSPOSE2D, Op.CONV_TRANSPOSE3D)[nsp - 1]
 
     def conv(ctx: Builder, call: LayerCall) -> str:
-        x = call.inputs[0]
-        cf = _channels_first(call)
-        if cf:
-            x = ctx.to_channels_last(call, x)
-        k = _quantized(call, "kernel_quantizer", call.weight("kernel"))
-        if k.values.ndim != nsp + 2:
-            raise ModelFormatError(f"{call.where}: kernel has shape {k.values.shape}, expected rank {nsp + 2}")
+        x, cf, k, ksize = conv_prologue(ctx, call, nsp)
         padding = str(call.get("padding", "valid")).lower()
         if padding not in ("valid", "same"):
             raise UnsupportedOpError(f"{call.where}: padding={padding!r} is not supported (valid, same)")
-        ksize = tuple(int(v) for v in k.values.shape[:nsp])
         strides = _ints(call, "strides", nsp, 1)
         dil = _ints(call, "dilation_rate", nsp, 1)
         out_pad = _ints(call, "output_padding", nsp, None) if call.get("output_padding") is not None else (None,) * nsp

@@ -70,6 +70,90 @@ inline out_T recurrent_activation(const in_T &v, const out_T table[SIZE]) {
     recurrent_activation<typename CONFIG_T::K##_t, T_IN, CONFIG_T::K##_relu, CONFIG_T::K##_lo,     \
                          CONFIG_T::K##_shift, CONFIG_T::K##_size>(v, table)
 
+// One time step of one direction, the state updated in place: the io_parallel kernels below
+// and the io_stream kernels (stream_recurrent.h) both call these, so both compute the same
+// bits. x: the step's n_in inputs; w, r, b: this direction's weights and [Wb, Rb] biases.
+template <class data_T, class res_T, typename CONFIG_T>
+inline void simple_rnn_step(const data_T *x, res_T h[CONFIG_T::n_hidden], const typename CONFIG_T::weight_t *w,
+                            const typename CONFIG_T::rweight_t *r, const typename CONFIG_T::bias_t *b,
+                            const typename CONFIG_T::f_t table_f[CONFIG_T::f_size]) {
+    #pragma HLS INLINE
+    typedef typename CONFIG_T::accum_t acc_t;
+    const unsigned H = CONFIG_T::n_hidden, N = CONFIG_T::n_in;
+    acc_t xw[H], hr[H];
+    recurrent_matvec<data_T, typename CONFIG_T::weight_t, typename CONFIG_T::bias_t, acc_t, N, H, H>(x, w, b, xw);
+    recurrent_matvec<res_T, typename CONFIG_T::rweight_t, typename CONFIG_T::bias_t, acc_t, H, H, H>(h, r, b + H, hr);
+State:
+    for (unsigned j = 0; j < H; j++) h[j] = (res_T)HLSFORGE_RNN_ACT(f, acc_t, (acc_t)(xw[j] + hr[j]), table_f);
+}
+
+template <class data_T, class res_T, typename CONFIG_T>
+inline void gru_step(const data_T *x, res_T h[CONFIG_T::n_hidden], const typename CONFIG_T::weight_t *w,
+                     const typename CONFIG_T::rweight_t *rd, const typename CONFIG_T::bias_t *b,
+                     const typename CONFIG_T::f_t table_f[CONFIG_T::f_size],
+                     const typename CONFIG_T::g_t table_g[CONFIG_T::g_size]) {
+    #pragma HLS INLINE
+    typedef typename CONFIG_T::accum_t acc_t;
+    typedef typename CONFIG_T::rweight_t rw_t;
+    typedef typename CONFIG_T::bias_t b_t;
+    const unsigned H = CONFIG_T::n_hidden, N = CONFIG_T::n_in, G = 3 * CONFIG_T::n_hidden;
+    const b_t *rb = b + G;
+    acc_t xw[G], hzr[2 * H], hn[H];
+    typename CONFIG_T::f_t z[H], rg[H];
+    recurrent_matvec<data_T, typename CONFIG_T::weight_t, b_t, acc_t, N, G, G>(x, w, b, xw);
+    recurrent_matvec<res_T, rw_t, b_t, acc_t, H, 2 * H, G>(h, rd, rb, hzr);
+Gates:
+    for (unsigned j = 0; j < H; j++) {
+        z[j] = HLSFORGE_RNN_ACT(f, acc_t, (acc_t)(xw[j] + hzr[j]), table_f);
+        rg[j] = HLSFORGE_RNN_ACT(f, acc_t, (acc_t)(xw[H + j] + hzr[H + j]), table_f);
+    }
+    if (CONFIG_T::linear_before_reset) {
+        recurrent_matvec<res_T, rw_t, b_t, acc_t, H, H, G>(h, rd + 2 * H, rb + 2 * H, hn);
+    } else {
+        res_T rh[H];
+        for (unsigned j = 0; j < H; j++) rh[j] = (res_T)(rg[j] * h[j]);
+        recurrent_matvec<res_T, rw_t, b_t, acc_t, H, H, G>(rh, rd + 2 * H, rb + 2 * H, hn);
+    }
+State:
+    for (unsigned j = 0; j < H; j++) {
+        const acc_t pre = CONFIG_T::linear_before_reset ? (acc_t)(xw[2 * H + j] + rg[j] * hn[j])
+                                                        : (acc_t)(xw[2 * H + j] + hn[j]);
+        const typename CONFIG_T::g_t n = HLSFORGE_RNN_ACT(g, acc_t, pre, table_g);
+        h[j] = (res_T)(n + z[j] * (h[j] - n));
+    }
+}
+
+template <class data_T, class res_T, typename CONFIG_T>
+inline void lstm_step(const data_T *x, res_T h[CONFIG_T::n_hidden], typename CONFIG_T::cell_t c[CONFIG_T::n_hidden],
+                      const typename CONFIG_T::weight_t *w, const typename CONFIG_T::rweight_t *r,
+                      const typename CONFIG_T::bias_t *b, const typename CONFIG_T::weight_t *pd,
+                      const typename CONFIG_T::f_t table_f[CONFIG_T::f_size],
+                      const typename CONFIG_T::g_t table_g[CONFIG_T::g_size],
+                      const typename CONFIG_T::h_t table_h[CONFIG_T::h_size]) {
+    #pragma HLS INLINE
+    typedef typename CONFIG_T::accum_t acc_t;
+    typedef typename CONFIG_T::cell_t cell_t;
+    typedef typename CONFIG_T::f_t f_t;
+    const unsigned H = CONFIG_T::n_hidden, N = CONFIG_T::n_in, G = 4 * CONFIG_T::n_hidden;
+    const ap_ufixed<1, 1> one = 1;
+    acc_t xw[G], hr[G];
+    recurrent_matvec<data_T, typename CONFIG_T::weight_t, typename CONFIG_T::bias_t, acc_t, N, G, G>(x, w, b, xw);
+    recurrent_matvec<res_T, typename CONFIG_T::rweight_t, typename CONFIG_T::bias_t, acc_t, H, G, G>(h, r, b + G, hr);
+State:
+    for (unsigned j = 0; j < H; j++) {
+        const f_t ig = HLSFORGE_RNN_ACT(f, acc_t, (acc_t)(xw[j] + hr[j] + pd[j] * c[j]), table_f);
+        const typename CONFIG_T::g_t gg = HLSFORGE_RNN_ACT(g, acc_t, (acc_t)(xw[3 * H + j] + hr[3 * H + j]), table_g);
+        if (CONFIG_T::input_forget) {
+            c[j] = (cell_t)((one - ig) * c[j] + ig * gg);
+        } else {
+            const f_t fg = HLSFORGE_RNN_ACT(f, acc_t, (acc_t)(xw[2 * H + j] + hr[2 * H + j] + pd[2 * H + j] * c[j]), table_f);
+            c[j] = (cell_t)(fg * c[j] + ig * gg);
+        }
+        const f_t og = HLSFORGE_RNN_ACT(f, acc_t, (acc_t)(xw[H + j] + hr[H + j] + pd[H + j] * c[j]), table_f);
+        h[j] = (res_T)(og * HLSFORGE_RNN_ACT(h, cell_t, c[j], table_h));
+    }
+}
+
 template <class data_T, class res_T, typename CONFIG_T>
 void simple_rnn(const data_T x[CONFIG_T::n_seq * CONFIG_T::n_in],
                 res_T y[CONFIG_T::n_seq * CONFIG_T::n_dirs * CONFIG_T::n_hidden],
@@ -81,7 +165,6 @@ void simple_rnn(const data_T x[CONFIG_T::n_seq * CONFIG_T::n_in],
                 const typename CONFIG_T::f_t table_f[CONFIG_T::f_size]) {
     #pragma HLS PIPELINE II=CONFIG_T::reuse_factor
     #pragma HLS ALLOCATION operation instances=mul limit=CONFIG_T::multiplier_limit
-    typedef typename CONFIG_T::accum_t acc_t;
     const unsigned H = CONFIG_T::n_hidden, N = CONFIG_T::n_in;
 Direction:
     for (unsigned d = 0; d < CONFIG_T::n_dirs; d++) {
@@ -92,16 +175,8 @@ Direction:
     Step:
         for (unsigned s = 0; s < CONFIG_T::n_seq; s++) {
             const unsigned t = backwards ? CONFIG_T::n_seq - 1 - s : s;
-            acc_t xw[H], hr[H];
-            recurrent_matvec<data_T, typename CONFIG_T::weight_t, typename CONFIG_T::bias_t, acc_t, N, H, H>(
-                x + t * N, w + d * N * H, b + d * 2 * H, xw);
-            recurrent_matvec<res_T, typename CONFIG_T::rweight_t, typename CONFIG_T::bias_t, acc_t, H, H, H>(
-                h, r + d * H * H, b + d * 2 * H + H, hr);
-        State:
-            for (unsigned j = 0; j < H; j++) {
-                h[j] = (res_T)HLSFORGE_RNN_ACT(f, acc_t, (acc_t)(xw[j] + hr[j]), table_f);
-                y[(t * CONFIG_T::n_dirs + d) * H + j] = h[j];
-            }
+            simple_rnn_step<data_T, res_T, CONFIG_T>(x + t * N, h, w + d * N * H, r + d * H * H, b + d * 2 * H, table_f);
+            for (unsigned j = 0; j < H; j++) y[(t * CONFIG_T::n_dirs + d) * H + j] = h[j];
         }
         for (unsigned j = 0; j < H; j++) y_h[d * H + j] = h[j];
     }
@@ -119,46 +194,18 @@ void gru(const data_T x[CONFIG_T::n_seq * CONFIG_T::n_in],
          const typename CONFIG_T::g_t table_g[CONFIG_T::g_size]) {
     #pragma HLS PIPELINE II=CONFIG_T::reuse_factor
     #pragma HLS ALLOCATION operation instances=mul limit=CONFIG_T::multiplier_limit
-    typedef typename CONFIG_T::accum_t acc_t;
-    typedef typename CONFIG_T::rweight_t rw_t;
-    typedef typename CONFIG_T::bias_t b_t;
     const unsigned H = CONFIG_T::n_hidden, N = CONFIG_T::n_in, G = 3 * CONFIG_T::n_hidden;
 Direction:
     for (unsigned d = 0; d < CONFIG_T::n_dirs; d++) {
         const bool backwards = CONFIG_T::reverse || d == 1;
-        const rw_t *rd = r + d * H * G;
-        const b_t *rb = b + d * 2 * G + G;
         res_T h[H];
         #pragma HLS ARRAY_PARTITION variable=h complete
         for (unsigned j = 0; j < H; j++) h[j] = h0[d * H + j];
     Step:
         for (unsigned s = 0; s < CONFIG_T::n_seq; s++) {
             const unsigned t = backwards ? CONFIG_T::n_seq - 1 - s : s;
-            acc_t xw[G], hzr[2 * H], hn[H];
-            typename CONFIG_T::f_t z[H], rg[H];
-            recurrent_matvec<data_T, typename CONFIG_T::weight_t, b_t, acc_t, N, G, G>(
-                x + t * N, w + d * N * G, b + d * 2 * G, xw);
-            recurrent_matvec<res_T, rw_t, b_t, acc_t, H, 2 * H, G>(h, rd, rb, hzr);
-        Gates:
-            for (unsigned j = 0; j < H; j++) {
-                z[j] = HLSFORGE_RNN_ACT(f, acc_t, (acc_t)(xw[j] + hzr[j]), table_f);
-                rg[j] = HLSFORGE_RNN_ACT(f, acc_t, (acc_t)(xw[H + j] + hzr[H + j]), table_f);
-            }
-            if (CONFIG_T::linear_before_reset) {
-                recurrent_matvec<res_T, rw_t, b_t, acc_t, H, H, G>(h, rd + 2 * H, rb + 2 * H, hn);
-            } else {
-                res_T rh[H];
-                for (unsigned j = 0; j < H; j++) rh[j] = (res_T)(rg[j] * h[j]);
-                recurrent_matvec<res_T, rw_t, b_t, acc_t, H, H, G>(rh, rd + 2 * H, rb + 2 * H, hn);
-            }
-        State:
-            for (unsigned j = 0; j < H; j++) {
-                const acc_t pre = CONFIG_T::linear_before_reset ? (acc_t)(xw[2 * H + j] + rg[j] * hn[j])
-                                                                : (acc_t)(xw[2 * H + j] + hn[j]);
-                const typename CONFIG_T::g_t n = HLSFORGE_RNN_ACT(g, acc_t, pre, table_g);
-                h[j] = (res_T)(n + z[j] * (h[j] - n));
-                y[(t * CONFIG_T::n_dirs + d) * H + j] = h[j];
-            }
+            gru_step<data_T, res_T, CONFIG_T>(x + t * N, h, w + d * N * G, r + d * H * G, b + d * 2 * G, table_f, table_g);
+            for (unsigned j = 0; j < H; j++) y[(t * CONFIG_T::n_dirs + d) * H + j] = h[j];
         }
         for (unsigned j = 0; j < H; j++) y_h[d * H + j] = h[j];
     }
@@ -180,15 +227,11 @@ void lstm(const data_T x[CONFIG_T::n_seq * CONFIG_T::n_in],
           const typename CONFIG_T::h_t table_h[CONFIG_T::h_size]) {
     #pragma HLS PIPELINE II=CONFIG_T::reuse_factor
     #pragma HLS ALLOCATION operation instances=mul limit=CONFIG_T::multiplier_limit
-    typedef typename CONFIG_T::accum_t acc_t;
     typedef typename CONFIG_T::cell_t cell_t;
-    typedef typename CONFIG_T::f_t f_t;
     const unsigned H = CONFIG_T::n_hidden, N = CONFIG_T::n_in, G = 4 * CONFIG_T::n_hidden;
-    const ap_ufixed<1, 1> one = 1;
 Direction:
     for (unsigned d = 0; d < CONFIG_T::n_dirs; d++) {
         const bool backwards = CONFIG_T::reverse || d == 1;
-        const typename CONFIG_T::weight_t *pd = p + d * 3 * H; // peepholes i, o, f
         res_T h[H];
         cell_t c[H];
         #pragma HLS ARRAY_PARTITION variable=h complete
@@ -200,25 +243,9 @@ Direction:
     Step:
         for (unsigned s = 0; s < CONFIG_T::n_seq; s++) {
             const unsigned t = backwards ? CONFIG_T::n_seq - 1 - s : s;
-            acc_t xw[G], hr[G];
-            recurrent_matvec<data_T, typename CONFIG_T::weight_t, typename CONFIG_T::bias_t, acc_t, N, G, G>(
-                x + t * N, w + d * N * G, b + d * 2 * G, xw);
-            recurrent_matvec<res_T, typename CONFIG_T::rweight_t, typename CONFIG_T::bias_t, acc_t, H, G, G>(
-                h, r + d * H * G, b + d * 2 * G + G, hr);
-        State:
-            for (unsigned j = 0; j < H; j++) {
-                const f_t ig = HLSFORGE_RNN_ACT(f, acc_t, (acc_t)(xw[j] + hr[j] + pd[j] * c[j]), table_f);
-                const typename CONFIG_T::g_t gg = HLSFORGE_RNN_ACT(g, acc_t, (acc_t)(xw[3 * H + j] + hr[3 * H + j]), table_g);
-                if (CONFIG_T::input_forget) {
-                    c[j] = (cell_t)((one - ig) * c[j] + ig * gg);
-                } else {
-                    const f_t fg = HLSFORGE_RNN_ACT(f, acc_t, (acc_t)(xw[2 * H + j] + hr[2 * H + j] + pd[2 * H + j] * c[j]), table_f);
-                    c[j] = (cell_t)(fg * c[j] + ig * gg);
-                }
-                const f_t og = HLSFORGE_RNN_ACT(f, acc_t, (acc_t)(xw[H + j] + hr[H + j] + pd[H + j] * c[j]), table_f);
-                h[j] = (res_T)(og * HLSFORGE_RNN_ACT(h, cell_t, c[j], table_h));
-                y[(t * CONFIG_T::n_dirs + d) * H + j] = h[j];
-            }
+            lstm_step<data_T, res_T, CONFIG_T>(x + t * N, h, c, w + d * N * G, r + d * H * G, b + d * 2 * G,
+                                               p + d * 3 * H, table_f, table_g, table_h);
+            for (unsigned j = 0; j < H; j++) y[(t * CONFIG_T::n_dirs + d) * H + j] = h[j];
         }
         for (unsigned j = 0; j < H; j++) {
             y_h[d * H + j] = h[j];
@@ -242,6 +269,35 @@ struct layernorm_config {
     static const int table_shift = 0;
 };
 
+// One row of n_in values (the io_parallel kernel's rows and each io_stream row call this).
+template <class data_T, class res_T, typename CONFIG_T>
+inline void layernorm_row(const data_T *x, res_T *res, const typename CONFIG_T::scale_t scale[CONFIG_T::n_in],
+                          const typename CONFIG_T::bias_t bias[CONFIG_T::n_in],
+                          const typename CONFIG_T::table_t table[CONFIG_T::table_size],
+                          const typename CONFIG_T::accum_t inv_n) {
+    #pragma HLS INLINE
+    typedef typename CONFIG_T::accum_t acc_t;
+    typename CONFIG_T::sum_t s = 0;
+Sum:
+    for (unsigned i = 0; i < CONFIG_T::n_in; i++) s = s + x[i];
+    const acc_t total = (acc_t)s;
+    const acc_t mean = (acc_t)(total * inv_n);
+    acc_t dev[CONFIG_T::n_in];
+    #pragma HLS ARRAY_PARTITION variable=dev complete
+    typename CONFIG_T::sq_sum_t q = 0;
+Deviation:
+    for (unsigned i = 0; i < CONFIG_T::n_in; i++) {
+        dev[i] = (acc_t)(x[i] - mean);
+        q = q + dev[i] * dev[i];
+    }
+    const acc_t q_acc = (acc_t)q;
+    const acc_t var = (acc_t)(q_acc * inv_n);
+    const typename CONFIG_T::table_t inv = table[table_index<CONFIG_T::table_lo, CONFIG_T::table_shift,
+                                                             CONFIG_T::table_size>((long long)raw_bits(var))];
+Result:
+    for (unsigned i = 0; i < CONFIG_T::n_in; i++) res[i] = (res_T)(dev[i] * inv * scale[i] + bias[i]);
+}
+
 template <class data_T, class res_T, typename CONFIG_T>
 void layernorm(const data_T data[CONFIG_T::n_rows * CONFIG_T::n_in], res_T res[CONFIG_T::n_rows * CONFIG_T::n_in],
                const typename CONFIG_T::scale_t scale[CONFIG_T::n_in],
@@ -249,31 +305,9 @@ void layernorm(const data_T data[CONFIG_T::n_rows * CONFIG_T::n_in], res_T res[C
                const typename CONFIG_T::table_t table[CONFIG_T::table_size],
                const typename CONFIG_T::accum_t inv_n) {
     #pragma HLS PIPELINE II=CONFIG_T::reuse_factor
-    typedef typename CONFIG_T::accum_t acc_t;
 Rows:
     for (unsigned r = 0; r < CONFIG_T::n_rows; r++) {
-        const data_T *x = data + r * CONFIG_T::n_in;
-        typename CONFIG_T::sum_t s = 0;
-    Sum:
-        for (unsigned i = 0; i < CONFIG_T::n_in; i++) s = s + x[i];
-        const acc_t total = (acc_t)s;
-        const acc_t mean = (acc_t)(total * inv_n);
-        acc_t dev[CONFIG_T::n_in];
-        #pragma HLS ARRAY_PARTITION variable=dev complete
-        typename CONFIG_T::sq_sum_t q = 0;
-    Deviation:
-        for (unsigned i = 0; i < CONFIG_T::n_in; i++) {
-            dev[i] = (acc_t)(x[i] - mean);
-            q = q + dev[i] * dev[i];
-        }
-        const acc_t q_acc = (acc_t)q;
-        const acc_t var = (acc_t)(q_acc * inv_n);
-        const typename CONFIG_T::table_t inv = table[table_index<CONFIG_T::table_lo, CONFIG_T::table_shift,
-                                                                 CONFIG_T::table_size>((long long)raw_bits(var))];
-    Result:
-        for (unsigned i = 0; i < CONFIG_T::n_in; i++) {
-            res[r * CONFIG_T::n_in + i] = (res_T)(dev[i] * inv * scale[i] + bias[i]);
-        }
+        layernorm_row<data_T, res_T, CONFIG_T>(data + r * CONFIG_T::n_in, res + r * CONFIG_T::n_in, scale, bias, table, inv_n);
     }
 }
 

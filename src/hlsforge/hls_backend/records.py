@@ -121,6 +121,9 @@ class Layer:
     # is a local array of the top function (else a top-level port)
     extra_outputs: tuple[Buffer, ...] = ()
     extra_local: tuple[bool, ...] = ()
+    # io_stream multi-output ops: outputs that no layer reads. The firmware passes a
+    # hlsforge::stream_sink (no FIFO without a reader); the C-sim trace passes a FIFO.
+    discards: tuple[StreamDecl, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -73,6 +73,15 @@ def _declare(w: CodeWriter, s: StreamDecl, *, pragma: bool) -> None:
         w.raw(f"    #pragma HLS STREAM variable={s.name} depth={s.depth} // {safe_comment(s.depth_source)}")
 
 
+def declare_discard(w: CodeWriter, s: StreamDecl, *, fifo: bool = False) -> None:
+    """An output that no layer reads: a stream_sink (no FIFO), or with ``fifo`` (the C-sim
+    trace, which records every layer's first output) a FIFO that is never read."""
+    if fifo:
+        w.line(f'hls::stream<{s.beat_type}> {s.name}("{s.name}"); // {safe_comment(s.comment)}, read by the trace only')
+    else:
+        w.line(f"hlsforge::stream_sink<{s.beat_type}> {s.name}; // {safe_comment(s.comment)}: no layer reads it, discarded")
+
+
 def _render_body(w: CodeWriter, model: HlsModel, *, pragmas: bool, trace: bool) -> None:
     for s in model.prologue_streams:
         _declare(w, s, pragma=pragmas)
@@ -83,6 +92,8 @@ def _render_body(w: CodeWriter, model: HlsModel, *, pragmas: bool, trace: bool) 
         w.line(f"// {describe_layer(model, layer)}")
         for s in layer.streams:
             _declare(w, s, pragma=pragmas)
+        for s in layer.discards:
+            declare_discard(w, s, fifo=trace)
         for call in layer.calls:
             w.line(render_call(call))
         if trace:
@@ -95,7 +106,6 @@ def _render_record(w: CodeWriter, k: int, layer: Layer) -> None:
     """Trace: read every beat of the layer's output, record it, and put it back."""
     main = layer.output.name
     beat_t = layer.typedefs[1].name
-    n_beats = layer.streams[0].n_beats if layer.local else None
     size = layer.output.size
     per = f"{beat_t}::size"
     with w.block(f"for (unsigned k = 0; k < {size} / {per}; k++)"):
@@ -103,7 +113,6 @@ def _render_record(w: CodeWriter, k: int, layer: Layer) -> None:
         with w.block(f"for (unsigned j = 0; j < {per}; j++)"):
             w.line(f"layers[{k}][b * {size} + k * {per} + j] = v[j].to_double();")
         w.line(f"{main}.write(v);")
-    del n_beats
 
 
 def render_source(model: HlsModel) -> str:
@@ -211,6 +220,9 @@ def _render_fifo_entry(w: CodeWriter, model: HlsModel) -> None:
                 w.line(f"hls::stream<{ns}::{p.beat_type}> {p.name}(\"{p.name}\");")
             for s in fifos:
                 w.line(f'hls::stream<{s.beat_type}> {s.name}("{s.name}");')
+            for layer in model.layers:
+                for s in layer.discards:
+                    declare_discard(w, s)
             w.line("hlsforge::sim::dataflow df;")
             for k in range(len(model.inputs)):  # one feeder per input port, one beat per cycle each
                 with w.block("df.add(1, [&]()", "});"):

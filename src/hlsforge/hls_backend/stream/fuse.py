@@ -123,6 +123,8 @@ def render_fast_top(w: CodeWriter, model: HlsModel, port_args: str) -> None:
             w.line(f"// {layer.ident}")
             for s in layer.streams:
                 _declare(w, s)
+            for s in layer.discards:  # outputs nobody reads (recurrent cells): stream_sink
+                w.line(f"hlsforge::stream_sink<{s.beat_type}> {s.name};")
             for call in layer.calls:
                 w.line(render_call(call))
             for call in layer.post_calls:

@@ -41,6 +41,7 @@ from ..lower import (
     transpose_index,
 )
 from ..names import NameScope
+from ..recurrent import MULTI_OUTPUT_OPS
 from ..records import Buffer, Call, ConfigStruct, HlsModel, Layer, Port, StreamDecl, TypeDef
 
 IO_TYPES = ("io_parallel", "io_stream")
@@ -70,6 +71,10 @@ class _StreamLayer(_Layer):
         super().__init__(ctx, node, ident, out)
         self.sctx = ctx
         self._taken: dict[int, _Port] = {}
+        # multi-output ops (recurrent cells): beat typedefs of the outputs after the first,
+        # named before the rule runs; their beat widths, set by the rule
+        self.extra_beat_types: list[str] = []
+        self.extra_beats: list[int] = []
 
     def input(self, i: int) -> _Port:
         if i not in self._taken:
@@ -328,8 +333,6 @@ UNSUPPORTED: dict[Op, str] = {
     **FLOAT_ONLY,  # float-only op families (float_only.py)
     Op.TREE_ENSEMBLE: "a tree ensemble compares all its features at once and is already pipelined "
     "at II=1; it has no use for a stream of beats",
-    **{op: "io_parallel only: the recurrent cells and LayerNormalization have no io_stream kernel yet; "
-           "use io_type io_parallel (hls_backend/recurrent.py)" for op in (Op.GRU, Op.LSTM, Op.SIMPLE_RNN, Op.LAYERNORM)},
 }
 """Ops with no io_stream kernel, and why (the op-coverage test reads this)."""
 
@@ -367,6 +370,10 @@ RULES: dict[Op, _Rule] = {
 """One io_stream rule per final op (the same op set as the io_parallel ``RULES``)."""
 
 RULES.update({op: _gather_rule(source_index) for op in INDEX_OPS})  # Slice, Gather (issue 12)
+
+from .recurrent import RULES as _RECURRENT_RULES  # noqa: E402 - GRU, LSTM, SimpleRNN, LayerNorm (issue 12)
+
+RULES.update(_RECURRENT_RULES)
 
 
 # ----------------------------------------------------------------------------- driver
@@ -471,7 +478,7 @@ def lower_stream(graph: Graph, *, name: str | None = None) -> HlsModel:
         if rule is None:
             why = UNSUPPORTED.get(node.op, f"there is no io_stream kernel for {node.op.value}")
             raise UnsupportedOpError(f"{node.describe()}: io_stream: {why}; use io_type: io_parallel")
-        if len(node.outputs) != 1:
+        if len(node.outputs) != 1 and node.op not in MULTI_OUTPUT_OPS:
             raise UnsupportedOpError(f"{node.describe()}: the HLS backend supports single-output layers only")
         lid = scope.take(node.name, fallback="layer")
         out_name = node.outputs[0]
@@ -484,6 +491,10 @@ def lower_stream(graph: Graph, *, name: str | None = None) -> HlsModel:
         main = out_ports[out_name][0] if only_port else scope.take(f"{lid}_out")
         port = _Port(main, result_t, out_value)
         helper = _StreamLayer(ctx, node, lid, port)
+        # a multi-output layer's first output that nothing reads (e.g. Y of a GRU whose Y_h is
+        # used) is discarded: a stream_sink in the firmware, a FIFO only in the C-sim trace
+        discard = len(node.outputs) > 1 and n_readers == 0 and not is_port
+        extra_plan = _plan_extra_outputs(scope, graph, node, lid, helper, readers, out_ports)
         parts, beat, ii = rule(helper)
         if out_value.size % beat:
             raise UnsupportedOpError(f"{node.describe()}: {out_value.size} values do not split into beats of {beat}")
@@ -491,8 +502,10 @@ def lower_stream(graph: Graph, *, name: str | None = None) -> HlsModel:
         ctx.beats[out_name] = b
         ctx.env[out_name] = port
         streams: list[StreamDecl] = []
+        discards: list[StreamDecl] = []
         if not only_port:
-            streams.append(StreamDecl(main, beat_t, beat, b.n_beats, b.n_beats, comment=f"output of {lid}"))
+            decl = StreamDecl(main, beat_t, beat, b.n_beats, b.n_beats, comment=f"output of {lid}")
+            (discards if discard else streams).append(decl)
         total_readers = n_readers + (1 if is_port and not only_port else 0)
         leaves, clone_calls, decls, clone_cfgs = _clone_chain(
             scope, main, b, total_readers, lid, out_ports[out_name][0] if is_port and not only_port else None
@@ -501,6 +514,11 @@ def lower_stream(graph: Graph, *, name: str | None = None) -> HlsModel:
             leaves = leaves[1:]  # the first copy is the output port
         ctx.leaves[out_name] = leaves if total_readers > 1 else [main]
         streams += decls
+        extra = _wire_extra_outputs(scope, ctx, node, lid, helper, extra_plan, out_ports)
+        streams += extra.streams
+        discards += extra.discards
+        clone_calls += extra.calls
+        clone_cfgs += extra.configs
         calls = [_resolve(c, helper, beat_t) for c in parts.calls]
         layers.append(
             Layer(
@@ -512,13 +530,14 @@ def lower_stream(graph: Graph, *, name: str | None = None) -> HlsModel:
                 typedefs=(
                     TypeDef(result_t, cpp_type(out_value.type, f"{node.describe()} output")),
                     TypeDef(beat_t, f"hlsforge::beat<{result_t}, {beat}>", f"one beat: {beat} values"),
-                    *helper.parts_typedefs, *parts.typedefs,
+                    *extra.typedefs, *helper.parts_typedefs, *parts.typedefs,
                 ),
                 configs=tuple(parts.configs) + tuple(clone_cfgs),
                 arrays=tuple(helper.arrays + parts.arrays),
                 scalars=tuple(helper.scalars + parts.scalars),
                 reuse_factor=parts.reuse_factor, strategy=parts.strategy,
                 streams=tuple(streams), post_calls=tuple(clone_calls), ii=max(int(ii), 1),
+                discards=tuple(discards),
             )
         )
 
@@ -542,6 +561,76 @@ def lower_stream(graph: Graph, *, name: str | None = None) -> HlsModel:
         layers=tuple(layers), io_type="io_stream", top_pragma="DATAFLOW", headers=headers,
         prologue=tuple(prologue), prologue_streams=tuple(prologue_streams),
     )
+
+
+@dataclass
+class _ExtraWiring:
+    """What the outputs after the first of a multi-output layer add to its ``Layer``."""
+
+    typedefs: list[TypeDef] = field(default_factory=list)
+    streams: list[StreamDecl] = field(default_factory=list)
+    discards: list[StreamDecl] = field(default_factory=list)
+    calls: list[Call] = field(default_factory=list)
+    configs: list[ConfigStruct] = field(default_factory=list)
+
+
+_ExtraPlan = list[tuple[str, str, str, str, int, bool, bool]]
+
+
+def _plan_extra_outputs(
+    scope: NameScope, graph: Graph, node: Node, lid: str, helper: _StreamLayer, readers: dict[str, int],
+    out_ports: dict[str, tuple[str, str, str]],
+) -> _ExtraPlan:
+    """Names of the outputs after the first (Y_h, Y_c of a recurrent cell), given to the rule
+    through ``helper.extra`` / ``helper.extra_beat_types`` before it runs."""
+    plan: _ExtraPlan = []
+    for k, vname in enumerate(node.outputs[1:], 1):
+        etn, ebt = scope.take(f"{lid}_result{k}_t"), scope.take(f"{lid}_beat{k}_t")
+        n_readers, is_port = readers.get(vname, 0), vname in out_ports
+        only_port = is_port and n_readers == 0
+        name = out_ports[vname][0] if only_port else scope.take(f"{lid}_out{k}")
+        helper.extra.append(_Port(name, etn, graph.values[vname]))
+        helper.extra_beat_types.append(ebt)
+        plan.append((vname, etn, ebt, name, n_readers, is_port, only_port))
+    return plan
+
+
+def _wire_extra_outputs(
+    scope: NameScope, ctx: _StreamCtx, node: Node, lid: str, helper: _StreamLayer, plan: _ExtraPlan,
+    out_ports: dict[str, tuple[str, str, str]],
+) -> _ExtraWiring:
+    """FIFOs (or discards, clones, ports) of the outputs after the first, as for the first."""
+    out = _ExtraWiring()
+    if len(helper.extra_beats) != len(plan):
+        raise UnsupportedOpError(f"{node.describe()}: io_stream has no beat layout for its outputs after the first")
+    for k, ((vname, etn, ebt, name, n_readers, is_port, only_port), beat) in enumerate(
+        zip(plan, helper.extra_beats, strict=True), 1
+    ):
+        ev = ctx.graph.values[vname]
+        if ev.size % beat:
+            raise UnsupportedOpError(f"{node.describe()}: output {k}: {ev.size} values do not split into beats of {beat}")
+        b = _Beat(beat, ev.size // beat, ebt)
+        ctx.beats[vname] = b
+        ctx.env[vname] = _Port(name, etn, ev)
+        out.typedefs += [
+            TypeDef(etn, cpp_type(ev.type, f"{node.describe()} output {k}")),
+            TypeDef(ebt, f"hlsforge::beat<{etn}, {beat}>", f"one beat: {beat} values"),
+        ]
+        if not only_port:
+            decl = StreamDecl(name, ebt, beat, b.n_beats, b.n_beats, comment=f"output {k} of {lid}")
+            (out.discards if n_readers == 0 and not is_port else out.streams).append(decl)
+        to_port = is_port and not only_port
+        total = n_readers + (1 if to_port else 0)
+        leaves, calls, decls, cfgs = _clone_chain(
+            scope, name, b, total, f"{lid}_out{k}", out_ports[vname][0] if to_port else None
+        )
+        if to_port:
+            leaves = leaves[1:]
+        ctx.leaves[vname] = leaves if total > 1 else [name]
+        out.streams += decls
+        out.calls += calls
+        out.configs += cfgs
+    return out
 
 
 def _resolve(call: Call, layer: _StreamLayer, out_beat: str) -> Call:

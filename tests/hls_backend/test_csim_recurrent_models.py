@@ -126,14 +126,15 @@ def test_wide_types_approximate_the_float_model(name):
     np.testing.assert_allclose(got, want, atol=2e-2, rtol=0)
 
 
-def test_io_stream_refuses_recurrent_cells_by_name():
-    from hlsforge.errors import UnsupportedOpError
+def test_io_stream_lowers_recurrent_cells_to_stream_kernels():
+    """io_stream has its own kernels for the cells (tests/hls_backend/test_stream_recurrent.py)."""
     from hlsforge.hls_backend import lower
 
     _, g = _graph("gru_reset_after")
     q = configure(g, {"model": {"default": "ap_fixed<16,6>", "io_type": "io_stream"}})
-    with pytest.raises(UnsupportedOpError, match=r"GRU.*io_stream.*io_parallel"):
-        lower(q)
+    model = lower(q)
+    assert model.io_type == "io_stream"
+    assert any(c.kernel == "hlsforge::gru_stream" for layer in model.layers for c in layer.calls)
 
 
 @pytest.mark.slow

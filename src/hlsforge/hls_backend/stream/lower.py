@@ -41,8 +41,8 @@ from ..lower import (
     transpose_index,
 )
 from ..names import NameScope
-from ..recurrent import MULTI_OUTPUT_OPS
 from ..records import Buffer, Call, ConfigStruct, HlsModel, Layer, Port, StreamDecl, TypeDef
+from ..recurrent import MULTI_OUTPUT_OPS
 
 IO_TYPES = ("io_parallel", "io_stream")
 

@@ -101,7 +101,9 @@ struct rnn_cell_lstm {
 };
 
 // The driver: h (and c) per direction in registers; Y, Y_h (and Y_c) beats as described above.
-// cell_T is the LSTM cell type (for GRU/SimpleRNN: res_T, unused; c0 then null).
+// cell_T is the LSTM cell type. GRU / SimpleRNN have no cell state, peepholes or third (second)
+// table: they pass cell_T = res_T, h0 as c0, w as p and table_f for the missing tables (never
+// read; no null pointers reach the synthesis tool).
 template <class CELL, class in_T, class y_T, class h_T, class c_T, class cell_T, typename CONFIG_T, class y_S,
           class h_S, class c_S, class tf_T, class tg_T, class th_T>
 void recurrent_stream(hls::stream<in_T> &in, y_S &y, h_S &y_h, c_S &y_c,
@@ -120,7 +122,7 @@ Init:
     for (unsigned d = 0; d < D; d++) {
         for (unsigned j = 0; j < H; j++) {
             h[d][j] = h0[d * H + j];
-            c[d][j] = c0 ? c0[d * H + j] : cell_T(0);
+            c[d][j] = c0[d * H + j];
         }
     }
     if (D == 1 && !CONFIG_T::reverse) {
@@ -137,6 +139,8 @@ Init:
         // reverse or bidirectional: the whole sequence first (the last step runs first)
         data_T xs[T * N];
         res_T ys[is_stream_sink<y_S>::value ? 1 : T * D * H];
+        #pragma HLS ARRAY_PARTITION variable=xs cyclic factor=N
+        #pragma HLS ARRAY_PARTITION variable=ys cyclic factor=H
     Buffer:
         for (unsigned t = 0; t < T; t++) {
             #pragma HLS PIPELINE
@@ -180,8 +184,7 @@ void simple_rnn_stream(hls::stream<in_T> &in, y_S &y, h_S &y_h,
     typedef typename y_T::value_type res_T;
     stream_sink<h_T> no_c;
     recurrent_stream<rnn_cell_simple<CONFIG_T>, in_T, y_T, h_T, h_T, res_T, CONFIG_T>(
-        in, y, y_h, no_c, w, r, b, h0, (const res_T *)0, (const typename CONFIG_T::weight_t *)0, table_f,
-        (const void *)0, (const void *)0);
+        in, y, y_h, no_c, w, r, b, h0, h0, w, table_f, table_f, table_f);
 }
 
 template <class in_T, class y_T, class h_T, typename CONFIG_T, class y_S, class h_S>
@@ -196,8 +199,7 @@ void gru_stream(hls::stream<in_T> &in, y_S &y, h_S &y_h,
     typedef typename y_T::value_type res_T;
     stream_sink<h_T> no_c;
     recurrent_stream<rnn_cell_gru<CONFIG_T>, in_T, y_T, h_T, h_T, res_T, CONFIG_T>(
-        in, y, y_h, no_c, w, r, b, h0, (const res_T *)0, (const typename CONFIG_T::weight_t *)0, table_f, table_g,
-        (const void *)0);
+        in, y, y_h, no_c, w, r, b, h0, h0, w, table_f, table_g, table_f);
 }
 
 template <class in_T, class y_T, class h_T, class c_T, typename CONFIG_T, class y_S, class h_S, class c_S>

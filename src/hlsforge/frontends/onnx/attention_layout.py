@@ -1,0 +1,827 @@
+"""Put the batch back on axis 0 where an export folds it into other axes (docs/ir.md
+"Batch folded into other axes").
+
+``torch.nn.MultiheadAttention`` (so ``nn.TransformerEncoderLayer``/``nn.TransformerEncoder``)
+computes sequence-first: a batch-first model transposes ``(N, L, E)`` to ``(L, N, E)``, the
+heads are split by ``view(L, N*H, hd)`` and moved first (``(N*H, L, hd)``), attention is a
+batched product over ``N*H``, and ``transpose(0, 1).reshape(L*N, E)`` → out-projection →
+``view(L, N, E)`` → transpose brings the batch back. Every event is still computed on its own,
+but in between the batch is an inner axis, or a factor of one. The IR holds one event per
+batch entry ("the batch is axis 0, shapes exclude it"), so before conversion this pass
+rewrites the ONNX node list so that every activation is *canonical*: the batch on axis 0 and
+the rest of the ONNX tensor, in its own order, behind it.
+
+Each activation is described by its full ONNX shape (the batch factor as :class:`Sym`, ``c``
+× batch) and its :class:`Layout`: the axis holding the batch and the size ``inner`` of the
+factor to its right inside that axis (``axis = (outer, batch, inner)``, row-major). The
+canonical tensor drops the batch factor from that axis (the axis itself when nothing else
+is in it) and puts the batch first. Every op here acts on each event independently, so it
+has a canonical counterpart: Transpose/Gather/Softmax/LayerNormalization/Reduce*/Concat
+with re-numbered axes, Reshape/Flatten/Squeeze/Unsqueeze as a Reshape with a constant target
+(where the batch factor lands follows from the row-major order: the elements before and
+after it are preserved), MatMul batched over axes that hold the batch in both operands,
+Gemm as MatMul + Add, elementwise ops with their constants re-laid out. Shape chains are
+evaluated here (the batch stays symbolic, products of it included) and their consumers
+receive constants.
+
+Exports that bake the batch in: with a static batch ``n >= 2`` the batch factor inside a
+constant Reshape target is found from the same row-major order (the place is unique); with
+a static batch of 1 every activation is kept *whole* (the per-event value is the entire
+ONNX tensor; moving a size-1 batch never reorders elements), and the inputs/outputs are
+reshaped to and from that form.
+
+The pass runs only when some Transpose moves axis 0. It is all-or-nothing: on a pattern it
+does not know (an op outside its table while the batch is moved, the batch on a matrix axis
+of a MatMul — a sequence-first model — an axis that mixes events ...) it returns the node
+list unchanged together with the reason, and the converters refuse the model as before,
+naming the node; the importer appends that reason.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+_DEFAULT = ("", "ai.onnx")
+
+
+@dataclass(frozen=True)
+class Sym:
+    """``coef`` × the (symbolic) batch size inside a shape."""
+
+    coef: int
+
+    def __repr__(self) -> str:
+        return "batch" if self.coef == 1 else f"{self.coef}*batch"
+
+    def __mul__(self, other: object) -> Sym:
+        if isinstance(other, (int, np.integer)):
+            return Sym(self.coef * int(other))
+        return NotImplemented
+
+    __rmul__ = __mul__
+
+
+Dim = "int | Sym"
+
+
+class GiveUp(Exception):
+    """The pass does not know this pattern; ``str`` is the reason, naming the node."""
+
+
+def _pw(d: object) -> tuple[int, int]:
+    """A dimension as (coefficient, power of the batch)."""
+    if isinstance(d, Sym):
+        return d.coef, 1
+    return int(d), 0  # type: ignore[call-overload]
+
+
+def _prod(dims) -> tuple[int, int]:  # noqa: ANN001
+    c, p = 1, 0
+    for d in dims:
+        dc, dp = _pw(d)
+        c, p = c * dc, p + dp
+    return c, p
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where the batch is: ``axis`` (``None``: the *whole* tensor is one event, static batch
+    of 1) and the size ``inner`` of the factor to its right inside that axis."""
+
+    axis: int | None
+    inner: int = 1
+
+
+WHOLE = Layout(None)
+
+
+@dataclass
+class Act:
+    full: tuple  # the ONNX shape, the batch factor as Sym (numeric when whole)
+    lay: Layout
+    name: str  # the canonical tensor's name
+
+    @property
+    def c(self) -> int:
+        assert self.lay.axis is not None
+        return self.full[self.lay.axis].coef
+
+    def standard(self) -> bool:
+        return self.lay.axis == 0 and self.full[0] == Sym(1)
+
+    def cdims(self, full: tuple | None = None, lay: Layout | None = None) -> list[int]:
+        """The canonical shape behind the batch."""
+        full = self.full if full is None else full
+        lay = self.lay if lay is None else lay
+        if lay.axis is None:
+            return [int(d) for d in full]
+        out = []
+        for i, d in enumerate(full):
+            if i == lay.axis:
+                if d.coef != 1:
+                    out.append(d.coef)
+            else:
+                out.append(int(d))
+        return out
+
+    def caxis(self, a: int) -> int:
+        """Canonical ONNX axis (batch first) of ONNX axis ``a`` (not the batch's own axis)."""
+        if self.lay.axis is None:
+            return a + 1
+        if a == self.lay.axis and self.c == 1:
+            raise ValueError("the batch axis has no canonical counterpart")
+        return 1 + a - (1 if self.c == 1 and a > self.lay.axis else 0)
+
+
+class _Pass:
+    def __init__(self, graph: onnx.GraphProto, nodes: list[onnx.NodeProto], opset: int, fixed: int | None) -> None:
+        self.nodes, self.opset, self.fixed = nodes, opset, fixed
+        self.whole = fixed == 1
+        self.out: list[onnx.NodeProto] = []
+        self.acts: dict[str, Act] = {}
+        self.known: dict[str, np.ndarray] = {}
+        self.tainted: set[str] = set()
+        self.names = {n for node in nodes for n in (*node.input, *node.output)}
+        self.names |= {t.name for t in graph.initializer} | {i.name for i in graph.input}
+        self.outputs = [o.name for o in graph.output]
+        self.node: onnx.NodeProto | None = None
+        for t in graph.initializer:
+            self.known[t.name] = numpy_helper.to_array(t)
+        for vi in graph.input:
+            if vi.name in self.known:
+                continue
+            dims = [d.dim_value if d.HasField("dim_value") else 0 for d in vi.type.tensor_type.shape.dim]
+            if not dims or any(d < 1 for d in dims[1:]):
+                raise GiveUp(f"model input {vi.name!r} has no static per-event shape")
+            if self.whole:
+                name = self.fresh(vi.name + "__whole")
+                self.emit("Reshape", [vi.name, self.const([0, *dims])], [name], vi.name + "__to_whole")
+                self.acts[vi.name] = Act(tuple(dims), WHOLE, name)
+            else:
+                self.acts[vi.name] = Act((Sym(1), *dims[1:]), Layout(0), vi.name)
+
+    # ------------------------------------------------------------------ helpers
+    def fresh(self, base: str) -> str:
+        name, i = base, 1
+        while name in self.names:
+            name, i = f"{base}_{i}", i + 1
+        self.names.add(name)
+        return name
+
+    def fail(self, reason: str) -> GiveUp:
+        n = self.node
+        return GiveUp(f"node {n.name or n.output[0]!r} ({n.op_type}): {reason}" if n is not None else reason)
+
+    def emit(self, op: str, inputs: list[str], outputs: list[str], name: str, **attrs: object) -> None:
+        self.out.append(helper.make_node(op, inputs, outputs, name=name, **attrs))
+
+    def const(self, value: object, dtype: type = np.int64) -> str:
+        name = self.fresh((self.node.name if self.node is not None else "input") + "__const")
+        arr = np.asarray(value, dtype=dtype)
+        self.emit("Constant", [], [name], name, value=numpy_helper.from_array(arr, name))
+        return name
+
+    def kin(self, name: str) -> str:
+        """A known input for an emitted node: the original name, or a constant when it came
+        from a shape computation (which this pass removes)."""
+        if name not in self.tainted:
+            return name
+        v = self.known[name]
+        if v.dtype == object:
+            raise self.fail(f"input {name!r} depends on the batch size")
+        return self.const(v, v.dtype.type)
+
+    def out_name(self, i: int = 0) -> str:
+        o = self.node.output[i]  # type: ignore[union-attr]
+        return self.fresh(o + "__whole") if self.whole else o
+
+    def bind(self, act: Act, i: int = 0) -> None:
+        self.acts[self.node.output[i]] = act  # type: ignore[union-attr]
+
+    def attr(self, name: str, default: object = None) -> object:
+        for a in self.node.attribute:  # type: ignore[union-attr]
+            if a.name == name:
+                v = helper.get_attribute_value(a)
+                return list(v) if not isinstance(v, (int, float, bytes, onnx.TensorProto)) else v
+        return default
+
+    def ints_input(self, i: int) -> list[int] | None:
+        n = self.node  # type: ignore[union-attr]
+        if len(n.input) <= i or not n.input[i]:
+            return None
+        if n.input[i] not in self.known:
+            raise self.fail(f"input {i} must be a constant")
+        v = self.known[n.input[i]]
+        if v.dtype == object:
+            raise self.fail(f"input {i} depends on the batch size")
+        return [int(x) for x in np.ravel(v)]
+
+    # ------------------------------------------------------------------ driver
+    def run(self) -> list[onnx.NodeProto]:
+        for node in self.nodes:
+            self.node = node
+            if node.domain not in _DEFAULT:
+                raise self.fail("only default-domain ops are rewritten")
+            ins = [i for i in node.input if i]
+            if node.op_type == "Shape" and ins and ins[0] in self.acts:
+                self.shape_of(node)
+            elif all(i in self.known for i in ins):
+                self.fold(node)
+            else:
+                rule = _RULES.get(node.op_type)
+                if rule is None:
+                    self.passthrough(node)
+                else:
+                    rule(self)
+        self.node = None
+        for o in self.outputs:
+            a = self.acts.get(o)
+            if a is None:
+                raise GiveUp(f"graph output {o!r} is not computed from the model inputs")
+            if a.lay.axis is None:
+                if a.full[0] != 1:
+                    raise GiveUp(f"graph output {o!r} does not have the batch first")
+                self.emit("Reshape", [a.name, self.const([0, *a.full[1:]])], [o], o + "__from_whole")
+            elif not a.standard():
+                raise GiveUp(f"graph output {o!r} does not have the batch first ({a.full}, batch on axis {a.lay.axis})")
+        return self.out
+
+    def shape_of(self, node: onnx.NodeProto) -> None:
+        a = self.acts[node.input[0]]
+        full = np.array(list(a.full), dtype=object if a.lay.axis is not None else np.int64)
+        start, end = self.attr("start", 0), self.attr("end", None)
+        self.known[node.output[0]] = _settle(full[start:end])  # type: ignore[misc]
+        self.tainted.add(node.output[0])
+
+    def fold(self, node: onnx.NodeProto) -> None:
+        ins = [self.known[i] if i else None for i in node.input]
+        tainted = any(i in self.tainted for i in node.input if i)
+        if any(v is not None and v.dtype == object for v in ins):
+            rule = _SYMBOLIC.get(node.op_type)
+            if rule is None:
+                raise self.fail("a shape computation with the batch size this pass does not evaluate")
+            outs = [_settle(np.asarray(rule(self, ins), dtype=object))]
+        else:
+            from onnx.reference import ReferenceEvaluator
+
+            feeds = {n: v for n, v in zip(node.input, ins, strict=True) if n}
+            try:
+                outs = ReferenceEvaluator(node, opsets={"": self.opset}).run(None, feeds)
+            except Exception as e:  # noqa: BLE001 - onnx.reference raises many types
+                raise self.fail(f"cannot evaluate ({type(e).__name__})") from None
+        for name, v in zip(node.output, outs, strict=False):
+            if name:
+                self.known[name] = np.asarray(v)
+                if tainted:
+                    self.tainted.add(name)
+        if not tainted:
+            self.out.append(node)  # the importer folds it the same way (types of quantized weights kept)
+
+    def passthrough(self, node: onnx.NodeProto) -> None:
+        """An op outside the table, on events laid out as the importer expects."""
+        acts = [self.acts[i] for i in node.input if i in self.acts]
+        if self.whole or not all(a.standard() for a in acts):
+            raise self.fail("this op is not rewritten while the batch is not on axis 0")
+        from onnx import defs, shape_inference
+
+        types = {}
+        for i in node.input:
+            if i in self.acts:
+                shape = ["batch" if isinstance(d, Sym) else int(d) for d in self.acts[i].full]
+                types[i] = helper.make_tensor_type_proto(TensorProto.FLOAT, shape)
+            elif i:
+                v = self.known[i]
+                if v.dtype == object:
+                    raise self.fail(f"input {i!r} depends on the batch size")
+                types[i] = helper.make_tensor_type_proto(helper.np_dtype_to_tensor_dtype(v.dtype), list(v.shape))
+        try:
+            schema = defs.get_schema(node.op_type, self.opset, node.domain)
+            inferred = shape_inference.infer_node_outputs(schema, node, types)
+        except Exception as e:  # noqa: BLE001 - onnx raises many types
+            raise self.fail(f"output shape unknown ({type(e).__name__})") from None
+        new = onnx.NodeProto()
+        new.CopyFrom(node)
+        for k, i in enumerate(node.input):
+            if i and i not in self.acts:
+                new.input[k] = self.kin(i)
+        self.out.append(new)
+        for o in node.output:
+            if not o:
+                continue
+            t = inferred.get(o)
+            dims = list(t.tensor_type.shape.dim) if t is not None and t.tensor_type.HasField("shape") else None
+            if not dims or not dims[0].dim_param == "batch" or any(not d.HasField("dim_value") for d in dims[1:]):
+                raise self.fail("output shape unknown")
+            self.acts[o] = Act((Sym(1), *[int(d.dim_value) for d in dims[1:]]), Layout(0), o)
+
+    # ------------------------------------------------------------------ layouts
+    def locate(self, a: Act, full_out: list) -> tuple[tuple, Layout]:
+        """Where the batch factor of ``a`` lands in a row-major reshape to ``full_out``."""
+        ax, inner = a.lay.axis, a.lay.inner
+        assert ax is not None
+        before = math.prod(int(d) for d in a.full[:ax]) * (a.c // inner)
+        after = inner * math.prod(int(d) for d in a.full[ax + 1 :])
+        syms = [j for j, d in enumerate(full_out) if isinstance(d, Sym)]
+        if not syms and self.fixed is not None:
+            for j, d in enumerate(full_out):
+                pre, suf = math.prod(full_out[:j]), math.prod(full_out[j + 1 :])
+                if d % self.fixed == 0 and before % pre == 0 and after % suf == 0 and (before // pre) * (after // suf) * self.fixed == d:
+                    full_out = [*full_out[:j], Sym(d // self.fixed), *full_out[j + 1 :]]
+                    syms = [j]
+                    break
+        if len(syms) != 1:
+            raise self.fail(f"the batch cannot be followed through the reshape to {full_out}")
+        j = syms[0]
+        pre = math.prod(int(d) for d in full_out[:j])
+        suf = math.prod(int(d) for d in full_out[j + 1 :])
+        if before % pre or after % suf or (before // pre) * (after // suf) != full_out[j].coef:
+            raise self.fail(f"the reshape to {full_out} splits the batch from its position")
+        return tuple(full_out), Layout(j, after // suf)
+
+    def reshape_to(self, a: Act, full_out: list) -> None:
+        if self.whole:
+            full, lay = tuple(int(d) for d in full_out), WHOLE
+        else:
+            full, lay = self.locate(a, full_out)
+        o = self.out_name()
+        cd = a.cdims(full, lay)
+        if cd == a.cdims():
+            self.emit("Identity", [a.name], [o], self.node.name)  # type: ignore[union-attr]
+        else:
+            self.emit("Reshape", [a.name, self.const([0, *cd])], [o], self.node.name)  # type: ignore[union-attr]
+        self.bind(Act(full, lay, o))
+
+    def check_axis(self, a: Act, axes: list[int], what: str) -> None:
+        if a.lay.axis is not None and a.lay.axis in axes:
+            raise self.fail(f"{what} runs along the axis that holds the batch (it would mix events)")
+
+    def const_operand(self, name: str, out_rank: int, a: Act) -> str:
+        """A constant operand of a broadcasting op, re-laid out for the canonical tensor."""
+        v = self.known[name]
+        if v.dtype == object:
+            raise self.fail(f"input {name!r} depends on the batch size")
+        if v.ndim > out_rank:
+            raise self.fail("a constant operand has more axes than the activation")
+        ax = a.lay.axis
+        if ax is None or v.ndim < out_rank - ax:
+            return self.kin(name)  # does not reach the batch axis
+        v = v.reshape((1,) * (out_rank - v.ndim) + v.shape)
+        if v.shape[ax] != 1:
+            raise self.fail("a constant operand varies along the axis that holds the batch")
+        if a.c == 1:
+            v = np.squeeze(v, ax)
+        return self.const(v, v.dtype.type)
+
+
+# ---------------------------------------------------------------------------- symbolic shapes
+
+
+def _settle(v: np.ndarray) -> np.ndarray:
+    """A shape value as int64 once no batch symbol is left in it."""
+    if v.dtype == object and not any(isinstance(x, Sym) for x in v.flat):
+        return v.astype(np.int64)
+    return v
+
+
+def _sym_ints(p: _Pass, v: np.ndarray | None, what: str) -> list[int]:
+    if v is None or v.dtype == object:
+        raise p.fail(f"{what} must be a constant")
+    return [int(x) for x in np.ravel(v)]
+
+
+def _s_div(p: _Pass, ins: list) -> np.ndarray:  # noqa: ANN001
+    a, b = np.broadcast_arrays(np.asarray(ins[0], dtype=object), np.asarray(ins[1], dtype=object))
+    out = []
+    for x, y in zip(a.flat, b.flat, strict=True):
+        (xc, xp), (yc, yp) = _pw(x), _pw(y)
+        if yc == 0 or xc % yc or xp < yp:
+            raise p.fail("a division of the batch size that is not exact")
+        out.append(Sym(xc // yc) if xp - yp else xc // yc)
+    return np.array(out, dtype=object).reshape(a.shape)
+
+
+def _s_mul(p: _Pass, ins: list) -> np.ndarray:  # noqa: ANN001
+    a, b = np.broadcast_arrays(np.asarray(ins[0], dtype=object), np.asarray(ins[1], dtype=object))
+    out = []
+    for x, y in zip(a.flat, b.flat, strict=True):
+        c, pw = _prod([x, y])
+        if pw > 1:
+            raise p.fail("the batch size squared")
+        out.append(Sym(c) if pw else c)
+    return np.array(out, dtype=object).reshape(a.shape)
+
+
+def _s_axes(p: _Pass, ins: list) -> list[int] | None:  # noqa: ANN001
+    if p.attr("axes") is not None:
+        return [int(x) for x in p.attr("axes")]  # type: ignore[union-attr]
+    return _sym_ints(p, ins[1], "axes") if len(ins) > 1 and ins[1] is not None else None
+
+
+def _s_unsqueeze(p: _Pass, ins: list) -> np.ndarray:  # noqa: ANN001
+    axes = _s_axes(p, ins) or []
+    rank = ins[0].ndim + len(axes)
+    return np.expand_dims(ins[0], tuple(sorted(a % rank for a in axes)))
+
+
+def _s_squeeze(p: _Pass, ins: list) -> np.ndarray:  # noqa: ANN001
+    axes = _s_axes(p, ins)
+    return np.squeeze(ins[0], axis=None if axes is None else tuple(a % ins[0].ndim for a in axes))
+
+
+def _s_slice(p: _Pass, ins: list) -> np.ndarray:  # noqa: ANN001
+    data = ins[0]
+    if p.opset < 10:
+        starts, ends = list(p.attr("starts")), list(p.attr("ends"))  # type: ignore[arg-type]
+        axes = list(p.attr("axes", list(range(len(starts)))))  # type: ignore[arg-type]
+        steps = [1] * len(starts)
+    else:
+        starts, ends = _sym_ints(p, ins[1], "starts"), _sym_ints(p, ins[2], "ends")
+        axes = _sym_ints(p, ins[3], "axes") if len(ins) > 3 and ins[3] is not None else list(range(len(starts)))
+        steps = _sym_ints(p, ins[4], "steps") if len(ins) > 4 and ins[4] is not None else [1] * len(starts)
+    index = [slice(None)] * data.ndim
+    for s, e, a, st in zip(starts, ends, axes, steps, strict=True):
+        index[a] = slice(s, e, st)
+    return data[tuple(index)]
+
+
+_SYMBOLIC = {
+    "Identity": lambda p, ins: ins[0],
+    "Cast": lambda p, ins: ins[0],
+    "Gather": lambda p, ins: np.take(ins[0], np.asarray(_sym_ints(p, ins[1], "indices")).reshape(np.shape(ins[1])),
+                                     axis=int(p.attr("axis", 0))),
+    "Unsqueeze": _s_unsqueeze,
+    "Squeeze": _s_squeeze,
+    "Concat": lambda p, ins: np.concatenate([np.asarray(v, dtype=object).reshape(-1) if np.ndim(v) == 0 else np.asarray(v, dtype=object)
+                                             for v in ins if v is not None], axis=int(p.attr("axis"))),
+    "Slice": _s_slice,
+    "Mul": _s_mul,
+    "Div": _s_div,
+    "Reshape": lambda p, ins: np.reshape(ins[0], _sym_ints(p, ins[1], "shape")),
+}
+
+
+# ---------------------------------------------------------------------------- activation rules
+
+
+def _act(p: _Pass, i: int = 0) -> Act:
+    name = p.node.input[i]  # type: ignore[union-attr]
+    if name not in p.acts:
+        raise p.fail(f"input {i} must be an activation")
+    return p.acts[name]
+
+
+def _transpose(p: _Pass) -> None:
+    a = _act(p)
+    r = len(a.full)
+    perm = [int(x) for x in p.attr("perm", list(reversed(range(r))))]  # type: ignore[union-attr]
+    full = tuple(a.full[k] for k in perm)
+    if a.lay.axis is None:
+        cperm, lay = [0] + [k + 1 for k in perm], WHOLE
+    else:
+        lay = Layout(perm.index(a.lay.axis), a.lay.inner)
+        cperm = [0] + [a.caxis(k) for k in perm if not (k == a.lay.axis and a.c == 1)]
+    o = p.out_name()
+    if cperm == sorted(cperm):
+        p.emit("Identity", [a.name], [o], p.node.name)  # type: ignore[union-attr]
+    else:
+        p.emit("Transpose", [a.name], [o], p.node.name, perm=cperm)  # type: ignore[union-attr]
+    p.bind(Act(full, lay, o))
+
+
+def _reshape(p: _Pass) -> None:
+    a = _act(p)
+    target = p.known.get(p.node.input[1])  # type: ignore[union-attr]
+    if target is None:
+        raise p.fail("the target shape must be computable at import time")
+    t = list(np.ravel(target))
+    allowzero = p.attr("allowzero", 0)
+    out: list = []
+    for i, v in enumerate(t):
+        if not isinstance(v, Sym) and int(v) == 0:
+            if allowzero:
+                raise p.fail("a zero-size Reshape target")
+            out.append(a.full[i])
+        else:
+            out.append(v if isinstance(v, Sym) else int(v))
+    if sum(1 for v in out if not isinstance(v, Sym) and v == -1) > 1:
+        raise p.fail("more than one -1 in the Reshape target")
+    total = _prod(a.full)
+    if not p.whole and p.fixed is not None and not any(isinstance(v, Sym) for v in out):
+        total = (total[0] * p.fixed, 0)  # the batch baked into the target: located below
+    if -1 in [v for v in out if not isinstance(v, Sym)]:
+        (tc, tp), (oc, op) = total, _prod(v for v in out if isinstance(v, Sym) or v != -1)
+        if oc == 0 or tc % oc or tp - op not in (0, 1):
+            raise p.fail(f"Reshape target {out} does not fit {a.full}")
+        k = next(i for i, v in enumerate(out) if not isinstance(v, Sym) and v == -1)
+        out[k] = Sym(tc // oc) if tp - op else tc // oc
+    if _prod(out) != total:
+        raise p.fail(f"Reshape target {out} does not fit {a.full}")
+    p.reshape_to(a, out)
+
+
+def _flatten(p: _Pass) -> None:
+    a = _act(p)
+    axis = int(p.attr("axis", 1)) % (len(a.full) + 1)  # type: ignore[arg-type]
+    p.reshape_to(a, [_dim(_prod(a.full[:axis])), _dim(_prod(a.full[axis:]))])
+
+
+def _dim(cp: tuple[int, int]) -> object:
+    return Sym(cp[0]) if cp[1] else cp[0]
+
+
+def _squeeze(p: _Pass) -> None:
+    a = _act(p)
+    axes = [int(x) for x in p.attr("axes")] if p.attr("axes") is not None else p.ints_input(1)  # type: ignore[union-attr]
+    r = len(a.full)
+    drop = {x % r for x in axes} if axes is not None else {i for i, d in enumerate(a.full) if d == 1}
+    if any(isinstance(a.full[i], Sym) or a.full[i] != 1 for i in drop):
+        raise p.fail("Squeeze of an axis that is not of size 1")
+    p.reshape_to(a, [d for i, d in enumerate(a.full) if i not in drop])
+
+
+def _unsqueeze(p: _Pass) -> None:
+    a = _act(p)
+    axes = [int(x) for x in p.attr("axes")] if p.attr("axes") is not None else p.ints_input(1)  # type: ignore[union-attr]
+    if not axes:
+        raise p.fail("Unsqueeze needs axes")
+    r = len(a.full) + len(axes)
+    new = {x % r for x in axes}
+    dims = iter(a.full)
+    p.reshape_to(a, [1 if i in new else next(dims) for i in range(r)])
+
+
+def _gather(p: _Pass) -> None:
+    a = _act(p)
+    idx = p.known.get(p.node.input[1])  # type: ignore[union-attr]
+    if idx is None or idx.dtype == object:
+        raise p.fail("Gather indices must be constants")
+    r = len(a.full)
+    ax = int(p.attr("axis", 0)) % r  # type: ignore[arg-type]
+    p.check_axis(a, [ax], "Gather")
+    full = (*a.full[:ax], *idx.shape, *a.full[ax + 1 :])
+    lay = a.lay
+    if lay.axis is not None and ax < lay.axis:
+        lay = Layout(lay.axis + idx.ndim - 1, lay.inner)
+    o = p.out_name()
+    p.emit("Gather", [a.name, p.kin(p.node.input[1])], [o], p.node.name, axis=a.caxis(ax))  # type: ignore[union-attr]
+    p.bind(Act(full, lay, o))
+
+
+_SEQ_FIRST = ("the batch (axis 0 of the model input) is a matrix axis of this product, so events would be mixed; "
+              "a sequence-first model (nn.MultiheadAttention / nn.TransformerEncoderLayer with batch_first=False) "
+              "must be exported with batch_first=True")
+
+
+def _matmul(p: _Pass) -> None:
+    n = p.node
+    if n.input[0] not in p.acts:  # type: ignore[union-attr]
+        raise p.fail("a constant times an activation is not rewritten")
+    a = _act(p)
+    r = len(a.full)
+    o = p.out_name()
+    if n.input[1] in p.known:  # type: ignore[union-attr]
+        w = p.known[n.input[1]]  # type: ignore[union-attr]
+        if w.ndim != 2 or r < 1:
+            raise p.fail("only a 2-D constant right operand is rewritten")
+        if a.lay.axis is not None and a.lay.axis == r - 1:
+            raise p.fail(_SEQ_FIRST)
+        p.emit("MatMul", [a.name, p.kin(n.input[1])], [o], n.name)  # type: ignore[union-attr]
+        p.bind(Act((*a.full[:-1], int(w.shape[1])), a.lay, o))
+        return
+    b = _act(p, 1)
+    if len(b.full) != r or r < 3:
+        raise p.fail("a product of two activations of different ranks (or without batch axes) is not rewritten")
+    if a.lay.axis is not None and (a.lay != b.lay or a.lay.axis >= r - 2 or a.full[a.lay.axis] != b.full[b.lay.axis]):
+        raise p.fail(_SEQ_FIRST)
+    lead = []
+    for x, y in zip(a.full[:-2], b.full[:-2], strict=True):
+        if x != y and 1 not in (x, y):
+            raise p.fail(f"batch axes {a.full[:-2]} and {b.full[:-2]} do not broadcast")
+        lead.append(y if x == 1 else x)
+    if a.lay.axis is None and (a.full[:-2] != b.full[:-2]):
+        raise p.fail("broadcast batch axes are not rewritten")
+    p.emit("MatMul", [a.name, b.name], [o], n.name)  # type: ignore[union-attr]
+    p.bind(Act((*lead, a.full[-2], b.full[-1]), a.lay, o))
+
+
+def _gemm(p: _Pass) -> None:
+    n = p.node
+    a = _act(p)
+    if len(a.full) != 2 or p.attr("transA", 0):
+        raise p.fail("only Gemm with transA=0 is rewritten")
+    if a.lay.axis == 1:
+        raise p.fail(_SEQ_FIRST)
+    if any(i not in p.known for i in n.input[1:] if i):  # type: ignore[union-attr]
+        raise p.fail("Gemm with activation weights is not rewritten")
+    w = p.known[n.input[1]].astype(np.float64)  # type: ignore[union-attr]
+    if p.attr("transB", 0):
+        w = w.T
+    w = w * float(p.attr("alpha", 1.0))  # type: ignore[arg-type]
+    o = p.out_name()
+    full = (a.full[0], int(w.shape[1]))
+    if len(n.input) > 2 and n.input[2]:  # type: ignore[union-attr]
+        c = p.known[n.input[2]].astype(np.float64) * float(p.attr("beta", 1.0))  # type: ignore[union-attr, arg-type]
+        if c.ndim == 2 and c.shape[0] != 1:
+            raise p.fail("a Gemm bias that varies along the rows is not rewritten")
+        mid = p.fresh(o + "__matmul")
+        p.emit("MatMul", [a.name, p.const(w, np.float32)], [mid], n.name + "__matmul")  # type: ignore[union-attr]
+        p.emit("Add", [mid, p.const(c.reshape(-1) if c.ndim else c, np.float32)], [o], n.name)  # type: ignore[union-attr]
+    else:
+        p.emit("MatMul", [a.name, p.const(w, np.float32)], [o], n.name)  # type: ignore[union-attr]
+    p.bind(Act(full, a.lay, o))
+
+
+def _elementwise(p: _Pass) -> None:
+    n = p.node
+    acts = [p.acts[i] for i in n.input if i in p.acts]  # type: ignore[union-attr]
+    a = acts[0]
+    if any(len(x.full) != len(a.full) or x.lay != a.lay for x in acts):
+        raise p.fail("operands with different layouts")
+    rank = max([len(a.full)] + [p.known[i].ndim for i in n.input if i and i in p.known])  # type: ignore[union-attr]
+    if rank != len(a.full):
+        raise p.fail("a constant operand has more axes than the activation")
+    full = list(a.full)
+    for x in acts[1:]:
+        for k, (u, v) in enumerate(zip(full, x.full, strict=True)):
+            if u != v and 1 not in (u, v):
+                raise p.fail("operands do not broadcast")
+            full[k] = v if u == 1 else u
+    if a.lay.axis is not None and any(x.full[a.lay.axis] != a.full[a.lay.axis] for x in acts):
+        raise p.fail("operands hold the batch differently")
+    inputs = []
+    for i in n.input:  # type: ignore[union-attr]
+        if not i:
+            inputs.append("")
+        elif i in p.acts:
+            inputs.append(p.acts[i].name)
+        elif n.op_type in _BROADCASTING:  # type: ignore[union-attr]
+            inputs.append(p.const_operand(i, rank, a))
+        else:
+            inputs.append(p.kin(i))
+    if len([o for o in n.output if o]) != 1 or not n.output[0]:  # type: ignore[union-attr]
+        raise p.fail("only the first output is rewritten")
+    o = p.out_name()
+    new = onnx.NodeProto()
+    new.CopyFrom(n)
+    del new.input[:]
+    new.input.extend(inputs)
+    del new.output[:]
+    new.output.append(o)
+    p.out.append(new)
+    p.bind(Act(tuple(full), a.lay, o))
+
+
+def _axis_op(p: _Pass) -> None:
+    """Softmax/LogSoftmax/Hardmax (one axis; before opset 13 every axis from it on) and
+    LayerNormalization (every axis from ``axis`` on)."""
+    a = _act(p)
+    r = len(a.full)
+    legacy = p.node.op_type != "LayerNormalization" and p.opset < 13  # type: ignore[union-attr]
+    ax = int(p.attr("axis", 1 if legacy else -1)) % r  # type: ignore[arg-type]
+    over = list(range(ax, r)) if legacy or p.node.op_type == "LayerNormalization" else [ax]  # type: ignore[union-attr]
+    p.check_axis(a, over, p.node.op_type)  # type: ignore[union-attr, arg-type]
+    if legacy and a.lay.axis is not None and a.lay.axis > ax:
+        raise p.fail(_SEQ_FIRST)
+    new = _copy_with(p, a, axis=a.caxis(ax))
+    p.out.append(new)
+    p.bind(Act(a.full, a.lay, new.output[0]))
+
+
+def _copy_with(p: _Pass, a: Act, **attrs: object) -> onnx.NodeProto:
+    new = onnx.NodeProto()
+    new.CopyFrom(p.node)
+    new.input[0] = a.name
+    for k in range(1, len(new.input)):
+        if new.input[k]:
+            new.input[k] = p.kin(new.input[k])
+    keep = [x for x in new.attribute if x.name not in attrs]
+    del new.attribute[:]
+    new.attribute.extend(keep + [helper.make_attribute(k, v) for k, v in attrs.items()])
+    new.output[0] = p.out_name()
+    if len([o for o in new.output if o]) != 1:
+        raise p.fail("only the first output is rewritten")
+    return new
+
+
+def _reduce(p: _Pass) -> None:
+    n = p.node
+    a = _act(p)
+    r = len(a.full)
+    as_input = p.opset >= 18 or (n.op_type == "ReduceSum" and p.opset >= 13)  # type: ignore[union-attr]
+    axes = p.ints_input(1) if as_input else p.attr("axes")
+    if not axes:
+        if p.attr("noop_with_empty_axes", 0):
+            raise p.fail("noop_with_empty_axes is not rewritten")
+        axes = [k for k in range(r) if not (a.lay.axis == k and a.c == 1)] if a.lay.axis is not None else list(range(r))
+    axes = sorted({int(x) % r for x in axes})  # type: ignore[union-attr]
+    p.check_axis(a, axes, n.op_type)  # type: ignore[union-attr]
+    keep = bool(p.attr("keepdims", 1))
+    caxes = [a.caxis(k) for k in axes]
+    if as_input:
+        new = onnx.NodeProto()
+        new.CopyFrom(n)
+        del new.input[:]
+        new.input.extend([a.name, p.const(caxes)])
+        new.output[0] = p.out_name()
+    else:
+        new = _copy_with(p, a, axes=caxes)
+    p.out.append(new)
+    full = [1 if k in axes else d for k, d in enumerate(a.full)] if keep else [d for k, d in enumerate(a.full) if k not in axes]
+    lay = a.lay
+    if lay.axis is not None and not keep:
+        lay = Layout(lay.axis - sum(1 for k in axes if k < lay.axis), lay.inner)
+    p.bind(Act(tuple(full), lay, new.output[0]))
+
+
+def _concat(p: _Pass) -> None:
+    n = p.node
+    ins = [i for i in n.input if i]  # type: ignore[union-attr]
+    if any(i not in p.acts for i in ins):
+        raise p.fail("Concat with constants is not rewritten")
+    acts = [p.acts[i] for i in ins]
+    a = acts[0]
+    r = len(a.full)
+    ax = int(p.attr("axis")) % r  # type: ignore[arg-type]
+    p.check_axis(a, [ax], "Concat")
+    if any(x.lay != a.lay or len(x.full) != r or any(x.full[k] != a.full[k] for k in range(r) if k != ax) for x in acts):
+        raise p.fail("Concat operands hold the batch differently")
+    full = list(a.full)
+    full[ax] = sum(int(x.full[ax]) for x in acts)
+    o = p.out_name()
+    p.emit("Concat", [x.name for x in acts], [o], n.name, axis=a.caxis(ax))  # type: ignore[union-attr]
+    p.bind(Act(tuple(full), a.lay, o))
+
+
+_UNARY = ("Relu", "Sigmoid", "Tanh", "Erf", "Sqrt", "Exp", "Log", "Neg", "Abs", "Reciprocal", "Gelu", "HardSwish",
+          "HardSigmoid", "LeakyRelu", "Elu", "Selu", "Celu", "Softplus", "Softsign", "Identity", "Dropout", "Cast",
+          "Clip", "Mish", "ThresholdedRelu")
+_BROADCASTING = ("Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "PRelu", "Sum", "Mean")
+
+_RULES = {
+    "Transpose": _transpose,
+    "Reshape": _reshape,
+    "Flatten": _flatten,
+    "Squeeze": _squeeze,
+    "Unsqueeze": _unsqueeze,
+    "Gather": _gather,
+    "MatMul": _matmul,
+    "Gemm": _gemm,
+    "Softmax": _axis_op,
+    "LogSoftmax": _axis_op,
+    "LayerNormalization": _axis_op,
+    "ReduceMean": _reduce,
+    "ReduceSum": _reduce,
+    "ReduceMax": _reduce,
+    "ReduceMin": _reduce,
+    "Concat": _concat,
+    **{op: _elementwise for op in (*_UNARY, *_BROADCASTING)},
+}
+
+
+# ---------------------------------------------------------------------------- entry point
+
+
+def _moves_batch(node: onnx.NodeProto) -> bool:
+    if node.op_type != "Transpose" or node.domain not in _DEFAULT:
+        return False
+    perm = next((list(a.ints) for a in node.attribute if a.name == "perm"), None)
+    return perm is None or (len(perm) > 1 and perm[0] != 0)
+
+
+def _fixed_batch(graph: onnx.GraphProto) -> tuple[bool, int | None]:
+    """(usable, the static batch of every input or ``None`` when it is dynamic)."""
+    inits = {t.name for t in graph.initializer}
+    firsts = set()
+    for vi in graph.input:
+        if vi.name in inits:
+            continue
+        dims = vi.type.tensor_type.shape.dim
+        if not dims:
+            return False, None
+        firsts.add(int(dims[0].dim_value) if dims[0].HasField("dim_value") and dims[0].dim_value > 0 else None)
+    if len(firsts) != 1:
+        return False, None
+    return True, firsts.pop()
+
+
+def absorb_attention_layout(
+    graph: onnx.GraphProto, nodes: list[onnx.NodeProto], opset: int
+) -> tuple[list[onnx.NodeProto], str | None]:
+    """The node list with every activation batch-first, or the list unchanged and the reason
+    (``None`` when no Transpose moves the batch: nothing to do)."""
+    if not any(_moves_batch(n) for n in nodes):
+        return nodes, None
+    usable, fixed = _fixed_batch(graph)
+    if not usable:
+        return nodes, "the model inputs do not share one batch axis"
+    try:
+        return _Pass(graph, nodes, opset, fixed).run(), None
+    except GiveUp as e:
+        return nodes, str(e)
+    except (ValueError, TypeError, IndexError, KeyError, ZeroDivisionError, AttributeError) as e:
+        return nodes, f"unexpected {type(e).__name__}: {e}"

@@ -31,13 +31,13 @@ from . import (  # noqa: F401 - register converters
     convert_shape,
     convert_spatial,
 )
+from .attention_layout import absorb_attention_layout
 from .context import DEFAULT_DOMAINS, ImportContext, NodeContext, Tensor, has_batch_symbol
 from .convert_channels_last import CHANNELS_LAST_DOMAIN, convert_channels_last, is_channels_last
 from .convert_qonnx import QONNX_DOMAINS, convert_qonnx, is_qonnx
 from .fold import fold_known, fold_shape
 from .reader import default_opset, domain_opsets, read_model, sorted_nodes, upgrade_old_opset
 from .registry import lookup, supported_ops
-from .attention_layout import absorb_attention_layout
 from .sequence_layout import absorb_sequence_layout
 
 _FLOAT_INPUTS = {TensorProto.FLOAT, TensorProto.DOUBLE, TensorProto.FLOAT16, TensorProto.BFLOAT16}

@@ -172,3 +172,18 @@ def test_an_op_that_mixes_events_is_refused_naming_the_node():
     model = _export(_MixesEvents(), (2, L, E))
     with pytest.raises(HlsforgeError, match=r"node '/Transpose'.*moves the batch.*node '/Softmax'.*mix events"):
         load_onnx(model)
+
+
+def test_hlsforge_load_takes_the_layer_itself():
+    """``hlsforge.load(module, input_shape=...)`` exports a module whose ``forward`` has more
+    parameters (``src_mask``, ``is_causal`` ...) through a wrapper that passes the inputs only."""
+    import hlsforge
+
+    torch.manual_seed(8)
+    layer = _layer(norm_first=False).train()
+    graph = hlsforge.load(layer, input_shape=(L, E))
+    assert layer.training  # the user's mode is restored
+    x = np.random.default_rng(8).normal(size=(3, L, E)).astype(np.float32)
+    with torch.no_grad():
+        want = layer.eval()(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(reference.run(graph, x), want, rtol=RTOL, atol=ATOL)

@@ -46,6 +46,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from ...ir.limits import MAX_TENSOR_ELEMENTS
+
 _DEFAULT = ("", "ai.onnx")
 
 
@@ -269,6 +271,8 @@ class _Pass:
         else:
             from onnx.reference import ReferenceEvaluator
 
+            if node.op_type in _SIZED and _sized_output(node.op_type, ins) > MAX_TENSOR_ELEMENTS:
+                raise self.fail("its constant output would be larger than hlsforge's tensor limit")
             feeds = {n: v for n, v in zip(node.input, ins, strict=True) if n}
             try:
                 outs = ReferenceEvaluator(node, opsets={"": self.opset}).run(None, feeds)
@@ -379,6 +383,24 @@ class _Pass:
 
 
 # ---------------------------------------------------------------------------- symbolic shapes
+
+_SIZED = ("ConstantOfShape", "Expand", "Tile")
+"""Ops whose constant output size comes from an input's values (as the importer's fold checks)."""
+
+
+def _sized_output(op: str, ins: list) -> int:  # noqa: ANN001
+    """The output elements of a _SIZED op on constant inputs (huge when it cannot be told)."""
+    try:
+        if op == "ConstantOfShape":
+            return math.prod(abs(int(d)) for d in np.ravel(ins[0]))
+        data, arg = list(np.shape(ins[0])), [abs(int(d)) for d in np.ravel(ins[1])]
+        if op == "Tile":
+            return math.prod(data) * math.prod(arg)
+        rank = max(len(data), len(arg))
+        data, arg = [1] * (rank - len(data)) + data, [1] * (rank - len(arg)) + arg
+        return math.prod(max(a, b) for a, b in zip(data, arg, strict=True))
+    except (TypeError, ValueError, OverflowError, IndexError):
+        return 2**62
 
 
 def _settle(v: np.ndarray) -> np.ndarray:
@@ -823,5 +845,5 @@ def absorb_attention_layout(
         return _Pass(graph, nodes, opset, fixed).run(), None
     except GiveUp as e:
         return nodes, str(e)
-    except (ValueError, TypeError, IndexError, KeyError, ZeroDivisionError, AttributeError) as e:
+    except Exception as e:  # noqa: BLE001 - never worse than without the pass: the converters decide
         return nodes, f"unexpected {type(e).__name__}: {e}"

@@ -131,6 +131,24 @@ def test_multihead_self_attention_matches_onnxruntime(need_weights):
     _check(_export(_Call(mha, need_weights, attention=True), (1, L, E), opset=14), (1, 5))
 
 
+class _CrossAndSlices(nn.Module):
+    """Queries attend to the first 5 tokens (separate k/v projections: kdim/vdim), then a
+    class-token style output (``y[:, 0]``) plus a sliced sum."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.attn = nn.MultiheadAttention(E, 4, batch_first=True, kdim=E, vdim=E)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.attn(x, x[:, :5], x[:, :5], need_weights=False)[0]
+        return y[:, 0] + y[:, 2:4].sum(1)
+
+
+def test_cross_attention_and_slices():
+    torch.manual_seed(9)
+    _check(_export(_CrossAndSlices(), (1, L, E)), (1, 5), cpu=False)
+
+
 def test_constant_attention_mask():
     torch.manual_seed(5)
     _check(_export(_Masked(), (1, L, E)), (1, 5), cpu=False)

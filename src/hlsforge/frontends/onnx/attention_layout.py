@@ -296,7 +296,7 @@ class _Pass:
             raise self.fail("this op is not rewritten while the batch is not on axis 0")
         from onnx import defs, shape_inference
 
-        types = {}
+        types, data = {}, {}
         for i in node.input:
             if i in self.acts:
                 shape = ["batch" if isinstance(d, Sym) else int(d) for d in self.acts[i].full]
@@ -306,9 +306,10 @@ class _Pass:
                 if v.dtype == object:
                     raise self.fail(f"input {i!r} depends on the batch size")
                 types[i] = helper.make_tensor_type_proto(helper.np_dtype_to_tensor_dtype(v.dtype), list(v.shape))
+                data[i] = numpy_helper.from_array(v, i)
         try:
             schema = defs.get_schema(node.op_type, self.opset, node.domain)
-            inferred = shape_inference.infer_node_outputs(schema, node, types)
+            inferred = shape_inference.infer_node_outputs(schema, node, types, data)
         except Exception as e:  # noqa: BLE001 - onnx raises many types
             raise self.fail(f"output shape unknown ({type(e).__name__})") from None
         new = onnx.NodeProto()

@@ -372,6 +372,34 @@ def _reduce(p: _Pass) -> None:
     p.bind(Act(tuple(full), lay, new.output[0]))
 
 
+def _slice(p: _Pass) -> None:
+    a = _act(p)
+    r = len(a.full)
+    if p.opset < 10:
+        starts, ends = list(p.attr("starts")), list(p.attr("ends"))  # type: ignore[arg-type]
+        axes = list(p.attr("axes", list(range(len(starts)))))  # type: ignore[arg-type]
+        steps = [1] * len(starts)
+    else:
+        starts, ends = p.ints_input(1), p.ints_input(2)
+        axes = p.ints_input(3) or list(range(len(starts or [])))
+        steps = p.ints_input(4) or [1] * len(axes)
+    if starts is None or ends is None or not len(starts) == len(ends) == len(axes) == len(steps):
+        raise p.fail("Slice needs starts, ends, axes and steps of one length")
+    axes = [int(x) % r for x in axes]
+    p.check_axis(a, axes, "Slice")
+    full = list(a.full)
+    for s, e, x, st in zip(starts, ends, axes, steps, strict=True):
+        full[x] = len(range(*slice(s, e, st).indices(int(full[x]))))
+    caxes = [a.caxis(x) for x in axes]
+    o = p.out_name()
+    if p.opset < 10:
+        p.emit("Slice", [a.name], [o], p.node.name, starts=starts, ends=ends, axes=caxes)  # type: ignore[union-attr]
+    else:
+        ins = [a.name, p.const(starts), p.const(ends), p.const(caxes), p.const(steps)]
+        p.emit("Slice", ins, [o], p.node.name)  # type: ignore[union-attr]
+    p.bind(Act(tuple(full), a.lay, o))
+
+
 def _concat(p: _Pass) -> None:
     n = p.node
     ins = [i for i in n.input if i]  # type: ignore[union-attr]
@@ -413,5 +441,6 @@ RULES = {
     "ReduceMax": _reduce,
     "ReduceMin": _reduce,
     "Concat": _concat,
+    "Slice": _slice,
     **{op: _elementwise for op in (*_UNARY, *_BROADCASTING)},
 }

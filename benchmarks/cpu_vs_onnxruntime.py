@@ -61,6 +61,7 @@ MODELS.update({
     "SimpleRNN 64 (20x16 sequence)": "rnn_tagger",
     "DeepDoubleB-like (3 inputs, Conv1D+GRU)": "deep_double_b",
     "Transformer block (30x64, 4 heads)": "transformer_block",
+    "nn.TransformerEncoderLayer (30x64, 4 heads)": "torch_encoder_layer",
 })
 FACTORIES.update(SEQUENCE_ZOO)
 BATCHES = (1, 16)

@@ -7,7 +7,8 @@
   particles and secondary vertices through BatchNorm, 1x1 Conv1D layers and a GRU each),
   concatenated into a dense head with softmax;
 - ``transformer_block``: a pre-norm encoder block (multi-head self-attention as batched MatMuls
-  and a softmax, LayerNorm, GELU MLP) written the way ViT/ParT-style taggers write it.
+  and a softmax, LayerNorm, GELU MLP) written the way ViT/ParT-style taggers write it;
+- ``torch_encoder_layer``: the same sizes through PyTorch's own ``nn.TransformerEncoderLayer``.
 
 Needs torch (the ``test`` extra); weights come from fixed seeds, so every call gives the same model.
 """
@@ -119,10 +120,33 @@ def transformer_block(seq: int = 30, d: int = 64, heads: int = 4, ff: int = 128)
     return _export(Block(), (torch.randn(1, seq, d),), ["x"])
 
 
+def torch_encoder_layer(seq: int = 30, d: int = 64, heads: int = 4, ff: int = 128) -> onnx.ModelProto:
+    """PyTorch's own ``nn.TransformerEncoderLayer`` (pre-norm, GELU, batch_first): its
+    ``nn.MultiheadAttention`` folds the batch into the heads (docs/ir.md "Batch folded into
+    other axes"). Exported inside a wrapper: this torch's TorchScript exporter cannot export
+    the layer as the top-level module (a traced ``is_causal``)."""
+    import torch
+    from torch import nn
+
+    torch.manual_seed(0)
+
+    class Tagger(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.layer = nn.TransformerEncoderLayer(d, heads, ff, dropout=0.0, batch_first=True, activation="gelu",
+                                                    norm_first=True)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.layer(x)
+
+    return _export(Tagger(), (torch.randn(1, seq, d),), ["x"])
+
+
 SEQUENCE_ZOO = {
     "gru_tagger": lambda: recurrent_tagger("GRU"),
     "lstm_tagger": lambda: recurrent_tagger("LSTM"),
     "rnn_tagger": lambda: recurrent_tagger("RNN"),
     "deep_double_b": deep_double_b,
     "transformer_block": transformer_block,
+    "torch_encoder_layer": torch_encoder_layer,
 }

@@ -2,10 +2,9 @@
 self-attention + LayerNorm + GELU MLP loads, and the float reference and the CPU backend agree
 with ONNX Runtime (1 thread) at rtol 1e-4 / atol 1e-5.
 
-``nn.TransformerEncoderLayer`` itself does not export with this torch's TorchScript exporter
-(``scaled_dot_product_attention`` receives a tensor ``is_causal``) and the dynamo exporter needs
-onnxscript, so the block is written out the way ViT/ParT-style taggers write it (batch first,
-heads split with reshape + transpose, attention as two matrix products and a softmax).
+Here the block is written out the way ViT/ParT-style taggers write it (batch first, heads split
+with reshape + transpose, attention as two matrix products and a softmax); torch's own
+``nn.TransformerEncoderLayer``/``nn.MultiheadAttention`` are tests/frontends/test_torch_transformer.py.
 """
 
 from __future__ import annotations

@@ -40,6 +40,34 @@ def _shapes(input_shape: Any) -> list[tuple[int, ...]]:
     return shapes
 
 
+def _positional(module: Any, n_inputs: int) -> Any:
+    """``module`` itself, or a wrapper that calls it with the inputs only when its ``forward``
+    takes more parameters: the TorchScript exporter fills the top-level module's defaults in as
+    traced tensors, and ``nn.TransformerEncoderLayer`` then fails inside torch
+    (``scaled_dot_product_attention``: ``is_causal`` must be bool, not Tensor)."""
+    import inspect
+
+    import torch
+
+    try:
+        params = inspect.signature(module.forward).parameters.values()
+    except (TypeError, ValueError):
+        return module
+    named = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    if len(named) <= n_inputs:
+        return module
+
+    class _Call(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.module = module
+
+        def forward(self, *xs: Any) -> Any:
+            return self.module(*xs)
+
+    return _Call()
+
+
 def export_onnx(module: Any, input_shape: Any, *, opset: int = DEFAULT_OPSET) -> Any:
     """``torch.onnx.export`` into memory with a dynamic batch; returns the ``onnx.ModelProto``."""
     import onnx
@@ -48,21 +76,22 @@ def export_onnx(module: Any, input_shape: Any, *, opset: int = DEFAULT_OPSET) ->
     if not isinstance(module, torch.nn.Module):
         raise ModelFormatError(f"expected a torch.nn.Module, got {type(module).__name__}")
     shapes = _shapes(input_shape)
+    target = _positional(module, len(shapes))
     names = ["input"] if len(shapes) == 1 else [f"input_{i}" for i in range(len(shapes))]
     dummies = tuple(torch.zeros((1, *s), dtype=torch.float32) for s in shapes)
     buf = io.BytesIO()
     was_training = module.training
     try:
-        module.eval()
+        target.eval()
         with torch.no_grad():
-            probe = module(*dummies)
+            probe = target(*dummies)
         n_out = len(probe) if isinstance(probe, (tuple, list)) else 1
         out_names = ["output"] if n_out == 1 else [f"output_{i}" for i in range(n_out)]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             warnings.simplefilter("ignore", torch.jit.TracerWarning)
             torch.onnx.export(  # a BytesIO target is accepted at run time
-                module, dummies, buf, opset_version=opset, dynamo=False,  # type: ignore[arg-type]
+                target, dummies, buf, opset_version=opset, dynamo=False,  # type: ignore[arg-type]
                 input_names=names, output_names=out_names,
                 dynamic_axes={n: {0: "batch"} for n in names + out_names},
             )

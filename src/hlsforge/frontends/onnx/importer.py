@@ -31,6 +31,7 @@ from . import (  # noqa: F401 - register converters
     convert_shape,
     convert_spatial,
 )
+from .attention_layout import absorb_attention_layout
 from .context import DEFAULT_DOMAINS, ImportContext, NodeContext, Tensor, has_batch_symbol
 from .convert_channels_last import CHANNELS_LAST_DOMAIN, convert_channels_last, is_channels_last
 from .convert_qonnx import QONNX_DOMAINS, convert_qonnx, is_qonnx
@@ -64,6 +65,7 @@ def load_onnx(
     opset = default_opset(proto, source)
     nodes = sorted_nodes(proto.graph, source)
     nodes = absorb_sequence_layout(proto.graph, nodes, opset)  # recurrent layout=0 (docs/ir.md)
+    nodes, why_not = absorb_attention_layout(proto.graph, nodes, opset)  # batch folded into other axes
     graph = Graph(name or proto.graph.name or (Path(source).stem if not source.startswith("<") else "model"))
     graph.source_format = "onnx"
     graph.metadata.update(
@@ -75,9 +77,14 @@ def load_onnx(
     ctx.reserved = _all_names(proto.graph)
     _bind_initializers(ctx, proto.graph)
     _declare_inputs(ctx, proto.graph, dict(input_shapes or {}))
-    for node in nodes:
-        _convert(ctx, node)
-    _declare_outputs(ctx, proto.graph)
+    try:
+        for node in nodes:
+            _convert(ctx, node)
+        _declare_outputs(ctx, proto.graph)
+    except HlsforgeError as e:
+        if why_not is None:
+            raise
+        raise type(e)(f"{e} (the batch could not be moved back to axis 0 either: {why_not})") from None
     return legalize(graph)
 
 
@@ -134,8 +141,12 @@ def _static_dim(name: str, axis: int, dim: onnx.TensorShapeProto.Dimension) -> i
     if dim.HasField("dim_value") and dim.dim_value > 0:
         return int(dim.dim_value)
     what = repr(dim.dim_param) if dim.HasField("dim_param") else "unknown"
+    hint = ""
+    if axis == 1:  # torch's sequence-first layout puts the batch on axis 1
+        hint = (" (a sequence-first input, e.g. of nn.TransformerEncoderLayer or nn.MultiheadAttention with "
+                "batch_first=False, has its batch here: hlsforge needs it first, export with batch_first=True)")
     raise ShapeError(
-        f"model input {name!r}: axis {axis} is dynamic ({what}); only the first (batch) axis may be. "
+        f"model input {name!r}: axis {axis} is dynamic ({what}); only the first (batch) axis may be{hint}. "
         f"Pass input_shapes={{{name!r}: (...)}} or re-export with a static shape"
     )
 

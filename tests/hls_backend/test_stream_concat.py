@@ -255,3 +255,13 @@ def test_full_size_deep_double_b_streams_exactly_with_fifo_depths():
     _, report = size_fifos(g, m.model)
     assert {f.name for f in report.fifos} == {s.name for s in streams_of(m.model)}
     assert report.cycles >= 60  # the 60 charged-particle steps, one beat per cycle
+
+
+@pytest.mark.slow
+def test_concats_with_real_ap_types_and_hls_stream(graphs):
+    """The Concat models against Xilinx ap_fixed.h and the hls_stream.h the hls4ml wheel ships."""
+    qs = {k: configure(g, NARROW) for k, g in graphs.items()}
+    models = hls_backend.compile_many(list(qs.values()), names=[model_name(f"ap_cat_{k}") for k in qs],
+                                      fixed_lib="ap_types", flags=BITS_ONLY_FLAGS)
+    for (k, g), m in zip(qs.items(), models, strict=True):
+        assert_same_as_emulator(m, g, _inputs(g, 8, seed=9), k)

@@ -158,8 +158,9 @@ def test_the_output_beat_and_the_kernel(built):
         assert layer.streams[0].beat == beat, name
         # one kernel call reads every input FIFO: N inputs, one output, one concat_in each
         assert len(call.args) == len(widths) + 1 and len(call.template_args) == len(widths) + 2, name
-        ins = [t for t in layer.typedefs if "concat_in<" in t.cpp]
-        assert [int(t.comment.split(" beat(s) of ")[1].split()[0]) for t in ins] == widths, name
+        beat_of = {f.name: f.beat for f in streams_of(s.model)} | {p.name: p.beat for p in s.model.inputs}
+        assert [beat_of[a] for a in call.args[:-1]] == widths, name
+        assert all(t.startswith(f"{layer.ident}_in") for t in call.template_args[2:]), name
 
 
 def test_every_fifo_has_one_writer_and_one_reader(built):

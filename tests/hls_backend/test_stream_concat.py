@@ -86,12 +86,28 @@ def three_sequences():
     return _model(xs, L.Dense(2)(L.GlobalAveragePooling1D()(y)), seed=5)
 
 
+def _with_constant(axis: int, shape_x: tuple[int, ...], shape_c: tuple[int, ...], name: str):
+    """Concat(x, c, x) of a graph input read twice and a constant (e.g. a learned token),
+    then a ReLU: the constant is streamed by a process of its own."""
+    from hlsforge.ir import AxisAttrs, Graph, Op
+
+    g = Graph(name)
+    g.add_input("x", shape_x)
+    g.add_constant("c", np.random.default_rng(6).normal(size=shape_c).astype(np.float32) * 2)
+    y = g.add_node(Op.CONCAT, ["x", "c", "x"], attrs=AxisAttrs(axis), source_name="cat").outputs[0]
+    g.outputs = [g.add_node(Op.RELU, [y], source_name="relu").outputs[0]]
+    return g.validate()
+
+
 MODELS = {
     "three_channels": three_channels,
     "four_channels_two_inputs": four_channels_two_inputs,
     "three_flat": three_flat,
     "four_flat_common_beat": four_flat_common_beat,
     "three_sequences": three_sequences,
+    "constant_channels": lambda: _with_constant(1, (SEQ, N_IN), (SEQ, 2), "cat_const_channels"),
+    "constant_sequence": lambda: _with_constant(0, (SEQ, N_IN), (2, N_IN), "cat_const_sequence"),
+    "constant_flat": lambda: _with_constant(0, (5,), (3,), "cat_const_flat"),
 }
 
 STREAM = {"model": {"default": "ap_fixed<16,6>", "table": "ap_fixed<18,8>", "io_type": "io_stream"}}
@@ -182,17 +198,33 @@ def test_trace_keys_are_the_model_layers(built):
         assert set(s.trace(_inputs(g, 2))) == set(trace_keys(g).values()), name
 
 
-def test_a_constant_input_is_refused_by_name():
+def test_a_constant_input_is_a_stream_of_its_own(built):
+    """The constant's beats come from a stream_constant process into a FIFO of the Concat's
+    layer: one writer, one reader, sized like the others, not a trace key."""
+    from hlsforge.hls_backend.stream import size_fifos
+
+    g, s, _ = built["constant_sequence"]
+    layer = _concat_layer(s.model)
+    const, cat = layer.calls
+    assert const.kernel == "hlsforge::stream_constant" and cat.kernel == "hlsforge::concat_blocks_stream"
+    (fifo,) = [f for f in layer.streams if f.name == const.args[1]]
+    assert cat.args[1] == fifo.name and fifo.n_beats == 2
+    _, report = size_fifos(g, s.model)
+    assert fifo.name in {f.name for f in report.fifos}
+    assert len(s.trace(_inputs(g, 2))) == len(g.nodes)
+
+
+def test_a_concat_of_constants_only_is_refused_by_name():
     from hlsforge.ir import AxisAttrs, Graph, Op
 
-    g = Graph("concat_const")
+    g = Graph("concat_consts")
     g.add_input("x", (4, 3))
     g.add_constant("c", np.ones((4, 2), dtype=np.float32))
-    y = g.add_node(Op.CONCAT, ["x", "c", "x"], attrs=AxisAttrs(1), source_name="cat").outputs[0]
-    g.outputs = [y]
-    q = configure(g.validate(), STREAM)
-    with pytest.raises(UnsupportedOpError, match=r"'cat'.*constant input 'c'.*io_parallel"):
-        hls_backend.lower(q)
+    g.add_constant("d", np.ones((4, 1), dtype=np.float32))
+    y = g.add_node(Op.CONCAT, ["c", "d"], attrs=AxisAttrs(1), source_name="cat").outputs[0]
+    g.outputs = [g.add_node(Op.CONCAT, ["x", y], attrs=AxisAttrs(1), source_name="cat2").outputs[0]]
+    with pytest.raises(UnsupportedOpError, match=r"'cat'.*constants only.*io_parallel"):
+        hls_backend.lower(configure(g.validate(), STREAM))
 
 
 def _deep_double_b_like():

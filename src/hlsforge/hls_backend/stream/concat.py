@@ -23,7 +23,9 @@ The output beat:
   and what BatchNorm / Softmax on a vector need; a narrower common beat (the gcd, often 1)
   would serialize the vector one value per cycle.
 
-Constant inputs are refused (a stream has no constant operand here; use io_parallel).
+A constant input becomes a stream of its own: a ``stream_constant`` process writes its beats
+(one position per beat, a vector in one beat) into a FIFO of the Concat's layer, read by the
+Concat like any other input; the values keep the constant's type and are cast by the Concat.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from typing import TYPE_CHECKING
 
 from ...ir.ops import Op
 from ..lower import _Parts, _u
-from ..records import Call, TypeDef
+from ..records import Call, ConfigStruct, StreamDecl, TypeDef
 
 if TYPE_CHECKING:  # pragma: no cover
     from .lower import _StreamLayer
@@ -47,15 +49,13 @@ def stream_concat(layer: _StreamLayer) -> tuple[_Parts, int, int]:
 
     node = layer.node
     n = len(node.inputs)
-    for i in range(n):
-        if layer.value(i).is_constant:
-            raise _unsupported(
-                layer, f"a Concat with the constant input {node.inputs[i]!r} (only streams are concatenated)"
-            )
+    if all(layer.value(i).is_constant for i in range(n)):
+        raise _unsupported(layer, "a Concat of constants only (fold it into a constant before the HLS backend)")
+    sources = [_constant_source(layer, i) if layer.value(i).is_constant else None for i in range(n)]
     axis = node.attrs.axis
     out_shape = tuple(layer.out.value.shape)
     rank = len(out_shape)
-    widths = [layer.beat_in(i).beat for i in range(n)]
+    widths = [src[1] if src else layer.beat_in(i).beat for i, src in enumerate(sources)]
     inner = [math.prod(layer.value(i).shape[axis:]) for i in range(n)]
     for i in range(n):
         if inner[i] % widths[i]:
@@ -78,23 +78,56 @@ def stream_concat(layer: _StreamLayer) -> tuple[_Parts, int, int]:
             kernel = "hlsforge::concat_blocks_stream"
         else:  # rank 1, widths without a common beat: the whole vector in one beat
             kernel, beat = "hlsforge::concat_channels_stream", out_shape[0]
-    typedefs = []
-    for i in range(n):
-        b = layer.beat_in(i)
+    typedefs: list[TypeDef] = []
+    calls: list[Call] = []
+    configs: list[ConfigStruct] = []
+    fifos: list[str] = []
+    in_types: list[str] = []
+    for i, src in enumerate(sources):
+        if src is None:
+            beat_type, fifo = layer.beat_in(i).type_name, layer.input(i).array
+        else:  # a process writes the constant's beats into a FIFO of the layer's own
+            beat_type, _, fifo, more_typedefs, call, cfg = src
+            typedefs += more_typedefs
+            calls.append(call)
+            configs.append(cfg)
+        fifos.append(fifo)
         per = inner[i] // widths[i]
+        in_types.append(layer.ctx.name(f"{layer.ident}_in{i}_t"))
         typedefs.append(
             TypeDef(
-                layer.ctx.name(f"{layer.ident}_in{i}_t"),
-                f"hlsforge::concat_in<{b.type_name}, {per}>",
+                in_types[-1],
+                f"hlsforge::concat_in<{beat_type}, {per}>",
                 f"input {i} of the Concat ({node.inputs[i]!r}): {per} beat(s) of {widths[i]} values per slice",
             )
         )
     cfg = layer.config("hlsforge::concat_stream_config", [_u("n_outer", n_outer)])
-    call = Call(
-        kernel, (cfg.name, "@out", *(t.name for t in typedefs)),
-        (*(layer.input(i).array for i in range(n)), layer.out.array),
+    configs.append(cfg)
+    calls.append(Call(kernel, (cfg.name, "@out", *in_types), (*fifos, layer.out.array)))
+    return _Parts(HEADER, calls, typedefs=typedefs, configs=configs), beat, 1
+
+
+def _constant_source(
+    layer: _StreamLayer, i: int
+) -> tuple[str, int, str, list[TypeDef], Call, ConfigStruct]:
+    """A constant input as a stream: (beat typedef, beat width, FIFO, typedefs, the
+    ``stream_constant`` call that fills the FIFO, its config). The values keep the constant's
+    own type (as io_parallel's ``concat_part`` reads them) and are cast by the Concat."""
+    v = layer.value(i)
+    shape = tuple(v.shape)
+    width = shape[-1] if len(shape) >= 2 else max(v.size, 1)
+    value_t = layer.typedef(f"in{i}_const", v.type)
+    arr = layer.constant_array(f"in{i}_const", v, value_t, f"constant input {v.name!r} {shape}")
+    beat_t = layer.ctx.name(f"{layer.ident}_in{i}_const_beat_t")
+    fifo = layer.ctx.name(f"{layer.ident}_in{i}_fifo")
+    n_beats = v.size // width
+    layer.local_streams.append(
+        StreamDecl(fifo, beat_t, width, n_beats, n_beats, comment=f"constant input {v.name!r} of {layer.ident}")
     )
-    return _Parts(HEADER, [call], typedefs=typedefs, configs=[cfg]), beat, 1
+    cfg = layer.config("hlsforge::stream_config", [_u("n_beats", n_beats)], suffix=f"in{i}_const_config")
+    typedefs = [TypeDef(beat_t, f"hlsforge::beat<{value_t}, {width}>", f"one beat of constant {v.name!r}: {width} values")]
+    call = Call("hlsforge::stream_constant", (beat_t, cfg.name), (arr, fifo))
+    return beat_t, width, fifo, typedefs, call, cfg
 
 
 RULES = {Op.CONCAT: stream_concat}

@@ -75,6 +75,8 @@ class _StreamLayer(_Layer):
         # named before the rule runs; their beat widths, set by the rule
         self.extra_beat_types: list[str] = []
         self.extra_beats: list[int] = []
+        # FIFOs a rule adds inside its layer (a Concat's constant inputs as streams)
+        self.local_streams: list[StreamDecl] = []
 
     def input(self, i: int) -> _Port:
         if i not in self._taken:
@@ -492,7 +494,7 @@ def lower_stream(graph: Graph, *, name: str | None = None) -> HlsModel:
         if is_port and not only_port:
             leaves = leaves[1:]  # the first copy is the output port
         ctx.leaves[out_name] = leaves if total_readers > 1 else [main]
-        streams += decls
+        streams += decls + helper.local_streams
         extra = _wire_extra_outputs(scope, ctx, node, lid, helper, extra_plan, out_ports)
         streams += extra.streams
         discards += extra.discards

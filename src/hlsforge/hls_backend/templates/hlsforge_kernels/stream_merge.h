@@ -47,6 +47,19 @@ struct concat_stream_config {
                                        // product of the dimensions before the axis
 };
 
+// A constant input of a Concat as a stream: its beats, written in order once per inference
+// (a ROM read by a process of its own, so that the Concat reads streams only).
+template <class res_T, typename CONFIG_T>
+void stream_constant(const typename res_T::value_type data[CONFIG_T::n_beats * res_T::size], hls::stream<res_T> &out) {
+Beats:
+    for (unsigned b = 0; b < CONFIG_T::n_beats; b++) {
+        #pragma HLS PIPELINE
+        res_T y;
+        for (unsigned j = 0; j < res_T::size; j++) y[j] = data[b * res_T::size + j];
+        out.write(y);
+    }
+}
+
 // The N inputs of a Concat are a parameter pack of hlsforge::concat_in (stream_common.h): the kernel is one DATAFLOW process that reads
 // every input FIFO and writes one output FIFO, for any number of inputs. The helpers below
 // walk the pack one input at a time (the overload without inputs ends the walk). Every value

@@ -1,7 +1,8 @@
 """io_stream for the HLS backend: layers connected by ``hls::stream`` FIFOs under DATAFLOW.
 
 - ``lower_stream(graph)`` → ``HlsModel`` records (``lower.py``; one rule per op, reusing the
-  io_parallel rules' types, constants and configs so the arithmetic is identical);
+  io_parallel rules' types, constants and configs so the arithmetic is identical; the rules of
+  the recurrent cells and of Concat in ``recurrent.py`` and ``concat.py``);
 - ``render_stream(model)`` → files (``emit.py``): stream ports, one FIFO per connection with
   ``#pragma HLS STREAM depth=N``, the C-sim bridge;
 - ``size_fifos`` / ``fifo_depths`` (``fifo.py``): FIFO depths from the C simulation.

@@ -75,6 +75,8 @@ class _StreamLayer(_Layer):
         # named before the rule runs; their beat widths, set by the rule
         self.extra_beat_types: list[str] = []
         self.extra_beats: list[int] = []
+        # FIFOs a rule adds inside its layer (a Concat's constant inputs as streams)
+        self.local_streams: list[StreamDecl] = []
 
     def input(self, i: int) -> _Port:
         if i not in self._taken:
@@ -265,30 +267,6 @@ def _merge(tag: str) -> _Rule:
     return rule
 
 
-def _concat(layer: _StreamLayer) -> tuple[_Parts, int, int]:
-    if len(layer.node.inputs) != 2 or any(layer.value(i).is_constant for i in range(2)):
-        raise _unsupported(layer, "a Concat of other than two streams")
-    axis = layer.node.attrs.axis
-    out_shape = layer.out.value.shape
-    rank = len(out_shape)
-    ba, bb = layer.beat_in(0), layer.beat_in(1)
-    va, vb = layer.value(0), layer.value(1)
-    if axis == rank - 1 and rank >= 2 and ba.beat == va.shape[-1] and bb.beat == vb.shape[-1]:
-        cfg = layer.config("hlsforge::concat_stream_config", [_u("n_outer", ba.n_beats)])
-        kernel, beat = "hlsforge::concat_channels_stream", out_shape[-1]
-    else:
-        inner_a, inner_b = math.prod(va.shape[axis:]), math.prod(vb.shape[axis:])
-        if ba.beat != bb.beat or inner_a % ba.beat or inner_b % bb.beat:
-            raise _unsupported(layer, "a Concat whose inputs arrive in beats of different widths")
-        cfg = layer.config(
-            "hlsforge::concat_stream_config",
-            [_u("n_outer", math.prod(out_shape[:axis])), _u("a_beats", inner_a // ba.beat), _u("b_beats", inner_b // bb.beat)],
-        )
-        kernel, beat = "hlsforge::concat_blocks_stream", ba.beat
-    call = Call(kernel, ("@in", "@in1", "@out", cfg.name), (layer.input(0).array, layer.input(1).array, layer.out.array))
-    return _Parts("hlsforge_kernels/stream_merge.h", [call], configs=[cfg]), beat, 1
-
-
 def _gather_rule(index_of: Callable[..., np.ndarray]) -> _Rule:
     def rule(layer: _StreamLayer) -> tuple[_Parts, int, int]:
         x = layer.value(0)
@@ -360,7 +338,6 @@ RULES: dict[Op, _Rule] = {
     Op.ADD: _merge("op_add"),
     Op.SUB: _merge("op_sub"),
     Op.MUL: _merge("op_mul"),
-    Op.CONCAT: _concat,
     Op.FLATTEN: _repack,
     Op.RESHAPE: _repack,
     Op.TRANSPOSE: _gather_rule(transpose_index),
@@ -374,6 +351,10 @@ RULES.update({op: _gather_rule(source_index) for op in INDEX_OPS})  # Slice, Gat
 from .recurrent import RULES as _RECURRENT_RULES  # noqa: E402 - GRU, LSTM, SimpleRNN, LayerNorm (issue 12)
 
 RULES.update(_RECURRENT_RULES)
+
+from .concat import RULES as _CONCAT_RULES  # noqa: E402 - Concat of N streams, any beat widths
+
+RULES.update(_CONCAT_RULES)
 
 
 # ----------------------------------------------------------------------------- driver
@@ -513,7 +494,7 @@ def lower_stream(graph: Graph, *, name: str | None = None) -> HlsModel:
         if is_port and not only_port:
             leaves = leaves[1:]  # the first copy is the output port
         ctx.leaves[out_name] = leaves if total_readers > 1 else [main]
-        streams += decls
+        streams += decls + helper.local_streams
         extra = _wire_extra_outputs(scope, ctx, node, lid, helper, extra_plan, out_ports)
         streams += extra.streams
         discards += extra.discards

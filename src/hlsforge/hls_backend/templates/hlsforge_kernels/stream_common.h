@@ -39,6 +39,14 @@ struct stream_config {
     static const unsigned n_beats = 1;
 };
 
+// One input of a Concat of streams (stream_merge.h): its beat type and how many of its beats
+// make one outer slice. The generated types header names one per input, e.g. Concat_in0_t.
+template <class T, unsigned N_BEATS>
+struct concat_in {
+    typedef T beat_t;
+    static const unsigned n_beats = N_BEATS;
+};
+
 // Element-wise layers: the io_parallel kernel K applied to each beat (CONFIG_T::n_in is the
 // beat width, CONFIG_T::n_beats the number of beats of one inference).
 template <class in_T, class out_T, typename CONFIG_T, class K, class... A>

@@ -14,6 +14,8 @@
 #ifndef HLSFORGE_KERNELS_STREAM_FUSED_H
 #define HLSFORGE_KERNELS_STREAM_FUSED_H
 
+#include <type_traits>
+
 #include "stream_common.h"
 #include "stream_conv.h"
 
@@ -28,6 +30,128 @@
 namespace hlsforge {
 namespace csim {
 
+#ifdef HLSFORGE_FAST_CSIM
+// The chain's convolution on a whole image. In fast_top each layer runs to completion before
+// the next one starts, so nothing observes when a beat is emitted, only the order of the
+// beats: the input is read whole into a zero-padded image of raw integers, and then every
+// output window, padding included, is read in place (kern_h rows of kern_w * n_chan
+// contiguous values) — no line buffer, no trigger bookkeeping, no edge cases. The outputs
+// are those of conv_stream_fast_each (the same lanes or scalar loop on the same raw values,
+// the padding being zeros), emitted in raster order. Applies to modular plans without
+// groups or horizontal dilation, and images of up to image_max_bytes (a per-thread buffer);
+// returns false otherwise (the line-buffer kernel runs).
+static const unsigned long image_max_bytes = 1ul << 22;
+
+// Values of a fixed-point type of at most 32 bits as their raw integers (the storage_t of
+// hlsforge's header), so that the per-beat steps of a chain run on plain int arrays, which
+// g++ vectorizes (the same integers as the fixed-point operations: a copy is a copy, ReLU and
+// the max of a pool compare raw integers, exactly as max_select does). ok is false for
+// anything else; those beats take the fixed-point code.
+template <class T>
+struct raw32 {
+    static const bool ok = false;
+    typedef int S;
+};
+template <int W, int I, bool SG, ap_q_mode Q, ap_o_mode O>
+struct raw32<fixed_base<W, I, SG, Q, O, 0> > {
+    typedef fixed_base<W, I, SG, Q, O, 0> T;
+    typedef typename T::storage_t S;
+    static const bool ok = W <= 32 && sizeof(S) == 4 && sizeof(T) == sizeof(S);
+    static const bool is_signed = SG;
+    // The raw integers of an array of T, in place: T is standard-layout with its storage as
+    // its only member, so a T and its storage share their address. (Copies through a local
+    // array instead made g++ store two halves and reload them as one vector, which stalls.)
+    static inline const S *raw(const T *v) { return reinterpret_cast<const S *>(v); }
+    static inline S *raw(T *v) { return reinterpret_cast<S *>(v); }
+};
+
+// The beat of out_T from a modular accumulator's raw sums: plan::finish (wrap to the
+// accumulator's width) then the cast to res_T, on 32-bit integers when the accumulator and the
+// result are the same type of at most 32 bits (the wrap is then the whole conversion).
+template <class plan, class out_T, unsigned N>
+inline void finish_beat(const typename plan::uacc *acc, out_T &y) {
+    typedef typename out_T::value_type res_T;
+    typedef typename plan::M M;
+    typedef raw32<res_T> R;
+    if (R::ok && std::is_same<typename plan::acc_t, res_T>::value && M::width <= 32) {
+        typename R::S *r = R::raw(y.data);
+        const int sh = 32 - M::width;
+        for (unsigned f = 0; f < N; f++) {
+            const unsigned u = unsigned(acc[f]) << sh;
+            r[f] = typename R::S(M::is_signed ? int(u) >> sh : int(u >> sh));
+        }
+        return;
+    }
+    for (unsigned f = 0; f < N; f++) y[f] = (res_T)plan::finish(fast::i64(acc[f]));
+}
+
+template <typename CONFIG_T, class sint>
+struct padded_image {
+    static const unsigned need_h = (CONFIG_T::out_h - 1) * CONFIG_T::stride_h + (CONFIG_T::kern_h - 1) * CONFIG_T::dil_h + 1;
+    static const unsigned need_w = (CONFIG_T::out_w - 1) * CONFIG_T::stride_w + CONFIG_T::kern_w;
+    static const unsigned h = need_h > CONFIG_T::in_h + CONFIG_T::pad_top ? need_h : CONFIG_T::in_h + CONFIG_T::pad_top;
+    static const unsigned w = need_w > CONFIG_T::in_w + CONFIG_T::pad_left ? need_w : CONFIG_T::in_w + CONFIG_T::pad_left;
+    static const unsigned long bytes = (unsigned long)h * w * CONFIG_T::n_chan * sizeof(sint);
+    static const bool fits = bytes <= image_max_bytes;
+    sint v[fits ? h : 1][fits ? w : 1][CONFIG_T::n_chan];
+    padded_image() { __builtin_memset(v, 0, sizeof(v)); } // the padding stays zero
+};
+
+template <class in_T, class out_T, typename CONFIG_T, class F>
+HLSFORGE_CLONES bool conv_image_fast(hls::stream<in_T> &in, F &emit,
+                                     const typename CONFIG_T::weight_t weights[CONFIG_T::groups * CONFIG_T::n_in * CONFIG_T::n_out],
+                                     const typename CONFIG_T::bias_t biases[CONFIG_T::n_filt]) {
+    typedef typename in_T::value_type data_T;
+    typedef typename out_T::value_type res_T;
+    typedef fast::mac_plan<data_T, typename CONFIG_T::weight_t, typename CONFIG_T::accum_t> plan;
+    typedef typename plan::sint sint;
+    typedef padded_image<CONFIG_T, sint> image;
+    if (!plan::modular || CONFIG_T::groups != 1 || CONFIG_T::dil_w != 1 || !image::fits) return false;
+    static const unsigned KH = CONFIG_T::kern_h, C = CONFIG_T::n_chan, SEG = CONFIG_T::kern_w * C;
+    static const fast::raw_params<CONFIG_T, sint, CONFIG_T::n_in * CONFIG_T::n_out, CONFIG_T::n_filt> p(weights, biases);
+    static const fast::mac_lanes<plan, CONFIG_T::n_in, CONFIG_T::n_out, 1> lanes(p.w, p.b);
+    static thread_local image img;
+    for (unsigned iy = 0; iy < CONFIG_T::in_h; iy++)
+        for (unsigned ix = 0; ix < CONFIG_T::in_w; ix++) {
+            const in_T v = in.read();
+            sint *dst = img.v[iy + CONFIG_T::pad_top][ix + CONFIG_T::pad_left];
+            for (unsigned c = 0; c < C; c++) dst[c] = sint(raw_bits(v[c]));
+        }
+    for (unsigned oy = 0; oy < CONFIG_T::out_h; oy++)
+        for (unsigned ox = 0; ox < CONFIG_T::out_w; ox++) {
+            const sint *win[KH];
+            for (unsigned ky = 0; ky < KH; ky++)
+                win[ky] = img.v[oy * CONFIG_T::stride_h + ky * CONFIG_T::dil_h][ox * CONFIG_T::stride_w];
+            typename plan::uacc acc[CONFIG_T::n_out];
+            if (ox + 1 < CONFIG_T::out_w && lanes.pairs()) {
+                // this window and the next one on the row in one pass (16-bit lanes, <= 8 outputs)
+                const sint *win_b[KH];
+                for (unsigned ky = 0; ky < KH; ky++) win_b[ky] = win[ky] + CONFIG_T::stride_w * C;
+                typename plan::uacc acc_b[CONFIG_T::n_out];
+                lanes.template run_rows2<KH>(0, win, win_b, acc, acc_b);
+                out_T y, y_b;
+                finish_beat<plan, out_T, CONFIG_T::n_out>(acc, y);
+                finish_beat<plan, out_T, CONFIG_T::n_out>(acc_b, y_b);
+                emit(y);
+                emit(y_b);
+                ox++;
+                continue;
+            }
+            if (!lanes.template run_rows<KH>(0, win, acc)) {
+                sint x[CONFIG_T::n_in];
+                for (unsigned ky = 0; ky < KH; ky++)
+                    for (unsigned i = 0; i < SEG; i++) x[ky * SEG + i] = win[ky][i];
+                for (unsigned f = 0; f < CONFIG_T::n_out; f++) acc[f] = typename plan::uacc(p.b[f]);
+                fast::accumulate_modular<plan, CONFIG_T::n_in, CONFIG_T::n_out>(acc, x, p.w);
+            }
+            out_T y;
+            finish_beat<plan, out_T, CONFIG_T::n_out>(acc, y);
+            emit(y);
+        }
+    return true;
+}
+#endif
+
 // Conv1D / Conv2D on a stream, each output beat handed to emit(beat) in FIFO order.
 template <class in_T, class out_T, typename CONFIG_T, class F>
 void conv_stream_to(hls::stream<in_T> &in, F emit,
@@ -36,6 +160,7 @@ void conv_stream_to(hls::stream<in_T> &in, F emit,
 #ifdef HLSFORGE_FAST_CSIM
     typedef typename in_T::value_type data_T;
     if (fast::mac_plan<data_T, typename CONFIG_T::weight_t, typename CONFIG_T::accum_t>::fast) {
+        if (conv_image_fast<in_T, out_T, CONFIG_T>(in, emit, weights, biases)) return;
         conv_stream_fast_each<in_T, out_T, CONFIG_T>(in, emit, weights, biases);
         return;
     }
@@ -46,11 +171,39 @@ void conv_stream_to(hls::stream<in_T> &in, F emit,
 }
 
 // One beat through an element-wise layer (exactly what stream_map does to each beat).
+template <class in_T, class out_T, typename CONFIG_T, class K>
+struct beat_map {
+    template <class... A>
+    static inline out_T run(const in_T &x, const A &...args) {
+        out_T y;
+        K::template apply<typename in_T::value_type, typename out_T::value_type, CONFIG_T>(x.data, y.data, args...);
+        return y;
+    }
+};
+#ifdef HLSFORGE_FAST_CSIM
+// ReLU from a type into itself: max(x, 0) on the raw integers (relu's max_select compares raw
+// integers; the cast into the same type is a copy), a loop g++ vectorizes.
+template <class in_T, class out_T, typename CONFIG_T>
+struct beat_map<in_T, out_T, CONFIG_T, k_relu> {
+    typedef typename in_T::value_type T;
+    typedef raw32<T> R;
+    static inline out_T run(const in_T &x) {
+        out_T y;
+        if (R::ok && std::is_same<T, typename out_T::value_type>::value && in_T::size == out_T::size) {
+            const typename R::S *a = R::raw(x.data);
+            typename R::S *r = R::raw(reinterpret_cast<T *>(y.data));
+            for (unsigned i = 0; i < in_T::size; i++) r[i] = a[i] > 0 ? a[i] : 0;
+            return y;
+        }
+        relu<T, typename out_T::value_type, CONFIG_T>(x.data, y.data);
+        return y;
+    }
+};
+#endif
+
 template <class in_T, class out_T, typename CONFIG_T, class K, class... A>
 inline out_T map_beat(const in_T &x, const A &...args) {
-    out_T y;
-    K::template apply<typename in_T::value_type, typename out_T::value_type, CONFIG_T>(x.data, y.data, args...);
-    return y;
+    return beat_map<in_T, out_T, CONFIG_T, K>::run(x, args...);
 }
 
 // Pooling fed one beat at a time: push() is one iteration of pool_stream_impl's Pixels loop
@@ -97,6 +250,27 @@ struct pool_pusher {
         p++;
     }
     void finish() { drain(); }
+    // The max of a window inside the input on raw integers (the max_select of every value,
+    // then a cast into the same type: a copy), when data and result are one type of at most
+    // 32 bits; false otherwise.
+    bool max_raw(int iy0, int ix0, out_T &y) const {
+#ifdef HLSFORGE_FAST_CSIM
+        typedef raw32<data_T> R;
+        if (R::ok && std::is_same<data_T, typename out_T::value_type>::value) {
+            typename R::S *best = R::raw(reinterpret_cast<data_T *>(y.data));
+            const typename R::S *first = R::raw(line[(unsigned)iy0 % rows][ix0]);
+            for (unsigned c = 0; c < CONFIG_T::n_chan; c++) best[c] = first[c];
+            for (unsigned py = 0; py < CONFIG_T::pool_h; py++)
+                for (unsigned px = 0; px < CONFIG_T::pool_w; px++) {
+                    const typename R::S *v = R::raw(line[(unsigned)(iy0 + (int)py) % rows][ix0 + (int)px]);
+                    for (unsigned c = 0; c < CONFIG_T::n_chan; c++) best[c] = v[c] > best[c] ? v[c] : best[c];
+                }
+            return true;
+        }
+#endif
+        (void)iy0, (void)ix0, (void)y;
+        return false;
+    }
     void drain() {
         while (next < n_pos && trig[next] <= (long)p) {
             const unsigned oy = next / CONFIG_T::out_w, ox = next % CONFIG_T::out_w;
@@ -105,15 +279,17 @@ struct pool_pusher {
             out_T y;
             if (is_max_pool<OP>::value && iy0 >= 0 && iy0 + (int)CONFIG_T::pool_h <= (int)CONFIG_T::in_h && ix0 >= 0 &&
                 ix0 + (int)CONFIG_T::pool_w <= (int)CONFIG_T::in_w) {
-                data_T best[CONFIG_T::n_chan];
-                const data_T *first = line[(unsigned)iy0 % rows][ix0];
-                for (unsigned c = 0; c < CONFIG_T::n_chan; c++) best[c] = first[c];
-                for (unsigned py = 0; py < CONFIG_T::pool_h; py++)
-                    for (unsigned px = 0; px < CONFIG_T::pool_w; px++) {
-                        const data_T *v = line[(unsigned)(iy0 + (int)py) % rows][ix0 + (int)px];
-                        for (unsigned c = 0; c < CONFIG_T::n_chan; c++) best[c] = max_select(best[c], v[c]);
-                    }
-                for (unsigned c = 0; c < CONFIG_T::n_chan; c++) y[c] = (typename out_T::value_type)best[c];
+                if (!max_raw(iy0, ix0, y)) {
+                    data_T best[CONFIG_T::n_chan];
+                    const data_T *first = line[(unsigned)iy0 % rows][ix0];
+                    for (unsigned c = 0; c < CONFIG_T::n_chan; c++) best[c] = first[c];
+                    for (unsigned py = 0; py < CONFIG_T::pool_h; py++)
+                        for (unsigned px = 0; px < CONFIG_T::pool_w; px++) {
+                            const data_T *v = line[(unsigned)(iy0 + (int)py) % rows][ix0 + (int)px];
+                            for (unsigned c = 0; c < CONFIG_T::n_chan; c++) best[c] = max_select(best[c], v[c]);
+                        }
+                    for (unsigned c = 0; c < CONFIG_T::n_chan; c++) y[c] = (typename out_T::value_type)best[c];
+                }
             } else {
                 OP::template pixel<data_T, typename out_T::value_type, CONFIG_T, rows, S>(line, y.data, oy, ox, scale);
             }

@@ -38,8 +38,8 @@ namespace csim {
 // contiguous values) — no line buffer, no trigger bookkeeping, no edge cases. The outputs
 // are those of conv_stream_fast_each (the same lanes or scalar loop on the same raw values,
 // the padding being zeros), emitted in raster order. Applies to modular plans without
-// groups or horizontal dilation, and images of up to image_max_bytes (a per-thread buffer);
-// returns false otherwise (the line-buffer kernel runs).
+// groups or horizontal dilation, and images of up to image_max_bytes (a per-thread buffer:
+// conv_image_applies); the others take the line-buffer kernel.
 static const unsigned long image_max_bytes = 1ul << 22;
 
 // Values of a fixed-point type of at most 32 bits as their raw integers (the storage_t of
@@ -97,8 +97,16 @@ struct padded_image {
     padded_image() { __builtin_memset(v, 0, sizeof(v)); } // the padding stays zero
 };
 
+// Whether conv_image_fast applies (decided at compile time).
+template <class in_T, typename CONFIG_T>
+struct conv_image_applies {
+    typedef fast::mac_plan<typename in_T::value_type, typename CONFIG_T::weight_t, typename CONFIG_T::accum_t> plan;
+    static const bool value = plan::modular && CONFIG_T::groups == 1 && CONFIG_T::dil_w == 1 &&
+                              padded_image<CONFIG_T, typename plan::sint>::fits;
+};
+
 template <class in_T, class out_T, typename CONFIG_T, class F>
-HLSFORGE_CLONES bool conv_image_fast(hls::stream<in_T> &in, F &emit,
+HLSFORGE_CLONES void conv_image_fast(hls::stream<in_T> &in, F &emit,
                                      const typename CONFIG_T::weight_t weights[CONFIG_T::groups * CONFIG_T::n_in * CONFIG_T::n_out],
                                      const typename CONFIG_T::bias_t biases[CONFIG_T::n_filt]) {
     typedef typename in_T::value_type data_T;
@@ -106,7 +114,6 @@ HLSFORGE_CLONES bool conv_image_fast(hls::stream<in_T> &in, F &emit,
     typedef fast::mac_plan<data_T, typename CONFIG_T::weight_t, typename CONFIG_T::accum_t> plan;
     typedef typename plan::sint sint;
     typedef padded_image<CONFIG_T, sint> image;
-    if (!plan::modular || CONFIG_T::groups != 1 || CONFIG_T::dil_w != 1 || !image::fits) return false;
     static const unsigned KH = CONFIG_T::kern_h, C = CONFIG_T::n_chan, SEG = CONFIG_T::kern_w * C;
     static const fast::raw_params<CONFIG_T, sint, CONFIG_T::n_in * CONFIG_T::n_out, CONFIG_T::n_filt> p(weights, biases);
     static const fast::mac_lanes<plan, CONFIG_T::n_in, CONFIG_T::n_out, 1> lanes(p.w, p.b);
@@ -148,8 +155,24 @@ HLSFORGE_CLONES bool conv_image_fast(hls::stream<in_T> &in, F &emit,
             finish_beat<plan, out_T, CONFIG_T::n_out>(acc, y);
             emit(y);
         }
-    return true;
 }
+
+// The fused chain's convolution on raw integers: the whole-image kernel where it applies, else
+// the line-buffer one (only the one that runs is instantiated: compile time).
+template <bool IMAGE>
+struct conv_fused_fast {
+    template <class in_T, class out_T, typename CONFIG_T, class F, class W, class B>
+    static void run(hls::stream<in_T> &in, F &emit, const W *weights, const B *biases) {
+        conv_image_fast<in_T, out_T, CONFIG_T>(in, emit, weights, biases);
+    }
+};
+template <>
+struct conv_fused_fast<false> {
+    template <class in_T, class out_T, typename CONFIG_T, class F, class W, class B>
+    static void run(hls::stream<in_T> &in, F &emit, const W *weights, const B *biases) {
+        conv_stream_fast_each<in_T, out_T, CONFIG_T>(in, emit, weights, biases);
+    }
+};
 #endif
 
 // Conv1D / Conv2D on a stream, each output beat handed to emit(beat) in FIFO order.
@@ -160,8 +183,8 @@ void conv_stream_to(hls::stream<in_T> &in, F emit,
 #ifdef HLSFORGE_FAST_CSIM
     typedef typename in_T::value_type data_T;
     if (fast::mac_plan<data_T, typename CONFIG_T::weight_t, typename CONFIG_T::accum_t>::fast) {
-        if (conv_image_fast<in_T, out_T, CONFIG_T>(in, emit, weights, biases)) return;
-        conv_stream_fast_each<in_T, out_T, CONFIG_T>(in, emit, weights, biases);
+        conv_fused_fast<conv_image_applies<in_T, CONFIG_T>::value>::template run<in_T, out_T, CONFIG_T>(in, emit, weights,
+                                                                                                       biases);
         return;
     }
 #endif
@@ -238,16 +261,25 @@ struct pool_pusher {
     const S *scale;
     F emit;
     unsigned p, next;
+    unsigned ix, slot;  // column of beat p, and its row's place in the line buffer (row % rows)
     const long *trig;
-    pool_pusher(const S *s, F f) : scale(s), emit(f), p(0), next(0) {
+    pool_pusher(const S *s, F f) : scale(s), emit(f), p(0), next(0), ix(0), slot(0) {
         static const pool_triggers<CONFIG_T> t;
         trig = t.t;
     }
     void push(const in_T &x) {
-        const unsigned iy = p / CONFIG_T::in_w, ix = p % CONFIG_T::in_w;
-        for (unsigned c = 0; c < CONFIG_T::n_chan; c++) line[iy % rows][ix][c] = x[c];
+        // a copy of the beat's values (as one block when they are plain bits: element by
+        // element, g++ read back a vector just stored one value at a time, which stalls)
+        if (std::is_trivially_copyable<data_T>::value)
+            __builtin_memcpy(static_cast<void *>(line[slot][ix]), static_cast<const void *>(x.data), sizeof(line[slot][ix]));
+        else
+            for (unsigned c = 0; c < CONFIG_T::n_chan; c++) line[slot][ix][c] = x[c];
         drain();
         p++;
+        if (++ix == CONFIG_T::in_w) {
+            ix = 0;
+            if (++slot == rows) slot = 0;
+        }
     }
     void finish() { drain(); }
     // The max of a window inside the input on raw integers (the max_select of every value,

@@ -276,11 +276,15 @@ struct chunks<S16, MUL, SH, RND, KH, SEG, NP, NV, NV, SKIP0> {
 // out[f] (f < NP) = bias[f] + sum_i term(x[i], w[i][f]), as 32-bit integers; x = KH rows of
 // SEG values.
 template <bool S16, int MUL, int SH, bool RND, unsigned KH, unsigned SEG, unsigned NP, bool SKIP0>
-inline void mac(const void *bias, const int *const *rows, const void *w, int *out) {
+inline __attribute__((always_inline)) void mac_inline(const void *bias, const int *const *rows, const void *w, int *out) {
     if (S16 && NP == 8)
         chunk8<MUL, SH, KH, SEG>(static_cast<const short *>(bias), rows, static_cast<const short *>(w), out);
     else
         chunks<S16, MUL, SH, RND, KH, SEG, NP, 0, NP / (S16 ? 16 : 8), SKIP0>::run(bias, rows, w, out);
+}
+template <bool S16, int MUL, int SH, bool RND, unsigned KH, unsigned SEG, unsigned NP, bool SKIP0>
+inline void mac(const void *bias, const int *const *rows, const void *w, int *out) {
+    mac_inline<S16, MUL, SH, RND, KH, SEG, NP, SKIP0>(bias, rows, w, out);
 }
 
 }  // namespace avx2
@@ -310,6 +314,7 @@ struct mac_lanes {
     static const int sh16 = s > 16 ? s - 16 : 0;
     static const int pre16 = s <= 0 ? -s : (s < 16 ? 16 - s : 0);  // weight pre-shift
     static const bool rnd = plan::M::q == AP_RND;
+    static const unsigned n_in = N_IN, n_out = N_OUT;
 
 #ifdef HLSFORGE_LANES_AVX2
     short w16[K::lanes16 ? G * N_IN * NP16 : 1];
@@ -390,6 +395,39 @@ struct mac_lanes {
     bool run_rows2(unsigned, const sint *const *, const sint *const *, uacc *, uacc *) const { return false; }
 #endif
 };
+
+#ifdef HLSFORGE_LANES_AVX2
+// run_rows / run_rows2 of a mac_lanes L for a caller that is itself compiled for AVX2
+// (target("avx2"): stream_fused.h's window loop). There the MAC is inlined into the loop, so
+// its sums stay in registers for the steps that follow instead of a call and a trip through
+// memory per window. Same lanes, same terms, same bits.
+template <unsigned KH, class L>
+inline __attribute__((target("avx2"), always_inline)) bool run_rows_inline(const L &l, const typename L::sint *const *rows,
+                                                                            typename L::uacc *acc) {
+    int a[L::NP16 > L::NP32 ? L::NP16 : L::NP32] __attribute__((aligned(32)));
+    const int *const *r = reinterpret_cast<const int *const *>(rows);
+    if (l.use16)
+        avx2::mac_inline<true, L::mul16, L::sh16, false, KH, L::n_in / KH, L::NP16, L::skip0>(l.b16, r, l.w16, a);
+    else if (l.use32)
+        avx2::mac_inline<false, 0, (L::s > 0 ? L::s : 0), L::rnd, KH, L::n_in / KH, L::NP32, L::skip0>(l.b32, r, l.w32, a);
+    else
+        return false;
+    for (unsigned f = 0; f < L::n_out; f++) acc[f] = typename L::uacc((unsigned)a[f]);
+    return true;
+}
+template <unsigned KH, class L>
+inline __attribute__((target("avx2"), always_inline)) void run_rows2_inline(const L &l, const typename L::sint *const *rows_a,
+                                                                             const typename L::sint *const *rows_b,
+                                                                             typename L::uacc *acc_a, typename L::uacc *acc_b) {
+    int a[8] __attribute__((aligned(32))), b[8] __attribute__((aligned(32)));
+    avx2::chunk8x2<L::mul16, L::sh16, KH, L::n_in / KH>(l.b16, reinterpret_cast<const int *const *>(rows_a),
+                                                       reinterpret_cast<const int *const *>(rows_b), l.w16, a, b);
+    for (unsigned f = 0; f < L::n_out; f++) {
+        acc_a[f] = typename L::uacc((unsigned)a[f]);
+        acc_b[f] = typename L::uacc((unsigned)b[f]);
+    }
+}
+#endif
 
 }  // namespace fast
 }  // namespace hlsforge

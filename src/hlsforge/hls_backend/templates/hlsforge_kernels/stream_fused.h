@@ -105,37 +105,54 @@ struct conv_image_applies {
                               padded_image<CONFIG_T, typename plan::sint>::fits;
 };
 
-template <class in_T, class out_T, typename CONFIG_T, class F>
-HLSFORGE_CLONES void conv_image_fast(hls::stream<in_T> &in, F &emit,
-                                     const typename CONFIG_T::weight_t weights[CONFIG_T::groups * CONFIG_T::n_in * CONFIG_T::n_out],
-                                     const typename CONFIG_T::bias_t biases[CONFIG_T::n_filt]) {
-    typedef typename in_T::value_type data_T;
-    typedef typename out_T::value_type res_T;
-    typedef fast::mac_plan<data_T, typename CONFIG_T::weight_t, typename CONFIG_T::accum_t> plan;
+// How image_windows runs the MAC of a window: through mac_lanes (a call per window into the
+// AVX2 lanes, or false: the scalar loop) ...
+struct lanes_by_call {
+    template <unsigned KH, class L>
+    static inline bool rows(const L &l, const typename L::sint *const *w, typename L::uacc *acc) {
+        return l.template run_rows<KH>(0, w, acc);
+    }
+    template <unsigned KH, class L>
+    static inline void rows2(const L &l, const typename L::sint *const *a, const typename L::sint *const *b,
+                             typename L::uacc *acc_a, typename L::uacc *acc_b) {
+        l.template run_rows2<KH>(0, a, b, acc_a, acc_b);
+    }
+};
+#ifdef HLSFORGE_LANES_AVX2
+// ... or inlined, in the copy of the loop compiled for AVX2 (image_windows_avx2), where the sums
+// then stay in registers through finish_beat and the chain's next steps.
+struct lanes_inline {
+    template <unsigned KH, class L>
+    static inline __attribute__((target("avx2"))) bool rows(const L &l, const typename L::sint *const *w,
+                                                            typename L::uacc *acc) {
+        return fast::run_rows_inline<KH>(l, w, acc);
+    }
+    template <unsigned KH, class L>
+    static inline __attribute__((target("avx2"))) void rows2(const L &l, const typename L::sint *const *a,
+                                                             const typename L::sint *const *b, typename L::uacc *acc_a,
+                                                             typename L::uacc *acc_b) {
+        fast::run_rows2_inline<KH>(l, a, b, acc_a, acc_b);
+    }
+};
+#endif
+
+// Every output window of the padded image, in raster order, each beat handed to emit.
+template <class LANES, class out_T, typename CONFIG_T, class plan, class IMG, class L, class P, class F>
+inline void image_windows(const IMG &img, const L &lanes, const P &p, F &emit) {
     typedef typename plan::sint sint;
-    typedef padded_image<CONFIG_T, sint> image;
     static const unsigned KH = CONFIG_T::kern_h, C = CONFIG_T::n_chan, SEG = CONFIG_T::kern_w * C;
-    static const fast::raw_params<CONFIG_T, sint, CONFIG_T::n_in * CONFIG_T::n_out, CONFIG_T::n_filt> p(weights, biases);
-    static const fast::mac_lanes<plan, CONFIG_T::n_in, CONFIG_T::n_out, 1> lanes(p.w, p.b);
-    static thread_local image img;
-    for (unsigned iy = 0; iy < CONFIG_T::in_h; iy++)
-        for (unsigned ix = 0; ix < CONFIG_T::in_w; ix++) {
-            const in_T v = in.read();
-            sint *dst = img.v[iy + CONFIG_T::pad_top][ix + CONFIG_T::pad_left];
-            for (unsigned c = 0; c < C; c++) dst[c] = sint(raw_bits(v[c]));
-        }
     for (unsigned oy = 0; oy < CONFIG_T::out_h; oy++)
         for (unsigned ox = 0; ox < CONFIG_T::out_w; ox++) {
             const sint *win[KH];
             for (unsigned ky = 0; ky < KH; ky++)
                 win[ky] = img.v[oy * CONFIG_T::stride_h + ky * CONFIG_T::dil_h][ox * CONFIG_T::stride_w];
             typename plan::uacc acc[CONFIG_T::n_out];
-            if (ox + 1 < CONFIG_T::out_w && lanes.pairs()) {
+            if (L::K::lanes16 && L::NP16 == 8 && ox + 1 < CONFIG_T::out_w && lanes.pairs()) {
                 // this window and the next one on the row in one pass (16-bit lanes, <= 8 outputs)
                 const sint *win_b[KH];
                 for (unsigned ky = 0; ky < KH; ky++) win_b[ky] = win[ky] + CONFIG_T::stride_w * C;
                 typename plan::uacc acc_b[CONFIG_T::n_out];
-                lanes.template run_rows2<KH>(0, win, win_b, acc, acc_b);
+                LANES::template rows2<KH>(lanes, win, win_b, acc, acc_b);
                 out_T y, y_b;
                 finish_beat<plan, out_T, CONFIG_T::n_out>(acc, y);
                 finish_beat<plan, out_T, CONFIG_T::n_out>(acc_b, y_b);
@@ -144,7 +161,7 @@ HLSFORGE_CLONES void conv_image_fast(hls::stream<in_T> &in, F &emit,
                 ox++;
                 continue;
             }
-            if (!lanes.template run_rows<KH>(0, win, acc)) {
+            if (!LANES::template rows<KH>(lanes, win, acc)) {
                 sint x[CONFIG_T::n_in];
                 for (unsigned ky = 0; ky < KH; ky++)
                     for (unsigned i = 0; i < SEG; i++) x[ky * SEG + i] = win[ky][i];
@@ -155,6 +172,41 @@ HLSFORGE_CLONES void conv_image_fast(hls::stream<in_T> &in, F &emit,
             finish_beat<plan, out_T, CONFIG_T::n_out>(acc, y);
             emit(y);
         }
+}
+
+#ifdef HLSFORGE_LANES_AVX2
+// The window loop compiled for AVX2 with everything it calls inlined (flatten): the lanes, the
+// beat steps and the chain's next layers (the emit callback).
+template <class out_T, typename CONFIG_T, class plan, class IMG, class L, class P, class F>
+__attribute__((target("avx2"), flatten)) void image_windows_avx2(const IMG &img, const L &lanes, const P &p, F &emit) {
+    image_windows<lanes_inline, out_T, CONFIG_T, plan>(img, lanes, p, emit);
+}
+#endif
+
+template <class in_T, class out_T, typename CONFIG_T, class F>
+void conv_image_fast(hls::stream<in_T> &in, F &emit,
+                     const typename CONFIG_T::weight_t weights[CONFIG_T::groups * CONFIG_T::n_in * CONFIG_T::n_out],
+                     const typename CONFIG_T::bias_t biases[CONFIG_T::n_filt]) {
+    typedef typename in_T::value_type data_T;
+    typedef fast::mac_plan<data_T, typename CONFIG_T::weight_t, typename CONFIG_T::accum_t> plan;
+    typedef typename plan::sint sint;
+    typedef padded_image<CONFIG_T, sint> image;
+    static const fast::raw_params<CONFIG_T, sint, CONFIG_T::n_in * CONFIG_T::n_out, CONFIG_T::n_filt> p(weights, biases);
+    static const fast::mac_lanes<plan, CONFIG_T::n_in, CONFIG_T::n_out, 1> lanes(p.w, p.b);
+    static thread_local image img;
+    for (unsigned iy = 0; iy < CONFIG_T::in_h; iy++)
+        for (unsigned ix = 0; ix < CONFIG_T::in_w; ix++) {
+            const in_T v = in.read();
+            sint *dst = img.v[iy + CONFIG_T::pad_top][ix + CONFIG_T::pad_left];
+            for (unsigned c = 0; c < CONFIG_T::n_chan; c++) dst[c] = sint(raw_bits(v[c]));
+        }
+#ifdef HLSFORGE_LANES_AVX2
+    if (lanes.use16 || lanes.use32) {  // (only where the CPU has AVX2)
+        image_windows_avx2<out_T, CONFIG_T, plan>(img, lanes, p, emit);
+        return;
+    }
+#endif
+    image_windows<lanes_by_call, out_T, CONFIG_T, plan>(img, lanes, p, emit);
 }
 
 // The fused chain's convolution on raw integers: the whole-image kernel where it applies, else

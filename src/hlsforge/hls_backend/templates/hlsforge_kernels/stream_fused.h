@@ -38,9 +38,10 @@ namespace csim {
 // contiguous values) — no line buffer, no trigger bookkeeping, no edge cases. The outputs
 // are those of conv_stream_fast_each (the same lanes or scalar loop on the same raw values,
 // the padding being zeros), emitted in raster order. Applies to modular plans without
-// groups or horizontal dilation, and images of up to image_max_bytes (a per-thread buffer:
+// groups or horizontal dilation, and images of up to image_max_bytes (image_store:
 // conv_image_applies); the others take the line-buffer kernel.
 static const unsigned long image_max_bytes = 1ul << 22;
+static const unsigned long image_stack_bytes = 1ul << 16;
 
 // Values of a fixed-point type of at most 32 bits as their raw integers (the storage_t of
 // hlsforge's header), so that the per-beat steps of a chain run on plain int arrays, which
@@ -93,8 +94,34 @@ struct padded_image {
     static const unsigned w = need_w > CONFIG_T::in_w + CONFIG_T::pad_left ? need_w : CONFIG_T::in_w + CONFIG_T::pad_left;
     static const unsigned long bytes = (unsigned long)h * w * CONFIG_T::n_chan * sizeof(sint);
     static const bool fits = bytes <= image_max_bytes;
+    static const bool on_stack = bytes <= image_stack_bytes;
+    static const bool has_padding = (unsigned long)h * w > (unsigned long)CONFIG_T::in_h * CONFIG_T::in_w;
     sint v[fits ? h : 1][fits ? w : 1][CONFIG_T::n_chan];
-    padded_image() { __builtin_memset(v, 0, sizeof(v)); } // the padding stays zero
+    void clear() { __builtin_memset(v, 0, sizeof(v)); }
+};
+
+// Where the image lives while the convolution runs: a small one on the stack (its padding
+// zeroed on every call), a large one in a per-thread buffer zeroed once (the input's values
+// overwrite the same cells every time, so the padding stays zero). run(image &) does the work.
+template <class IMG, bool STACK = IMG::on_stack>
+struct image_store {
+    struct zeroed : IMG {
+        zeroed() { this->clear(); }
+    };
+    template <class RUN>
+    static void with(RUN &run) {
+        static thread_local zeroed img;
+        run(static_cast<IMG &>(img));
+    }
+};
+template <class IMG>
+struct image_store<IMG, true> {
+    template <class RUN>
+    static void with(RUN &run) {
+        IMG img;
+        if (IMG::has_padding) img.clear();
+        run(img);
+    }
 };
 
 // Whether conv_image_fast applies (decided at compile time).
@@ -193,20 +220,22 @@ void conv_image_fast(hls::stream<in_T> &in, F &emit,
     typedef padded_image<CONFIG_T, sint> image;
     static const fast::raw_params<CONFIG_T, sint, CONFIG_T::n_in * CONFIG_T::n_out, CONFIG_T::n_filt> p(weights, biases);
     static const fast::mac_lanes<plan, CONFIG_T::n_in, CONFIG_T::n_out, 1> lanes(p.w, p.b);
-    static thread_local image img;
-    for (unsigned iy = 0; iy < CONFIG_T::in_h; iy++)
-        for (unsigned ix = 0; ix < CONFIG_T::in_w; ix++) {
-            const in_T v = in.read();
-            sint *dst = img.v[iy + CONFIG_T::pad_top][ix + CONFIG_T::pad_left];
-            for (unsigned c = 0; c < CONFIG_T::n_chan; c++) dst[c] = sint(raw_bits(v[c]));
-        }
+    auto run = [&](image &img) {
+        for (unsigned iy = 0; iy < CONFIG_T::in_h; iy++)
+            for (unsigned ix = 0; ix < CONFIG_T::in_w; ix++) {
+                const in_T v = in.read();
+                sint *dst = img.v[iy + CONFIG_T::pad_top][ix + CONFIG_T::pad_left];
+                for (unsigned c = 0; c < CONFIG_T::n_chan; c++) dst[c] = sint(raw_bits(v[c]));
+            }
 #ifdef HLSFORGE_LANES_AVX2
-    if (lanes.use16 || lanes.use32) {  // (only where the CPU has AVX2)
-        image_windows_avx2<out_T, CONFIG_T, plan>(img, lanes, p, emit);
-        return;
-    }
+        if (lanes.use16 || lanes.use32) {  // (only where the CPU has AVX2)
+            image_windows_avx2<out_T, CONFIG_T, plan>(img, lanes, p, emit);
+            return;
+        }
 #endif
-    image_windows<lanes_by_call, out_T, CONFIG_T, plan>(img, lanes, p, emit);
+        image_windows<lanes_by_call, out_T, CONFIG_T, plan>(img, lanes, p, emit);
+    };
+    image_store<image>::with(run);
 }
 
 // The fused chain's convolution on raw integers: the whole-image kernel where it applies, else

@@ -4,7 +4,8 @@ windows per pass on 16-bit lanes, the raw-integer beat steps of ReLU / max pooli
 channel, filter counts that are not a multiple of the lane width (1, 5, 12, 20), odd output
 widths (the last window of a row alone), stride, padding, vertical dilation, Conv1D, a ReLU
 or an accumulator of another type than the result (the fixed-point steps), padded pooling,
-32-bit lanes (large weights, rounding accumulator), no lanes (a 40-bit accumulator), and the layers that keep the line-buffer
+32-bit lanes (large weights, rounding accumulator), no lanes (a 40-bit accumulator), an image
+too large for the stack, and the layers that keep the line-buffer
 kernel (saturating accumulator, groups). Every model ends with its fused chain, so
 ``predict`` (which runs the fused copy of the top function) shows the chain's own output."""
 
@@ -78,6 +79,9 @@ CASES: dict[str, tuple[Graph, dict[str, Any]]] = {
     # large weights: 32-bit lanes; a rounding accumulator: 32-bit lanes with RND
     "large_w": (_chain("large_w", (8, 8, 2), 8, (3, 3), scale=4.0), _cfg()),
     "rnd_acc": (_chain("rnd_acc", (8, 8, 1), 8, (3, 3)), _cfg(conv={"accum": "ap_fixed<16,6,AP_RND>"})),
+    # a padded image over 64 KiB (48 x 48 x 8 values): the per-thread buffer, its padding
+    # zeroed once and kept from event to event
+    "big_image": (_chain("big_image", (46, 46, 8), 4, (3, 3), pad=1), _cfg()),
     # a 40-bit accumulator: modular but no lane form, the scalar loop over the image window
     "acc40": (_chain("acc40", (7, 9, 2), 6, (3, 3), pad=1), _cfg(conv={"accum": "ap_fixed<40,16>"})),
     # not modular (saturating accumulator) and grouped: the line-buffer kernel

@@ -124,6 +124,18 @@ struct image_store<IMG, true> {
     }
 };
 
+// The next n beats of a stream as one array (hlsforge's stream: hls::stream::read_block), or
+// null: read them one by one (Xilinx's hls_stream.h, a tracked dataflow run, too few beats).
+template <class T>
+inline const T *read_block(hls::stream<T> &s, unsigned n) {
+#ifdef HLSFORGE_STREAM_H_
+    return s.read_block(n);
+#else
+    (void)s, (void)n;
+    return 0;
+#endif
+}
+
 // Whether conv_image_fast applies (decided at compile time).
 template <class in_T, typename CONFIG_T>
 struct conv_image_applies {
@@ -221,9 +233,10 @@ void conv_image_fast(hls::stream<in_T> &in, F &emit,
     static const fast::raw_params<CONFIG_T, sint, CONFIG_T::n_in * CONFIG_T::n_out, CONFIG_T::n_filt> p(weights, biases);
     static const fast::mac_lanes<plan, CONFIG_T::n_in, CONFIG_T::n_out, 1> lanes(p.w, p.b);
     auto run = [&](image &img) {
+        const in_T *block = read_block(in, CONFIG_T::in_h * CONFIG_T::in_w);
         for (unsigned iy = 0; iy < CONFIG_T::in_h; iy++)
             for (unsigned ix = 0; ix < CONFIG_T::in_w; ix++) {
-                const in_T v = in.read();
+                const in_T v = block ? block[iy * CONFIG_T::in_w + ix] : in.read();
                 sint *dst = img.v[iy + CONFIG_T::pad_top][ix + CONFIG_T::pad_left];
                 for (unsigned c = 0; c < CONFIG_T::n_chan; c++) dst[c] = sint(raw_bits(v[c]));
             }

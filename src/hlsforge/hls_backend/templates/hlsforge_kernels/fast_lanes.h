@@ -371,14 +371,17 @@ struct mac_lanes {
     bool run(unsigned g, const sint *x, uacc *acc) const { return run_rows<1>(g, &x, acc); }
 
     // Two windows at once (avx2::chunk8x2), when the layer runs on 16-bit lanes and has at
-    // most eight outputs; false otherwise (the caller runs the windows one by one).
-    bool pairs() const { return use16 && NP16 == 8; }
+    // most eight outputs; false otherwise (the caller runs the windows one by one). (The
+    // two-window code is instantiated only for layers that can take it: compile time.)
+    static const bool pair_form = K::lanes16 && NP16 == 8;
+    bool pairs() const { return pair_form && use16; }
     template <unsigned KH>
     bool run_rows2(unsigned g, const sint *const *rows_a, const sint *const *rows_b, uacc *acc_a, uacc *acc_b) const {
         if (!pairs()) return false;
         int a[8] __attribute__((aligned(32))), b[8] __attribute__((aligned(32)));
-        avx2::mac8x2<mul16, sh16, KH, N_IN / KH>(b16 + g * NP16, reinterpret_cast<const int *const *>(rows_a),
-                                                 reinterpret_cast<const int *const *>(rows_b), w16 + g * N_IN * NP16, a, b);
+        avx2::mac8x2<mul16, sh16, KH, (pair_form ? N_IN / KH : 0)>(
+            b16 + g * NP16, reinterpret_cast<const int *const *>(rows_a), reinterpret_cast<const int *const *>(rows_b),
+            w16 + g * N_IN * NP16, a, b);
         for (unsigned f = 0; f < N_OUT; f++) {
             acc_a[f] = uacc((unsigned)a[f]);
             acc_b[f] = uacc((unsigned)b[f]);
@@ -390,6 +393,7 @@ struct mac_lanes {
     template <unsigned KH>
     bool run_rows(unsigned, const sint *const *, uacc *) const { return false; }
     bool run(unsigned, const sint *, uacc *) const { return false; }
+    static const bool pair_form = false;
     bool pairs() const { return false; }
     template <unsigned KH>
     bool run_rows2(unsigned, const sint *const *, const sint *const *, uacc *, uacc *) const { return false; }
@@ -420,8 +424,8 @@ inline __attribute__((target("avx2"), always_inline)) void run_rows2_inline(cons
                                                                              const typename L::sint *const *rows_b,
                                                                              typename L::uacc *acc_a, typename L::uacc *acc_b) {
     int a[8] __attribute__((aligned(32))), b[8] __attribute__((aligned(32)));
-    avx2::chunk8x2<L::mul16, L::sh16, KH, L::n_in / KH>(l.b16, reinterpret_cast<const int *const *>(rows_a),
-                                                       reinterpret_cast<const int *const *>(rows_b), l.w16, a, b);
+    avx2::chunk8x2<L::mul16, L::sh16, KH, (L::pair_form ? L::n_in / KH : 0)>(
+        l.b16, reinterpret_cast<const int *const *>(rows_a), reinterpret_cast<const int *const *>(rows_b), l.w16, a, b);
     for (unsigned f = 0; f < L::n_out; f++) {
         acc_a[f] = typename L::uacc((unsigned)a[f]);
         acc_b[f] = typename L::uacc((unsigned)b[f]);

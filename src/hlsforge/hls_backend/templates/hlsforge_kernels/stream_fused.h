@@ -186,7 +186,7 @@ inline void image_windows(const IMG &img, const L &lanes, const P &p, F &emit) {
             for (unsigned ky = 0; ky < KH; ky++)
                 win[ky] = img.v[oy * CONFIG_T::stride_h + ky * CONFIG_T::dil_h][ox * CONFIG_T::stride_w];
             typename plan::uacc acc[CONFIG_T::n_out];
-            if (L::K::lanes16 && L::NP16 == 8 && ox + 1 < CONFIG_T::out_w && lanes.pairs()) {
+            if (L::pair_form && ox + 1 < CONFIG_T::out_w && lanes.pairs()) {
                 // this window and the next one on the row in one pass (16-bit lanes, <= 8 outputs)
                 const sint *win_b[KH];
                 for (unsigned ky = 0; ky < KH; ky++) win_b[ky] = win[ky] + CONFIG_T::stride_w * C;

@@ -32,3 +32,12 @@ def test_fast_mac_equals_the_fixed_point_loop() -> None:
         proc = subprocess.run([str(exe)], capture_output=True, text=True, check=False)
         assert proc.returncode == 0, proc.stdout + proc.stderr
         assert "mismatches: 0" in proc.stdout
+        if _has_avx2():  # the two-window form (run_rows2) was exercised
+            assert "windows in pairs: 0)" not in proc.stdout, proc.stdout
+
+
+def _has_avx2() -> bool:
+    try:
+        return " avx2" in Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False

@@ -107,6 +107,17 @@ class stream : public hlsforge::sim::stream_base {
         return buf_[i]; // nothing is written before the value is copied out
     }
     void read(T &v) { v = read(); }
+    // The next n beats as one array, consumed (hlsforge addition, for the C simulation's fused
+    // top function, which reads a whole input at once); null while a tracked dataflow run is
+    // active or when fewer than n beats wait: then read them one by one. The array stays valid
+    // until the next write.
+    const T *read_block(std::size_t n) {
+        if (hlsforge::sim::current_hooks() || tail_ - head_ < n) return 0;
+        const T *p = buf_ + head_;
+        head_ += n;
+        if (head_ == tail_) head_ = tail_ = 0;
+        return p;
+    }
     void write(const T &v) {
         hlsforge::sim::hooks *h = hlsforge::sim::current_hooks();
         if (h) h->before_write(this);

@@ -105,6 +105,7 @@ struct mac_plan {
     typedef fixed_traits<data_T> X;
     typedef fixed_traits<weight_T> Wt;
     typedef accum_modes<acc_T> M;
+    typedef acc_T acc_t;
     static const int p_frac = X::fwidth + Wt::fwidth;
     static const int shift = p_frac - M::fwidth;  // bits a product loses in the accumulator
     static const int p_mag = X::width + Wt::width - (X::is_signed ? 1 : 0) - (Wt::is_signed ? 1 : 0);  // |x*w| < 2^p_mag

@@ -123,6 +123,47 @@ inline __attribute__((always_inline)) void chunk(const void *bias_v, const int *
     acc_v a1 = C > 1 ? load<acc_v>(bias + L) : acc_v();
     acc_v a2 = C > 2 ? load<acc_v>(bias + 2 * L) : acc_v();
     acc_v a3 = C > 3 ? load<acc_v>(bias + 3 * L) : acc_v();
+    if (!SKIP0 && C <= 2) {
+        // one or two vectors of outputs: the spare registers hold partial sums (as in chunk8),
+        // so that two or four add chains run side by side instead of one
+#define HLSFORGE_T(i, k) (S16 ? (acc_v)term16<MUL, SH>(v16s{} + (short)x[i], load<v16s>(wr + (i) * NP + (k) * L)) \
+                              : (acc_v)term32<SH, RND>(v8i32{} + x[i], load<v8i32>(wr + (i) * NP + (k) * L)))
+        for (unsigned ky = 0; ky < KH; ky++) {
+            const int *x = rows[ky];
+            const lane_t *wr = w + (unsigned long)ky * SEG * NP;
+            unsigned i = 0;
+            if (C == 1) {
+                for (; i + 4 <= SEG; i += 4) {
+                    a0 += HLSFORGE_T(i, 0);
+                    a1 += HLSFORGE_T(i + 1, 0);
+                    a2 += HLSFORGE_T(i + 2, 0);
+                    a3 += HLSFORGE_T(i + 3, 0);
+                }
+                if (i < SEG) a0 += HLSFORGE_T(i, 0);
+                if (i + 1 < SEG) a1 += HLSFORGE_T(i + 1, 0);
+                if (i + 2 < SEG) a2 += HLSFORGE_T(i + 2, 0);
+            } else {
+                for (; i + 2 <= SEG; i += 2) {
+                    a0 += HLSFORGE_T(i, 0);
+                    a1 += HLSFORGE_T(i, 1);
+                    a2 += HLSFORGE_T(i + 1, 0);
+                    a3 += HLSFORGE_T(i + 1, 1);
+                }
+                if (i < SEG) {
+                    a0 += HLSFORGE_T(i, 0);
+                    a1 += HLSFORGE_T(i, 1);
+                }
+            }
+        }
+#undef HLSFORGE_T
+        if (C == 1) {
+            store_acc(out, (a0 + a1) + (a2 + a3));
+        } else {
+            store_acc(out, a0 + a2);
+            store_acc(out + L, a1 + a3);
+        }
+        return;
+    }
     for (unsigned ky = 0; ky < KH; ky++) {
         const int *x = rows[ky];
         for (unsigned i = 0; i < SEG; i++) {
@@ -150,19 +191,70 @@ inline __attribute__((always_inline)) void chunk(const void *bias_v, const int *
     if (C > 3) store_acc(out + 3 * L, a3);
 }
 
-// Eight outputs or fewer in 16-bit lanes: one 128-bit vector.
-template <int MUL, int SH, unsigned KH, unsigned SEG, bool SKIP0>
+// Eight outputs or fewer in 16-bit lanes: one 128-bit vector, summed in four partial
+// accumulators (input i of a row goes to partial i mod 4; the sum modulo 2^16 does not
+// depend on the order, and four independent add chains keep the multiplier busy where one
+// chain would wait on each add). (SKIP0 never applies: it needs 128 outputs or more.)
+template <int MUL, int SH, unsigned KH, unsigned SEG>
 inline __attribute__((always_inline)) void chunk8(const short *bias, const int *const *rows, const short *w, int *out) {
-    v8u16 a = load<v8u16>(bias);
+    v8u16 a0 = load<v8u16>(bias), a1 = v8u16(), a2 = v8u16(), a3 = v8u16();
     for (unsigned ky = 0; ky < KH; ky++) {
         const int *x = rows[ky];
-        for (unsigned i = 0; i < SEG; i++) {
-            const int xi = x[i];
-            if (SKIP0 && xi == 0) continue;
-            a += term8<MUL, SH>(v8s{} + (short)xi, load<v8s>(w + (ky * SEG + i) * 8));
+        const short *wr = w + ky * SEG * 8;
+#define HLSFORGE_T8(i) term8<MUL, SH>(v8s{} + (short)x[i], load<v8s>(wr + (i) * 8))
+        unsigned i = 0;
+        for (; i + 4 <= SEG; i += 4) {
+            a0 += HLSFORGE_T8(i);
+            a1 += HLSFORGE_T8(i + 1);
+            a2 += HLSFORGE_T8(i + 2);
+            a3 += HLSFORGE_T8(i + 3);
         }
+        if (i < SEG) a0 += HLSFORGE_T8(i);
+        if (i + 1 < SEG) a1 += HLSFORGE_T8(i + 1);
+        if (i + 2 < SEG) a2 += HLSFORGE_T8(i + 2);
+#undef HLSFORGE_T8
     }
-    store(out, __builtin_convertvector((v8s)a, v8i32));
+    store(out, __builtin_convertvector((v8s)((a0 + a1) + (a2 + a3)), v8i32));
+}
+
+// Two output positions of at most eight outputs each (a convolution's neighbouring windows),
+// side by side in one 256-bit vector: window A in the low eight lanes, window B in the high
+// eight, each weight row loaded once into both halves. Per lane the same terms as chunk8.
+template <int MUL, int SH, unsigned KH, unsigned SEG>
+inline __attribute__((always_inline)) void chunk8x2(const short *bias, const int *const *rows_a, const int *const *rows_b,
+                                                    const short *w, int *out_a, int *out_b) {
+    const v8s b8 = load<v8s>(bias);
+    v16u a0 = (v16u)__builtin_shufflevector(b8, b8, 0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7);
+    v16u a1 = v16u(), a2 = v16u(), a3 = v16u();
+    for (unsigned ky = 0; ky < KH; ky++) {
+        const int *xa = rows_a[ky], *xb = rows_b[ky];
+        const short *wr = w + ky * SEG * 8;
+#define HLSFORGE_T8X2(i)                                                                                        \
+    term16<MUL, SH>(__builtin_shufflevector(v8s{} + (short)xa[i], v8s{} + (short)xb[i], 0, 1, 2, 3, 4, 5, 6, 7, 8, \
+                                            9, 10, 11, 12, 13, 14, 15),                                        \
+                    __builtin_shufflevector(load<v8s>(wr + (i) * 8), load<v8s>(wr + (i) * 8), 0, 1, 2, 3, 4, 5, 6, \
+                                            7, 0, 1, 2, 3, 4, 5, 6, 7))
+        unsigned i = 0;
+        for (; i + 4 <= SEG; i += 4) {
+            a0 += HLSFORGE_T8X2(i);
+            a1 += HLSFORGE_T8X2(i + 1);
+            a2 += HLSFORGE_T8X2(i + 2);
+            a3 += HLSFORGE_T8X2(i + 3);
+        }
+        if (i < SEG) a0 += HLSFORGE_T8X2(i);
+        if (i + 1 < SEG) a1 += HLSFORGE_T8X2(i + 1);
+        if (i + 2 < SEG) a2 += HLSFORGE_T8X2(i + 2);
+#undef HLSFORGE_T8X2
+    }
+    const v16s a = (v16s)((a0 + a1) + (a2 + a3));
+    store(out_a, __builtin_convertvector(__builtin_shufflevector(a, a, 0, 1, 2, 3, 4, 5, 6, 7), v8i32));
+    store(out_b, __builtin_convertvector(__builtin_shufflevector(a, a, 8, 9, 10, 11, 12, 13, 14, 15), v8i32));
+}
+
+template <int MUL, int SH, unsigned KH, unsigned SEG>
+inline void mac8x2(const short *bias, const int *const *rows_a, const int *const *rows_b, const short *w, int *out_a,
+                   int *out_b) {
+    chunk8x2<MUL, SH, KH, SEG>(bias, rows_a, rows_b, w, out_a, out_b);
 }
 
 template <bool S16, int MUL, int SH, bool RND, unsigned KH, unsigned SEG, unsigned NP, unsigned V0, unsigned NV, bool SKIP0>
@@ -184,11 +276,15 @@ struct chunks<S16, MUL, SH, RND, KH, SEG, NP, NV, NV, SKIP0> {
 // out[f] (f < NP) = bias[f] + sum_i term(x[i], w[i][f]), as 32-bit integers; x = KH rows of
 // SEG values.
 template <bool S16, int MUL, int SH, bool RND, unsigned KH, unsigned SEG, unsigned NP, bool SKIP0>
-inline void mac(const void *bias, const int *const *rows, const void *w, int *out) {
+inline __attribute__((always_inline)) void mac_inline(const void *bias, const int *const *rows, const void *w, int *out) {
     if (S16 && NP == 8)
-        chunk8<MUL, SH, KH, SEG, SKIP0>(static_cast<const short *>(bias), rows, static_cast<const short *>(w), out);
+        chunk8<MUL, SH, KH, SEG>(static_cast<const short *>(bias), rows, static_cast<const short *>(w), out);
     else
         chunks<S16, MUL, SH, RND, KH, SEG, NP, 0, NP / (S16 ? 16 : 8), SKIP0>::run(bias, rows, w, out);
+}
+template <bool S16, int MUL, int SH, bool RND, unsigned KH, unsigned SEG, unsigned NP, bool SKIP0>
+inline void mac(const void *bias, const int *const *rows, const void *w, int *out) {
+    mac_inline<S16, MUL, SH, RND, KH, SEG, NP, SKIP0>(bias, rows, w, out);
 }
 
 }  // namespace avx2
@@ -218,6 +314,7 @@ struct mac_lanes {
     static const int sh16 = s > 16 ? s - 16 : 0;
     static const int pre16 = s <= 0 ? -s : (s < 16 ? 16 - s : 0);  // weight pre-shift
     static const bool rnd = plan::M::q == AP_RND;
+    static const unsigned n_in = N_IN, n_out = N_OUT;
 
 #ifdef HLSFORGE_LANES_AVX2
     short w16[K::lanes16 ? G * N_IN * NP16 : 1];
@@ -272,13 +369,69 @@ struct mac_lanes {
         return true;
     }
     bool run(unsigned g, const sint *x, uacc *acc) const { return run_rows<1>(g, &x, acc); }
+
+    // Two windows at once (avx2::chunk8x2), when the layer runs on 16-bit lanes and has at
+    // most eight outputs; false otherwise (the caller runs the windows one by one). (The
+    // two-window code is instantiated only for layers that can take it: compile time.)
+    static const bool pair_form = K::lanes16 && NP16 == 8;
+    bool pairs() const { return pair_form && use16; }
+    template <unsigned KH>
+    bool run_rows2(unsigned g, const sint *const *rows_a, const sint *const *rows_b, uacc *acc_a, uacc *acc_b) const {
+        if (!pairs()) return false;
+        int a[8] __attribute__((aligned(32))), b[8] __attribute__((aligned(32)));
+        avx2::mac8x2<mul16, sh16, KH, (pair_form ? N_IN / KH : 0)>(
+            b16 + g * NP16, reinterpret_cast<const int *const *>(rows_a), reinterpret_cast<const int *const *>(rows_b),
+            w16 + g * N_IN * NP16, a, b);
+        for (unsigned f = 0; f < N_OUT; f++) {
+            acc_a[f] = uacc((unsigned)a[f]);
+            acc_b[f] = uacc((unsigned)b[f]);
+        }
+        return true;
+    }
 #else
     mac_lanes(const sint *, const i64 *) {}
     template <unsigned KH>
     bool run_rows(unsigned, const sint *const *, uacc *) const { return false; }
     bool run(unsigned, const sint *, uacc *) const { return false; }
+    static const bool pair_form = false;
+    bool pairs() const { return false; }
+    template <unsigned KH>
+    bool run_rows2(unsigned, const sint *const *, const sint *const *, uacc *, uacc *) const { return false; }
 #endif
 };
+
+#ifdef HLSFORGE_LANES_AVX2
+// run_rows / run_rows2 of a mac_lanes L for a caller that is itself compiled for AVX2
+// (target("avx2"): stream_fused.h's window loop). There the MAC is inlined into the loop, so
+// its sums stay in registers for the steps that follow instead of a call and a trip through
+// memory per window. Same lanes, same terms, same bits.
+template <unsigned KH, class L>
+inline __attribute__((target("avx2"), always_inline)) bool run_rows_inline(const L &l, const typename L::sint *const *rows,
+                                                                            typename L::uacc *acc) {
+    int a[L::NP16 > L::NP32 ? L::NP16 : L::NP32] __attribute__((aligned(32)));
+    const int *const *r = reinterpret_cast<const int *const *>(rows);
+    if (l.use16)
+        avx2::mac_inline<true, L::mul16, L::sh16, false, KH, L::n_in / KH, L::NP16, L::skip0>(l.b16, r, l.w16, a);
+    else if (l.use32)
+        avx2::mac_inline<false, 0, (L::s > 0 ? L::s : 0), L::rnd, KH, L::n_in / KH, L::NP32, L::skip0>(l.b32, r, l.w32, a);
+    else
+        return false;
+    for (unsigned f = 0; f < L::n_out; f++) acc[f] = typename L::uacc((unsigned)a[f]);
+    return true;
+}
+template <unsigned KH, class L>
+inline __attribute__((target("avx2"), always_inline)) void run_rows2_inline(const L &l, const typename L::sint *const *rows_a,
+                                                                             const typename L::sint *const *rows_b,
+                                                                             typename L::uacc *acc_a, typename L::uacc *acc_b) {
+    int a[8] __attribute__((aligned(32))), b[8] __attribute__((aligned(32)));
+    avx2::chunk8x2<L::mul16, L::sh16, KH, (L::pair_form ? L::n_in / KH : 0)>(
+        l.b16, reinterpret_cast<const int *const *>(rows_a), reinterpret_cast<const int *const *>(rows_b), l.w16, a, b);
+    for (unsigned f = 0; f < L::n_out; f++) {
+        acc_a[f] = typename L::uacc((unsigned)a[f]);
+        acc_b[f] = typename L::uacc((unsigned)b[f]);
+    }
+}
+#endif
 
 }  // namespace fast
 }  // namespace hlsforge

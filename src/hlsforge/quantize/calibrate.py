@@ -264,6 +264,41 @@ def argmax_agreement(y: np.ndarray, ref_arg: np.ndarray) -> float:
     return float(np.mean(unique & (y.argmax(axis=1) == ref_arg)))
 
 
+def check_fixed_point(graph: Graph) -> None:
+    """Refuse, naming the layer, a graph with an op that has no fixed-point form (Conv3D,
+    MatMul of two activations, attention, …): ``configure`` would refuse every configuration,
+    and the search would only report a target it cannot meet."""
+    from ..errors import UnsupportedOpError
+    from .config import OP_VARIABLES, UNSUPPORTED
+
+    for node in graph.nodes:
+        if node.op in UNSUPPORTED or node.op not in OP_VARIABLES:
+            why = UNSUPPORTED.get(node.op, "no fixed-point rule")
+            raise UnsupportedOpError(f"calibrate: {node.describe()} has no fixed-point form ({why}); "
+                                     "calibration needs one for every layer")
+
+
+def default_typed(graph: Graph, layers: Mapping[str, Mapping[str, Any]], default: str) -> list[str]:
+    """One note per layer whose op has types calibration sets no knob for: they stay at the
+    model default (``default``), which the user should know rather than discover."""
+    from .config import _FALLBACK, OP_VARIABLES
+
+    notes = []
+    for node in graph.nodes:
+        entry = layers.get(node.name, {})
+        missing = []
+        for var in OP_VARIABLES.get(node.op, ()):
+            if var in entry or any(var in _FALLBACK.get((node.op, v), ()) for v in entry):
+                continue  # set, or only the fallback of a variable that is set
+            if var == "weight" and not any(graph.values[i].is_constant for i in node.inputs):
+                continue  # a binary op's constant operand type: none here
+            missing.append(var)
+        if missing and node.op is not Op.QUANTIZE:
+            notes.append(f"{node.name} ({node.op.value}): {', '.join(missing)} stay at the default {default} "
+                         "(calibration has no knob for them)")
+    return notes
+
+
 # ----------------------------------------------------------------------------- the search
 
 
@@ -296,10 +331,20 @@ class _Search:
             if not np.isfinite(y).all():
                 raise InputError(f"{node.describe()}: the float model gives NaN or inf on the calibration data")
             self.ranges[node.outputs[0]] = (float(y.min()), float(y.max()))
+        from . import _calibrate_recurrent as rec
+
+        check_fixed_point(graph)
+        env = reference.values(graph, x) if any(n.op in rec.OPS for n in graph.nodes) else {}
+        self.internal = {n.name: rec.observe(graph, n, env) for n in graph.nodes if n.op in rec.OPS}
         self.knobs: dict[str, int] = {}
+        self.bounds: dict[str, tuple[int, int | None]] = {}  # knobs not in fractional bits (table sizes)
         for name in graph.inputs:
             self.knobs[f"input:{name}"] = START_FRAC
         for node in graph.nodes:
+            if node.op in rec.OPS:  # their own module: weights, accumulators, cell, tables
+                own = rec.knobs(node, START_FRAC)
+                self.knobs.update(own)
+                self.bounds.update({k: rec.knob_bounds(k, MIN_FRAC) for k in own})
             if node.op in _DOT or node.op is Op.BATCHNORM:
                 self.knobs[f"weight:{node.name}"] = START_FRAC
             if node.op not in _PASS and node.op is not Op.QUANTIZE:
@@ -310,6 +355,8 @@ class _Search:
     # ------------------------------------------------------------------ config from knobs
 
     def config(self, knobs: Mapping[str, int]) -> tuple[dict[str, Any], list[LayerChoice]]:
+        from . import _calibrate_recurrent as rec
+
         g = self.g
         frac: dict[str, int] = {}
         types: dict[str, FixedType] = {}
@@ -356,6 +403,11 @@ class _Search:
                     acc = FixedType(i + af, i, True) if i + af >= 2 else FixedType(2, 2 - af, True)
                     entry["accum"] = type_to_str(acc)
                     choice.accum = entry["accum"]
+            elif node.name in self.internal:
+                own, shown = rec.entry(g, node, knobs, self.internal[node.name],
+                                       types.get(acts[0], FixedType(16, 6)) if acts else FixedType(16, 6), t, self.margin)
+                entry.update(own)
+                choice.weight, choice.accum = shown["weight"], shown["accum"]
             elif node.op in (Op.AVGPOOL1D, Op.AVGPOOL2D, Op.GLOBAL_AVGPOOL):
                 entry["accum"] = "auto"
                 entry["scale"] = type_to_str(FixedType(18, 0, False, Rounding.RND))
@@ -404,7 +456,7 @@ class _Search:
     def run(self) -> tuple[dict[str, int], list[str], dict[str, float]]:
         notes: list[str] = []
         for start in (START_FRAC, 18, 24):
-            knobs = {k: start for k in self.knobs}
+            knobs = {k: self._start(k, start) for k in self.knobs}
             ok, agr, err, cost = self.evaluate(knobs)
             if ok:
                 break
@@ -417,11 +469,11 @@ class _Search:
         saving = {}
         for k in self.knobs:
             trial = dict(knobs)
-            trial[k] = knobs[k] - 2
+            trial[k] = max(knobs[k] - 2, self.bounds.get(k, (MIN_FRAC, None))[0])
             saving[k] = start_cost["objective"] - self._cost_only(trial)
         order = sorted(self.knobs, key=lambda k: -saving[k])
         for k in track(order, "calibrate: fractional bits", quiet=self.quiet):
-            lo, hi = MIN_FRAC, knobs[k]  # hi meets the target
+            lo, hi = self.bounds.get(k, (MIN_FRAC, None))[0], knobs[k]  # hi meets the target
             while lo < hi:
                 mid = (lo + hi) // 2
                 trial = dict(knobs)
@@ -432,13 +484,24 @@ class _Search:
                     lo = mid + 1
             knobs[k] = hi
         if self.guard:
-            guarded = {k: v + self.guard for k, v in knobs.items()}
+            from ._calibrate_recurrent import guarded as takes_guard
+
+            guarded = {k: v + (self.guard if takes_guard(k) else 0) for k, v in knobs.items()}
             if self.evaluate(guarded)[0]:  # rounding is not monotonic in the bits: check
                 notes.append(f"{self.guard} guard bit(s) added to every fractional-bit choice, so data beyond "
                              "the calibration set keeps the target")
                 return guarded, notes, start_cost
             notes.append("guard bits were dropped: with them the calibration data missed the target")
         return knobs, notes, start_cost
+
+    def _start(self, key: str, start: int) -> int:
+        """Where knob ``key`` starts when every fractional-bit knob starts at ``start``
+        (table sizes have their own scale)."""
+        if key in self.bounds:
+            from ._calibrate_recurrent import knob_start
+
+            return knob_start(key, start)
+        return start
 
     def _cost_only(self, knobs: Mapping[str, int]) -> float:
         from .config import configure
@@ -484,9 +547,13 @@ def estimate_cost(part: str | None, clock_ns: float) -> tuple[Callable[[Graph], 
             e = estimate(q, part=part or DEFAULT_PART, clock_ns=clock_ns)
         except HlsforgeError:
             return bit_cost(q)
-        return {"objective": e.lut / avail["lut"] + e.dsp / avail["dsp"], "lut": float(e.lut), "dsp": float(e.dsp)}
+        # block RAM counts too: a lookup table beyond the LUT-ROM limit moves there (calibrated
+        # recurrent/LayerNorm tables are read once per step and element: many copies)
+        bram = e.bram_18k / avail["bram_18k"] if avail.get("bram_18k") else 0.0
+        return {"objective": e.lut / avail["lut"] + e.dsp / avail["dsp"] + bram, "lut": float(e.lut),
+                "dsp": float(e.dsp), "bram_18k": float(e.bram_18k)}
 
-    return cost, f"hlsforge.estimate on {part or DEFAULT_PART}: LUT/LUTs + DSP/DSPs of the part"
+    return cost, f"hlsforge.estimate on {part or DEFAULT_PART}: LUT/LUTs + DSP/DSPs + BRAM/BRAMs of the part"
 
 
 def calibrate(
@@ -530,8 +597,14 @@ def calibrate(
     ok, agreement, max_error, final_cost = search.evaluate(knobs)
     if not ok and not any("not met" in n for n in notes):
         notes.append("the target is not met on the calibration data by the returned configuration")
+    from . import _calibrate_recurrent as rec
+
+    by_name = {n.name: n for n in graph.nodes}
     for c in choices:
         if c.reason:
+            continue
+        if c.name in search.internal:
+            c.reason = rec.reason(by_name[c.name], knobs, cfg["layers"][c.name])
             continue
         parts = []
         if f"accum:{c.name}" in knobs:
@@ -541,6 +614,7 @@ def calibrate(
         if f"result:{c.name}" in knobs:
             parts.append(f"result frac {knobs[f'result:{c.name}']}")
         c.reason = ("fewest " + ", ".join(parts) + " meeting the target") if parts else ""
+    notes.extend(default_typed(graph, cfg["layers"], cfg["model"]["default"]))
     notes.append(f"integer bits cover the calibration range × {1 + margin:g}; results saturate beyond it")
     clean = {k: v for k, v in final_cost.items() if k != "objective"}
     start = {k: v for k, v in start_cost.items() if k != "objective"}

@@ -68,7 +68,8 @@ def _span(a: np.ndarray, old: tuple[float, float] | None = None) -> tuple[float,
 def observe(graph: Graph, node: Node, env: Mapping[str, np.ndarray]) -> Ranges:
     """Ranges of ``node``'s internal values on the calibration data (``env``: every float
     value of the model, ``reference.values``). Recurrent: ``accum`` (every product, sum and
-    pre-activation) and LSTM ``cell``; LayerNorm: ``accum`` (row sum, mean, deviations, sum
+    pre-activation), LSTM ``cell`` (initial_c included) and ``result`` (initial_h, which the
+    state type must hold besides the outputs); LayerNorm: ``accum`` (row sum, mean, deviations, sum
     of squared deviations, variance) and ``var`` (the table's input)."""
     ins = [np.asarray(env[v], np.float64) if v in env else np.asarray(graph.values[v].data, np.float64)
            for v in node.inputs]
@@ -87,6 +88,8 @@ def observe(graph: Graph, node: Node, env: Mapping[str, np.ndarray]) -> Ranges:
 
     def seen(kind: str, v: np.ndarray) -> None:
         out[kind] = _span(v, out.get(kind))
+
+    seen("result", ins[4])  # initial_h takes the result type: it must fit too
 
     x = ins[0]
     x = x.reshape(x.shape[0], x.shape[1], -1)
@@ -108,6 +111,14 @@ def knobs(node: Node, start: int) -> dict[str, int]:
             return k
     k[f"tsize:{n}"] = knob_start(f"tsize:{n}", start)
     return k
+
+
+def unused(node: Node) -> tuple[str, ...]:
+    """Variables ``node`` has but does not use (a cell whose activations are all ReLU has no
+    table), which calibration therefore need not choose."""
+    if node.op in RECURRENT_OPS and not table_keys(node):
+        return ("table",)
+    return ()
 
 
 def knob_bounds(key: str, min_frac: int) -> tuple[int, int | None]:
@@ -237,4 +248,4 @@ def reason(node: Node, k: Mapping[str, int], cfg_entry: Mapping[str, Any]) -> st
     return text + ("; " + ", ".join(extra) if extra else "")
 
 
-__all__ = ["OPS", "observe", "knobs", "knob_start", "knob_bounds", "guarded", "entry", "reason"]
+__all__ = ["OPS", "observe", "knobs", "knob_start", "knob_bounds", "unused", "guarded", "entry", "reason"]

@@ -281,6 +281,7 @@ def check_fixed_point(graph: Graph) -> None:
 def default_typed(graph: Graph, layers: Mapping[str, Mapping[str, Any]], default: str) -> list[str]:
     """One note per layer whose op has types calibration sets no knob for: they stay at the
     model default (``default``), which the user should know rather than discover."""
+    from ._calibrate_recurrent import unused
     from .config import _FALLBACK, OP_VARIABLES
 
     notes = []
@@ -288,8 +289,8 @@ def default_typed(graph: Graph, layers: Mapping[str, Mapping[str, Any]], default
         entry = layers.get(node.name, {})
         missing = []
         for var in OP_VARIABLES.get(node.op, ()):
-            if var in entry or any(var in _FALLBACK.get((node.op, v), ()) for v in entry):
-                continue  # set, or only the fallback of a variable that is set
+            if var in entry or any(var in _FALLBACK.get((node.op, v), ()) for v in entry) or var in unused(node):
+                continue  # set, only the fallback of a variable that is set, or not used by this node
             if var == "weight" and not any(graph.values[i].is_constant for i in node.inputs):
                 continue  # a binary op's constant operand type: none here
             missing.append(var)
@@ -297,6 +298,20 @@ def default_typed(graph: Graph, layers: Mapping[str, Mapping[str, Any]], default
             notes.append(f"{node.name} ({node.op.value}): {', '.join(missing)} stay at the default {default} "
                          "(calibration has no knob for them)")
     return notes
+
+
+def beyond_part(cost: Mapping[str, float], part: str | None) -> list[str]:
+    """A note when the estimate of the returned configuration exceeds the part: the target was
+    met, but only with more LUT, DSP or block RAM than the device has (large tables in unrolled
+    recurrent layers do that); a looser target or a bigger part is the user's choice."""
+    from ..resources import DEFAULT_PART, get_part
+
+    dev = get_part(part or DEFAULT_PART)
+    over = [f"{k} {cost[k]:g} of {n:g}" for k, n in dev.totals().items() if k in cost and cost[k] > n]
+    if not over:
+        return []
+    return [f"the estimate exceeds {dev.name}: {', '.join(over)}; the target needs that much here "
+            "(a looser target, or a bigger part)"]
 
 
 # ----------------------------------------------------------------------------- the search
@@ -336,6 +351,10 @@ class _Search:
         check_fixed_point(graph)
         env = reference.values(graph, x) if any(n.op in rec.OPS for n in graph.nodes) else {}
         self.internal = {n.name: rec.observe(graph, n, env) for n in graph.nodes if n.op in rec.OPS}
+        for node in graph.nodes:  # a state type also holds the initial state
+            if "result" in self.internal.get(node.name, {}):
+                (a, b), (c, d) = self.ranges[node.outputs[0]], self.internal[node.name]["result"]
+                self.ranges[node.outputs[0]] = (min(a, c), max(b, d))
         self.knobs: dict[str, int] = {}
         self.bounds: dict[str, tuple[int, int | None]] = {}  # knobs not in fractional bits (table sizes)
         for name in graph.inputs:
@@ -615,6 +634,8 @@ def calibrate(
             parts.append(f"result frac {knobs[f'result:{c.name}']}")
         c.reason = ("fewest " + ", ".join(parts) + " meeting the target") if parts else ""
     notes.extend(default_typed(graph, cfg["layers"], cfg["model"]["default"]))
+    if est is not None:
+        notes.extend(beyond_part(final_cost, part))
     notes.append(f"integer bits cover the calibration range × {1 + margin:g}; results saturate beyond it")
     clean = {k: v for k, v in final_cost.items() if k != "objective"}
     start = {k: v for k, v in start_cost.items() if k != "objective"}

@@ -137,3 +137,78 @@ def test_public_name_and_yaml_round_trip() -> None:
     assert yaml.safe_load(cal.to_yaml()) == cal.config
     q = configure(g, yaml.safe_load(cal.to_yaml()))
     assert np.array_equal(_first(emulate.run(q, x), len(x)), _first(emulate.run(configure(g, cal.config), x), len(x)))
+
+
+# ----------------------------------------------------------------------------- a trained GRU model (slow)
+
+SEQ, N_IN, N_CLASSES = 16, 4, 3
+
+
+def _sequences(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A separable task: the class sets the frequency of a sine in channel 0 and the offset of
+    channel 1; noise everywhere."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, N_CLASSES, n)
+    t = np.arange(SEQ)
+    freq = np.array([0.15, 0.3, 0.45])[y]
+    phase = rng.uniform(0, 2 * np.pi, n)
+    x = rng.normal(0, 0.6, (n, SEQ, N_IN))
+    x[:, :, 0] += np.sin(2 * np.pi * freq[:, None] * t[None] + phase[:, None])
+    x[:, :, 1] += 0.5 * (y[:, None] - 1)
+    return x.astype(np.float32), y
+
+
+def _objective(q: Graph) -> float:
+    """calibrate's estimate objective, recomputed: LUT, DSP and BRAM as fractions of the part."""
+    from hlsforge.resources import DEFAULT_PART, get_part
+
+    e, part = hlsforge.estimate(q), get_part(DEFAULT_PART).totals()
+    return e.lut / part["lut"] + e.dsp / part["dsp"] + e.bram_18k / part["bram_18k"]
+
+
+@pytest.mark.slow
+def test_trained_conv_gru_model_meets_the_target_held_out_near_the_default_cost_and_csim_equals_emulator(tmp_path) -> None:
+    keras = pytest.importorskip("keras")
+    from keras import layers as L
+
+    from hlsforge.hls_backend import compile_many
+
+    keras.utils.set_random_seed(0)
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()  # the same trained model every run
+    x, y = _sequences(4000, 0)
+    inp = keras.Input((SEQ, N_IN))
+    h = L.GRU(8)(L.Conv1D(8, 3, activation="relu")(inp))
+    m = keras.Model(inp, L.Dense(N_CLASSES)(h))
+    m.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    m.fit(x, y, epochs=6, batch_size=64, verbose=0)
+    x_held, y_held = _sequences(4000, 1)
+    assert m.evaluate(x_held, y_held, verbose=0)[1] > 0.9  # argmax means something
+    m.save(tmp_path / "gru.keras")
+    g = hlsforge.load(tmp_path / "gru.keras")
+
+    cal = calibrate(g, x[:2000], 0.999, quiet=True)
+    assert cal.met
+    q = configure(g, cal.config)
+    default = configure(g, "ap_fixed<16,6>")
+    want = np.asarray(reference.run(g, x_held)).argmax(1)
+    assert np.mean(np.asarray(emulate.run(q, x_held)).argmax(1) == want) >= 0.999
+    gru = cal.config["layers"]["gru"]
+    assert {"weight", "recurrent_weight", "bias", "accum", "table", "table_size", "result"} <= set(gru)
+    # the cost: about the default's, which misses the target (in both configurations the
+    # unrolled GRU's constant multiplies are one DSP each at any width above 14 bits, and each
+    # of its table reads one block RAM copy: the structure, not the widths, sets the cost)
+    assert np.mean(np.asarray(emulate.run(default, x_held)).argmax(1) == want) < 0.999
+    assert _objective(q) <= 1.05 * _objective(default)
+
+    # the configured graph in C simulation: every layer equals the emulator, bit for bit
+    model, = compile_many([q], names=["m_calibrated_gru"], flags=("-O0", "-std=c++17"))
+    xs = x_held[:200]
+    expected = emulate.run(q, xs, trace=True).outputs
+    got = model.trace(xs)
+    assert set(got) == set(expected)
+    for key, value in expected.items():
+        np.testing.assert_array_equal(got[key], value, err_msg=key)
+    np.testing.assert_array_equal(model.predict(xs), emulate.run(q, xs))

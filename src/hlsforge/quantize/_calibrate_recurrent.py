@@ -19,7 +19,8 @@ What each variable means is docs/numerics.md §12. The choices follow calibrate'
 * **table size** is a knob too (``tsize``: log2 of ``table_size``), so the descent trades a
   table's error against its ROM (``hlsforge.estimate`` costs a table by entries × width per
   read: LUT ROM, or block RAM beyond ``rom_lut_max_bits``, which calibrate's objective
-  counts). LayerNorm's table interval (``table_range``) is the observed variance range with the
+  counts); after the descent a layer's table size and entry bits are searched together
+  (:func:`table_pairs`), since block RAM comes in steps of entries × width. LayerNorm's table interval (``table_range``) is the observed variance range with the
   margin, so its entries go where rows are.
 """
 
@@ -129,9 +130,17 @@ def knob_bounds(key: str, min_frac: int) -> tuple[int, int | None]:
 
 
 def guarded(key: str) -> bool:
-    """Whether calibrate's guard bit applies: not to table sizes (a guard bit on the entries and
-    on the table's index type already refines the table; doubling every ROM would not pay)."""
-    return not key.startswith("tsize:")
+    """Whether calibrate's guard bit applies: not to tables (size and entry bits). A table's
+    error is a fixed function of its index, chosen jointly with its cost (ROMs cost in steps,
+    one more entry bit can cost a whole block RAM per copy); the guard bit on the index
+    (``accum``, ``cell``) and on every other value still covers data beyond the calibration."""
+    return not key.startswith(("tsize:", "table:"))
+
+
+def table_pairs(knobs: Mapping[str, int]) -> list[tuple[str, str]]:
+    """``(size knob, entry-bits knob)`` of every layer with tables, for the joint search."""
+    return [(k, "table:" + k.split(":", 1)[1]) for k in knobs
+            if k.startswith("tsize:") and "table:" + k.split(":", 1)[1] in knobs]
 
 
 def _table_entry_type(functions: list[tuple[str, tuple[float, ...], tuple[float, float]]], frac: int,
@@ -248,4 +257,4 @@ def reason(node: Node, k: Mapping[str, int], cfg_entry: Mapping[str, Any]) -> st
     return text + ("; " + ", ".join(extra) if extra else "")
 
 
-__all__ = ["OPS", "observe", "knobs", "knob_start", "knob_bounds", "unused", "guarded", "entry", "reason"]
+__all__ = ["OPS", "observe", "knobs", "knob_start", "knob_bounds", "unused", "table_pairs", "guarded", "entry", "reason"]

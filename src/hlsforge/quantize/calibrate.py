@@ -17,7 +17,10 @@ Algorithm (docs/numerics.md, "Calibrated post-training quantization"):
    Accumulators take the result's integer bits and wrap: modular arithmetic makes the final
    sum exact whenever the result fits. Their fractional bits start at every product bit
    (``frac_in + frac_w``, no error) and are a knob too. Layers that change no value (ReLU, max pooling, reshapes,
-   concatenation) keep their input's fractional bits.
+   concatenation) keep their input's fractional bits. Recurrent cells and LayerNormalization
+   have knobs for every internal type (weights, accumulators, cell state, table entries and
+   table size), chosen from ranges observed in their own float math
+   (``quantize/_calibrate_recurrent.py``).
 3. **Descend.** Knobs are visited in order of how much cost one bit of each saves; each is
    lowered by bisection to the fewest fractional bits that still meet the target, the others
    held. The target is argmax agreement with the float model (default ≥ 99.9 %; a tie for the
@@ -502,6 +505,7 @@ class _Search:
                 else:
                     lo = mid + 1
             knobs[k] = hi
+        knobs = self._tables_jointly(knobs)
         if self.guard:
             from ._calibrate_recurrent import guarded as takes_guard
 
@@ -512,6 +516,30 @@ class _Search:
                 return guarded, notes, start_cost
             notes.append("guard bits were dropped: with them the calibration data missed the target")
         return knobs, notes, start_cost
+
+    def _tables_jointly(self, knobs: dict[str, int]) -> dict[str, int]:
+        """Size and entry bits of each table together: a ROM costs by entries × width in steps
+        (a block RAM holds 1024×18, 2048×9 or 4096×4 bits), which one knob at a time does not
+        see — a larger table of narrower entries can be cheaper and as accurate. The pairs
+        near the descent's choice are costed, then tried in order of cost; the first that meets
+        the target is kept if it is cheaper."""
+        from ._calibrate_recurrent import table_pairs
+
+        for size_key, frac_key in table_pairs(knobs):
+            lo_size = self.bounds[size_key][0]
+            now = self._cost_only(knobs)
+            candidates = []
+            for size in range(max(lo_size, knobs[size_key] - 2), knobs[size_key] + 2):
+                for frac in range(max(MIN_FRAC, knobs[frac_key] - 4), knobs[frac_key] + 3):
+                    trial = {**knobs, size_key: min(size, self.bounds[size_key][1] or size), frac_key: frac}
+                    c = self._cost_only(trial)
+                    if c < now:
+                        candidates.append((c, size, frac, trial))
+            for _, _, _, trial in sorted(candidates, key=lambda t: t[:3]):
+                if self.evaluate(trial)[0]:
+                    knobs = trial
+                    break
+        return knobs
 
     def _start(self, key: str, start: int) -> int:
         """Where knob ``key`` starts when every fractional-bit knob starts at ``start``

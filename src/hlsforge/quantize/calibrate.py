@@ -655,7 +655,8 @@ def calibrate(
             continue
         parts = []
         if f"accum:{c.name}" in knobs:
-            parts.append(f"accum frac ≤ result frac + {knobs[f'accum:{c.name}']}")
+            extra = knobs[f"accum:{c.name}"]
+            parts.append(f"accum frac ≤ result frac {'+' if extra >= 0 else '-'} {abs(extra)}")
         if f"weight:{c.name}" in knobs:
             parts.append(f"weight frac {knobs[f'weight:{c.name}']}")
         if f"result:{c.name}" in knobs:

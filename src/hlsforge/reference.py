@@ -304,7 +304,22 @@ def run(graph: Graph, x: Any, *, trace: bool = False) -> Any:
         return _run(graph, arrays, trace)
 
 
-def _run(graph: Graph, arrays: dict[str, np.ndarray], trace: bool) -> Any:
+def values(graph: Graph, x: Any) -> dict[str, np.ndarray]:
+    """Every value the float model computes on ``x`` (graph inputs and every output of every
+    node, multi-output ops included), keyed by IR value name, in the IR's internal layout.
+
+    Why: a trace holds each node's first output under its layer name; post-training
+    calibration (``quantize/_calibrate_recurrent.py``) needs the exact inputs of a layer to
+    observe its internal values (gate pre-activations, cell state, LayerNorm variance).
+    """
+    arrays = graph.prepare_inputs(x, engine="float")
+    env: dict[str, Array] = {}
+    with np.errstate(all="ignore"):
+        _run(graph, arrays, False, env)
+    return env
+
+
+def _run(graph: Graph, arrays: dict[str, np.ndarray], trace: bool, keep: dict[str, Array] | None = None) -> Any:
     env: dict[str, Array] = {n: _f32(graph.to_internal(n, a)) for n, a in arrays.items()}
     n_batch = next(iter(env.values())).shape[0]
     keys = trace_keys(graph) if trace else {}
@@ -329,6 +344,8 @@ def _run(graph: Graph, arrays: dict[str, np.ndarray], trace: bool) -> Any:
         if trace:
             out = node.outputs[0]
             traced[keys[node.name]] = graph.to_user(out, y) if out in graph.outputs else y
+    if keep is not None:
+        keep.update(env)
     if trace:
         return traced
     outs = {o: graph.to_user(o, env[o] if o in env else _f32(graph.constant(o))[None].repeat(n_batch, 0)) for o in graph.outputs}

@@ -17,7 +17,10 @@ Algorithm (docs/numerics.md, "Calibrated post-training quantization"):
    Accumulators take the result's integer bits and wrap: modular arithmetic makes the final
    sum exact whenever the result fits. Their fractional bits start at every product bit
    (``frac_in + frac_w``, no error) and are a knob too. Layers that change no value (ReLU, max pooling, reshapes,
-   concatenation) keep their input's fractional bits.
+   concatenation) keep their input's fractional bits. Recurrent cells and LayerNormalization
+   have knobs for every internal type (weights, accumulators, cell state, table entries and
+   table size), chosen from ranges observed in their own float math
+   (``quantize/_calibrate_recurrent.py``).
 3. **Descend.** Knobs are visited in order of how much cost one bit of each saves; each is
    lowered by bisection to the fewest fractional bits that still meet the target, the others
    held. The target is argmax agreement with the float model (default ≥ 99.9 %; a tie for the
@@ -264,6 +267,56 @@ def argmax_agreement(y: np.ndarray, ref_arg: np.ndarray) -> float:
     return float(np.mean(unique & (y.argmax(axis=1) == ref_arg)))
 
 
+def check_fixed_point(graph: Graph) -> None:
+    """Refuse, naming the layer, a graph with an op that has no fixed-point form (Conv3D,
+    MatMul of two activations, attention, …): ``configure`` would refuse every configuration,
+    and the search would only report a target it cannot meet."""
+    from ..errors import UnsupportedOpError
+    from .config import OP_VARIABLES, UNSUPPORTED
+
+    for node in graph.nodes:
+        if node.op in UNSUPPORTED or node.op not in OP_VARIABLES:
+            why = UNSUPPORTED.get(node.op, "no fixed-point rule")
+            raise UnsupportedOpError(f"calibrate: {node.describe()} has no fixed-point form ({why}); "
+                                     "calibration needs one for every layer")
+
+
+def default_typed(graph: Graph, layers: Mapping[str, Mapping[str, Any]], default: str) -> list[str]:
+    """One note per layer whose op has types calibration sets no knob for: they stay at the
+    model default (``default``), which the user should know rather than discover."""
+    from ._calibrate_recurrent import unused
+    from .config import _FALLBACK, OP_VARIABLES
+
+    notes = []
+    for node in graph.nodes:
+        entry = layers.get(node.name, {})
+        missing = []
+        for var in OP_VARIABLES.get(node.op, ()):
+            if var in entry or any(var in _FALLBACK.get((node.op, v), ()) for v in entry) or var in unused(node):
+                continue  # set, only the fallback of a variable that is set, or not used by this node
+            if var == "weight" and not any(graph.values[i].is_constant for i in node.inputs):
+                continue  # a binary op's constant operand type: none here
+            missing.append(var)
+        if missing and node.op is not Op.QUANTIZE:
+            notes.append(f"{node.name} ({node.op.value}): {', '.join(missing)} stay at the default {default} "
+                         "(calibration has no knob for them)")
+    return notes
+
+
+def beyond_part(cost: Mapping[str, float], part: str | None) -> list[str]:
+    """A note when the estimate of the returned configuration exceeds the part: the target was
+    met, but only with more LUT, DSP or block RAM than the device has (large tables in unrolled
+    recurrent layers do that); a looser target or a bigger part is the user's choice."""
+    from ..resources import DEFAULT_PART, get_part
+
+    dev = get_part(part or DEFAULT_PART)
+    over = [f"{k} {cost[k]:g} of {n:g}" for k, n in dev.totals().items() if k in cost and cost[k] > n]
+    if not over:
+        return []
+    return [f"the estimate exceeds {dev.name}: {', '.join(over)}; the target needs that much here "
+            "(a looser target, or a bigger part)"]
+
+
 # ----------------------------------------------------------------------------- the search
 
 
@@ -296,10 +349,24 @@ class _Search:
             if not np.isfinite(y).all():
                 raise InputError(f"{node.describe()}: the float model gives NaN or inf on the calibration data")
             self.ranges[node.outputs[0]] = (float(y.min()), float(y.max()))
+        from . import _calibrate_recurrent as rec
+
+        check_fixed_point(graph)
+        env = reference.values(graph, x) if any(n.op in rec.OPS for n in graph.nodes) else {}
+        self.internal = {n.name: rec.observe(graph, n, env) for n in graph.nodes if n.op in rec.OPS}
+        for node in graph.nodes:  # a state type also holds the initial state
+            if "result" in self.internal.get(node.name, {}):
+                (a, b), (c, d) = self.ranges[node.outputs[0]], self.internal[node.name]["result"]
+                self.ranges[node.outputs[0]] = (min(a, c), max(b, d))
         self.knobs: dict[str, int] = {}
+        self.bounds: dict[str, tuple[int, int | None]] = {}  # knobs not in fractional bits (table sizes)
         for name in graph.inputs:
             self.knobs[f"input:{name}"] = START_FRAC
         for node in graph.nodes:
+            if node.op in rec.OPS:  # their own module: weights, accumulators, cell, tables
+                own = rec.knobs(node, START_FRAC)
+                self.knobs.update(own)
+                self.bounds.update({k: rec.knob_bounds(k, MIN_FRAC) for k in own})
             if node.op in _DOT or node.op is Op.BATCHNORM:
                 self.knobs[f"weight:{node.name}"] = START_FRAC
             if node.op not in _PASS and node.op is not Op.QUANTIZE:
@@ -310,6 +377,8 @@ class _Search:
     # ------------------------------------------------------------------ config from knobs
 
     def config(self, knobs: Mapping[str, int]) -> tuple[dict[str, Any], list[LayerChoice]]:
+        from . import _calibrate_recurrent as rec
+
         g = self.g
         frac: dict[str, int] = {}
         types: dict[str, FixedType] = {}
@@ -356,6 +425,11 @@ class _Search:
                     acc = FixedType(i + af, i, True) if i + af >= 2 else FixedType(2, 2 - af, True)
                     entry["accum"] = type_to_str(acc)
                     choice.accum = entry["accum"]
+            elif node.name in self.internal:
+                own, shown = rec.entry(g, node, knobs, self.internal[node.name],
+                                       types.get(acts[0], FixedType(16, 6)) if acts else FixedType(16, 6), t, self.margin)
+                entry.update(own)
+                choice.weight, choice.accum = shown["weight"], shown["accum"]
             elif node.op in (Op.AVGPOOL1D, Op.AVGPOOL2D, Op.GLOBAL_AVGPOOL):
                 entry["accum"] = "auto"
                 entry["scale"] = type_to_str(FixedType(18, 0, False, Rounding.RND))
@@ -404,7 +478,7 @@ class _Search:
     def run(self) -> tuple[dict[str, int], list[str], dict[str, float]]:
         notes: list[str] = []
         for start in (START_FRAC, 18, 24):
-            knobs = {k: start for k in self.knobs}
+            knobs = {k: self._start(k, start) for k in self.knobs}
             ok, agr, err, cost = self.evaluate(knobs)
             if ok:
                 break
@@ -417,11 +491,11 @@ class _Search:
         saving = {}
         for k in self.knobs:
             trial = dict(knobs)
-            trial[k] = knobs[k] - 2
+            trial[k] = max(knobs[k] - 2, self.bounds.get(k, (MIN_FRAC, None))[0])
             saving[k] = start_cost["objective"] - self._cost_only(trial)
         order = sorted(self.knobs, key=lambda k: -saving[k])
         for k in track(order, "calibrate: fractional bits", quiet=self.quiet):
-            lo, hi = MIN_FRAC, knobs[k]  # hi meets the target
+            lo, hi = self.bounds.get(k, (MIN_FRAC, None))[0], knobs[k]  # hi meets the target
             while lo < hi:
                 mid = (lo + hi) // 2
                 trial = dict(knobs)
@@ -431,14 +505,50 @@ class _Search:
                 else:
                     lo = mid + 1
             knobs[k] = hi
+        knobs = self._tables_jointly(knobs)
         if self.guard:
-            guarded = {k: v + self.guard for k, v in knobs.items()}
+            from ._calibrate_recurrent import guarded as takes_guard
+
+            guarded = {k: v + (self.guard if takes_guard(k) else 0) for k, v in knobs.items()}
             if self.evaluate(guarded)[0]:  # rounding is not monotonic in the bits: check
                 notes.append(f"{self.guard} guard bit(s) added to every fractional-bit choice, so data beyond "
                              "the calibration set keeps the target")
                 return guarded, notes, start_cost
             notes.append("guard bits were dropped: with them the calibration data missed the target")
         return knobs, notes, start_cost
+
+    def _tables_jointly(self, knobs: dict[str, int]) -> dict[str, int]:
+        """Size and entry bits of each table together: a ROM costs by entries × width in steps
+        (a block RAM holds 1024×18, 2048×9 or 4096×4 bits), which one knob at a time does not
+        see — a larger table of narrower entries can be cheaper and as accurate. The pairs
+        near the descent's choice are costed, then tried in order of cost; the first that meets
+        the target is kept if it is cheaper."""
+        from ._calibrate_recurrent import table_pairs
+
+        for size_key, frac_key in table_pairs(knobs):
+            lo_size = self.bounds[size_key][0]
+            now = self._cost_only(knobs)
+            candidates = []
+            for size in range(max(lo_size, knobs[size_key] - 2), knobs[size_key] + 2):
+                for frac in range(max(MIN_FRAC, knobs[frac_key] - 4), knobs[frac_key] + 3):
+                    trial = {**knobs, size_key: min(size, self.bounds[size_key][1] or size), frac_key: frac}
+                    c = self._cost_only(trial)
+                    if c < now:
+                        candidates.append((c, size, frac, trial))
+            for _, _, _, trial in sorted(candidates, key=lambda t: t[:3]):
+                if self.evaluate(trial)[0]:
+                    knobs = trial
+                    break
+        return knobs
+
+    def _start(self, key: str, start: int) -> int:
+        """Where knob ``key`` starts when every fractional-bit knob starts at ``start``
+        (table sizes have their own scale)."""
+        if key in self.bounds:
+            from ._calibrate_recurrent import knob_start
+
+            return knob_start(key, start)
+        return start
 
     def _cost_only(self, knobs: Mapping[str, int]) -> float:
         from .config import configure
@@ -484,9 +594,13 @@ def estimate_cost(part: str | None, clock_ns: float) -> tuple[Callable[[Graph], 
             e = estimate(q, part=part or DEFAULT_PART, clock_ns=clock_ns)
         except HlsforgeError:
             return bit_cost(q)
-        return {"objective": e.lut / avail["lut"] + e.dsp / avail["dsp"], "lut": float(e.lut), "dsp": float(e.dsp)}
+        # block RAM counts too: a lookup table beyond the LUT-ROM limit moves there (calibrated
+        # recurrent/LayerNorm tables are read once per step and element: many copies)
+        bram = e.bram_18k / avail["bram_18k"] if avail.get("bram_18k") else 0.0
+        return {"objective": e.lut / avail["lut"] + e.dsp / avail["dsp"] + bram, "lut": float(e.lut),
+                "dsp": float(e.dsp), "bram_18k": float(e.bram_18k)}
 
-    return cost, f"hlsforge.estimate on {part or DEFAULT_PART}: LUT/LUTs + DSP/DSPs of the part"
+    return cost, f"hlsforge.estimate on {part or DEFAULT_PART}: LUT/LUTs + DSP/DSPs + BRAM/BRAMs of the part"
 
 
 def calibrate(
@@ -530,17 +644,27 @@ def calibrate(
     ok, agreement, max_error, final_cost = search.evaluate(knobs)
     if not ok and not any("not met" in n for n in notes):
         notes.append("the target is not met on the calibration data by the returned configuration")
+    from . import _calibrate_recurrent as rec
+
+    by_name = {n.name: n for n in graph.nodes}
     for c in choices:
         if c.reason:
             continue
+        if c.name in search.internal:
+            c.reason = rec.reason(by_name[c.name], knobs, cfg["layers"][c.name])
+            continue
         parts = []
         if f"accum:{c.name}" in knobs:
-            parts.append(f"accum frac ≤ result frac + {knobs[f'accum:{c.name}']}")
+            extra = knobs[f"accum:{c.name}"]
+            parts.append(f"accum frac ≤ result frac {'+' if extra >= 0 else '-'} {abs(extra)}")
         if f"weight:{c.name}" in knobs:
             parts.append(f"weight frac {knobs[f'weight:{c.name}']}")
         if f"result:{c.name}" in knobs:
             parts.append(f"result frac {knobs[f'result:{c.name}']}")
         c.reason = ("fewest " + ", ".join(parts) + " meeting the target") if parts else ""
+    notes.extend(default_typed(graph, cfg["layers"], cfg["model"]["default"]))
+    if est is not None:
+        notes.extend(beyond_part(final_cost, part))
     notes.append(f"integer bits cover the calibration range × {1 + margin:g}; results saturate beyond it")
     clean = {k: v for k, v in final_cost.items() if k != "objective"}
     start = {k: v for k, v in start_cost.items() if k != "objective"}

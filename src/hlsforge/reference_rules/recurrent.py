@@ -47,8 +47,15 @@ def _acts(node: Node, d: int) -> list[Callable[[Array], Array]]:
     return out
 
 
-def _direction(node: Node, x: Array, ins: Sequence[Array], d: int) -> tuple[Array, Array, Array]:
-    """Run direction ``d`` over ``x`` (N, seq, in); returns (Y (N, seq, h), H, C)."""
+Observer = Callable[[str, Array], None]
+"""``observe(kind, values)``: called with every gate pre-activation (``"accum"``: the input and
+recurrent products and their sums) and every cell state (``"cell"``), for calibration."""
+
+
+def _direction(node: Node, x: Array, ins: Sequence[Array], d: int,
+               observe: Observer | None = None) -> tuple[Array, Array, Array]:
+    """Run direction ``d`` over ``x`` (N, seq, in); returns (Y (N, seq, h), H, C).
+    ``observe`` (optional) sees the internal values (:data:`Observer`)."""
     a: RecurrentAttrs = node.attrs
     h = a.hidden_size
     w, r, b = (np.asarray(t[d], np.float64) for t in ins[1:4])
@@ -60,31 +67,54 @@ def _direction(node: Node, x: Array, ins: Sequence[Array], d: int) -> tuple[Arra
     acts = _acts(node, d)
     xw = x @ w.T + wb  # (N, seq, g*h): the input projection of every step in one GEMM
     y = np.zeros((x.shape[0], x.shape[1], h))
+    seen: Observer = observe if observe is not None else (lambda kind, v: None)
+    seen("accum", xw)
     c, p = np.zeros_like(hs), np.zeros(3 * h)  # LSTM cell state and peepholes
     if node.op is Op.LSTM:
         c = np.broadcast_to(np.asarray(ins[5][d], np.float64), hs.shape).copy()
         p = np.asarray(ins[6][d], np.float64)
+        seen("cell", c)
     for t in steps:
         xt = xw[:, t]
         if node.op is Op.SIMPLE_RNN:
-            hs = acts[0](xt + hs @ r.T + rb)
+            pre = xt + hs @ r.T + rb
+            if observe is not None:
+                observe("accum", hs @ r.T + rb)
+                observe("accum", pre)
+            hs = acts[0](pre)
         elif node.op is Op.GRU:
             f, gg = acts
             hr = hs @ r[: 2 * h].T + rb[: 2 * h]
+            seen("accum", hr)
+            seen("accum", xt[:, : 2 * h] + hr)
             z = f(xt[:, :h] + hr[:, :h])
             rr = f(xt[:, h : 2 * h] + hr[:, h:])
             if a.linear_before_reset:
-                cand = gg(xt[:, 2 * h :] + rr * (hs @ r[2 * h :].T + rb[2 * h :]))
+                hn = hs @ r[2 * h :].T + rb[2 * h :]
+                seen("accum", hn)
+                pre_n = xt[:, 2 * h :] + rr * hn
             else:
-                cand = gg(xt[:, 2 * h :] + (rr * hs) @ r[2 * h :].T + rb[2 * h :])
+                pre_n = xt[:, 2 * h :] + (rr * hs) @ r[2 * h :].T + rb[2 * h :]
+                seen("accum", pre_n - xt[:, 2 * h :])
+            seen("accum", pre_n)
+            cand = gg(pre_n)
             hs = (1.0 - z) * cand + z * hs
         else:
             f, gg, hh = acts
             pre = xt + hs @ r.T + rb
-            i = f(pre[:, :h] + p[:h] * c)
-            fg = 1.0 - i if a.input_forget else f(pre[:, 2 * h : 3 * h] + p[2 * h :] * c)
+            if observe is not None:
+                observe("accum", hs @ r.T + rb)
+                observe("accum", pre)
+            pre_i, pre_f = pre[:, :h] + p[:h] * c, pre[:, 2 * h : 3 * h] + p[2 * h :] * c
+            seen("accum", pre_i)
+            seen("accum", pre_f)
+            i = f(pre_i)
+            fg = 1.0 - i if a.input_forget else f(pre_f)
             c = fg * c + i * gg(pre[:, 3 * h :])
-            o = f(pre[:, h : 2 * h] + p[h : 2 * h] * c)
+            seen("cell", c)
+            pre_o = pre[:, h : 2 * h] + p[h : 2 * h] * c
+            seen("accum", pre_o)
+            o = f(pre_o)
             hs = o * hh(c)
         y[:, t] = hs
     return y, hs, c

@@ -28,6 +28,7 @@
 #include <stdexcept>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #ifndef HLSFORGE_CPU_NO_BLAS
@@ -1984,6 +1985,171 @@ inline float rnn_act(int code, float a, float b, float v) {
   }
 }
 
+// ---- The fused steps (default activations, no clip, no peepholes: every Keras and PyTorch
+// export). The gate functions are rational: tanh(x) = x P(t) / Q(t) with t = x^2 / 81 and x
+// clamped to [-9, 9] (float32 tanh is 1 within 3e-8 from there), sigmoid(x) = 1/2 + tanh(x/2)/2
+// = 1/2 + (x/4) P(x^2/324) / Q(x^2/324) with x clamped to [-18, 18]. One division and no exp:
+// about half the work of the exp-based Tanh/Sigmoid of the elementwise kernels. P and Q have
+// degree 4; their coefficients were fitted to the relative error of tanh on [0, 9] (weighted
+// least squares with Lawson's iteration, then rounded to float32 one at a time with the rest
+// refitted). tanh: |error| <= 4e-7 absolute and relative (about 6 ulp next to 1; odd, tiny x
+// and the sign of zero exact); sigmoid: |error| <= 3e-7 absolute (only absolute: 1/2 + a value
+// next to -1/2 has no relative accuracy near 0). Both may leave their range by two float steps
+// (|tanh| <= 1.0000002, sigmoid >= -6e-8): harmless for a gate. NaN propagates (it fails
+// both clamps), +-inf saturate like large values (tests/cpu_backend/test_cpu_recurrent_gates.py
+// checks all of this against numpy float64 for both vector widths).
+//
+// A gate's chain of dependent operations (clamp, two Horner polynomials, division) is long, so
+// the functions work on U vectors in lockstep, each operation issued for all U before the
+// next: U independent chains keep the vector units busy where one chain at a time would leave
+// them waiting (perf: the gate arithmetic's share of the LSTM step fell from 21 % to 17 %). The
+// vector type is 16 floats where the compiler has AVX-512, else vfloat.
+namespace rnn {
+
+#if defined(__AVX512F__) && defined(__AVX512VL__)
+typedef vfloat16 gate_vec;
+#else
+typedef vfloat gate_vec;
+#endif
+inline constexpr std::size_t kGateLanes = sizeof(gate_vec) / sizeof(float);
+using gv = gate_vec;
+
+#define HLSFORGE_CPU_EACH(U) _Pragma("GCC unroll 8") for (std::size_t u = 0; u < U; ++u)
+
+// x[u] = clamp(x[u], -lim, lim) (NaN stays NaN); t[u] = x[u]^2 * scale.
+template <std::size_t U>
+inline void gate_clamp_square(gv (&x)[U], gv (&t)[U], float lim, float scale) {
+  HLSFORGE_CPU_EACH(U) x[u] = x[u] < -lim ? gv{} - lim : x[u];
+  HLSFORGE_CPU_EACH(U) x[u] = x[u] > lim ? gv{} + lim : x[u];
+  HLSFORGE_CPU_EACH(U) t[u] = x[u] * x[u] * scale;
+}
+
+// y[u] = x[u] P(t[u]) / Q(t[u]) (+ 1/2 for the sigmoid; tanh adds nothing, so tanh(-0) = -0).
+template <bool kHalf, std::size_t U>
+inline void gate_ratio(const gv (&x)[U], const gv (&t)[U], gv (&y)[U]) {
+  gv p[U], q[U];
+  HLSFORGE_CPU_EACH(U) p[u] = 0.5749330520629883f * t[u] + 10.953028678894043f;
+  HLSFORGE_CPU_EACH(U) q[u] = 33.47789764404297f * t[u] + 174.61732482910156f;
+  HLSFORGE_CPU_EACH(U) p[u] = p[u] * t[u] + 22.934951782226562f;
+  HLSFORGE_CPU_EACH(U) q[u] = q[u] * t[u] + 169.7803955078125f;
+  HLSFORGE_CPU_EACH(U) p[u] = p[u] * t[u] + 10.838671684265137f;
+  HLSFORGE_CPU_EACH(U) q[u] = q[u] * t[u] + 37.83865737915039f;
+  HLSFORGE_CPU_EACH(U) p[u] = p[u] * t[u] + 1.0f;
+  HLSFORGE_CPU_EACH(U) q[u] = q[u] * t[u] + 1.0f;
+  if constexpr (kHalf) {
+    HLSFORGE_CPU_EACH(U) y[u] = x[u] * p[u] / q[u] + 0.5f;
+  } else {
+    HLSFORGE_CPU_EACH(U) y[u] = x[u] * p[u] / q[u];
+  }
+}
+
+// In place: x[u] = tanh(x[u]).
+template <std::size_t U>
+inline void gate_tanh(gv (&x)[U]) {
+  gv t[U];
+  gate_clamp_square(x, t, 9.0f, 1.0f / 81.0f);
+  gate_ratio<false>(x, t, x);
+}
+
+// In place: x[u] = sigmoid(x[u]).
+template <std::size_t U>
+inline void gate_sigmoid(gv (&x)[U]) {
+  gv t[U];
+  gate_clamp_square(x, t, 18.0f, 1.0f / 324.0f);
+  HLSFORGE_CPU_EACH(U) x[u] = 0.25f * x[u];
+  gate_ratio<true>(x, t, x);
+}
+
+// Loads and stores of U vectors from p + u * kGateLanes; `count` < kGateLanes floats (the last
+// units of a row) go through a zero-padded vector (U = 1): nothing past the row is touched.
+template <std::size_t U>
+inline void gate_load(const float* p, gv (&v)[U], std::size_t count = 0) {
+  if (count) {
+    v[0] = gv{};
+    for (std::size_t l = 0; l < count; ++l) v[0][l] = p[l];
+    return;
+  }
+  HLSFORGE_CPU_EACH(U) v[u] = *reinterpret_cast<const gv*>(p + u * kGateLanes);
+}
+template <std::size_t U>
+inline void gate_add(const float* p, gv (&v)[U], std::size_t count = 0) {
+  gv w[U];
+  gate_load(p, w, count);
+  HLSFORGE_CPU_EACH(U) v[u] += w[u];
+}
+template <std::size_t U>
+inline void gate_store(float* p, const gv (&v)[U], std::size_t count = 0) {
+  if (count) {
+    for (std::size_t l = 0; l < count; ++l) p[l] = v[0][l];
+    return;
+  }
+  HLSFORGE_CPU_EACH(U) *reinterpret_cast<gv*>(p + u * kGateLanes) = v[u];
+}
+
+// Calls body(j, U-constant, count) over the H units of a row: groups of up to kGateGroup whole
+// vectors (4 with 32 vector registers, else 2: the chains of a group must fit in registers),
+// then the H % kGateLanes last units (count > 0, U = 1).
+inline constexpr std::size_t kGateGroup = kVectorRegs >= 32 ? 4 : 2;
+template <std::size_t H, class Body>
+inline void gate_blocks(Body&& body) {
+  constexpr std::size_t L = kGateLanes, G = kGateGroup, whole = H / L;
+  std::size_t j = 0;
+  for (std::size_t k = 0; k + G <= whole; k += G, j += G * L) body(j, std::integral_constant<std::size_t, G>{}, 0);
+  if constexpr (whole % G == 3) body(j, std::integral_constant<std::size_t, 3>{}, 0);
+  if constexpr (whole % G == 2) body(j, std::integral_constant<std::size_t, 2>{}, 0);
+  if constexpr (whole % G == 1) body(j, std::integral_constant<std::size_t, 1>{}, 0);
+  if constexpr (H % L != 0) body(whole * L, std::integral_constant<std::size_t, 1>{}, H % L);
+}
+
+// Whether every direction uses the ONNX default activations (LSTM: sigmoid, tanh, tanh; GRU:
+// sigmoid, tanh; RNN: tanh) without clip and without peepholes: the fused steps' case.
+template <class Cfg>
+constexpr bool default_gates() {
+  if (Cfg::has_clip || Cfg::peephole) return false;
+  for (std::size_t d = 0; d < Cfg::dirs; ++d)
+    for (int k = 0; k < Cfg::n_act; ++k) {
+      const int want = (Cfg::kind != 0 && k == 0) ? Sigmoid : Tanh;
+      if (Cfg::acts[d * Cfg::n_act + k] != want) return false;
+    }
+  return true;
+}
+
+}  // namespace rnn
+
+// The LSTM gate arithmetic of one event in one pass over its units: g = the recurrent product
+// (i, o, f, c rows of H floats), xt = the input projection; c and h are updated in place.
+template <class Cfg>
+inline void lstm_gates(const float* __restrict xt, const float* __restrict g, float* __restrict c,
+                       float* __restrict h) {
+  constexpr std::size_t H = Cfg::hidden;
+  rnn::gate_blocks<H>([&](std::size_t j, auto uu, std::size_t count) {
+    constexpr std::size_t U = decltype(uu)::value;
+    rnn::gv i[U], o[U], f[U], cc[U], ce[U];
+    rnn::gate_load(g + j, i, count);
+    rnn::gate_add(xt + j, i, count);
+    rnn::gate_load(g + H + j, o, count);
+    rnn::gate_add(xt + H + j, o, count);
+    rnn::gate_load(g + 3 * H + j, cc, count);
+    rnn::gate_add(xt + 3 * H + j, cc, count);
+    rnn::gate_load(c + j, ce, count);
+    rnn::gate_sigmoid(i);
+    rnn::gate_tanh(cc);
+    if constexpr (Cfg::input_forget) {
+      HLSFORGE_CPU_EACH(U) f[u] = 1.0f - i[u];
+    } else {
+      rnn::gate_load(g + 2 * H + j, f, count);
+      rnn::gate_add(xt + 2 * H + j, f, count);
+      rnn::gate_sigmoid(f);
+    }
+    HLSFORGE_CPU_EACH(U) ce[u] = f[u] * ce[u] + i[u] * cc[u];
+    rnn::gate_store(c + j, ce, count);
+    rnn::gate_sigmoid(o);
+    rnn::gate_tanh(ce);
+    HLSFORGE_CPU_EACH(U) ce[u] = o[u] * ce[u];
+    rnn::gate_store(h + j, ce, count);
+  });
+}
+
 // v[0:count] = activation k of direction d (after the clip), in place. Sigmoid, Tanh and Relu
 // (every default) run vectorized; the other ONNX activations element by element.
 template <class Cfg>
@@ -1999,12 +2165,89 @@ inline void rnn_apply(std::size_t d, int k, float* v, std::size_t count) {
   }
 }
 
+// The SimpleRNN step of one event: h = tanh(xt + g) (g = the recurrent product with its bias).
+template <class Cfg>
+inline void rnn_cell_gates(const float* __restrict xt, const float* __restrict g, float* __restrict h) {
+  rnn::gate_blocks<Cfg::hidden>([&](std::size_t j, auto uu, std::size_t count) {
+    constexpr std::size_t U = decltype(uu)::value;
+    rnn::gv a[U];
+    rnn::gate_load(g + j, a, count);
+    rnn::gate_add(xt + j, a, count);
+    rnn::gate_tanh(a);
+    rnn::gate_store(h + j, a, count);
+  });
+}
+
+// GRU, first half (without linear_before_reset): z = sigmoid(.) into g's z row, r . h into rh.
+template <class Cfg>
+inline void gru_gates_zr(const float* __restrict xt, float* __restrict g, const float* __restrict h,
+                         float* __restrict rh) {
+  constexpr std::size_t H = Cfg::hidden;
+  rnn::gate_blocks<H>([&](std::size_t j, auto uu, std::size_t count) {
+    constexpr std::size_t U = decltype(uu)::value;
+    rnn::gv z[U], r[U], he[U];
+    rnn::gate_load(g + j, z, count);
+    rnn::gate_add(xt + j, z, count);
+    rnn::gate_load(g + H + j, r, count);
+    rnn::gate_add(xt + H + j, r, count);
+    rnn::gate_load(h + j, he, count);
+    rnn::gate_sigmoid(z);
+    rnn::gate_sigmoid(r);
+    HLSFORGE_CPU_EACH(U) r[u] = r[u] * he[u];
+    rnn::gate_store(g + j, z, count);
+    rnn::gate_store(rh + j, r, count);
+  });
+}
+
+// GRU, the update: h = (1 - z) . tanh(candidate) + z . h. Without linear_before_reset g holds
+// z (activated) and the candidate's product (r . h) R_h^T + R_bh; with it, the three raw
+// products h R^T (+ R_bh on the candidate), so z and r are activated here and the candidate
+// is x W_h + W_bh + r . (h R_h + R_bh).
+template <class Cfg>
+inline void gru_gates_update(const float* __restrict xt, const float* __restrict g, float* __restrict h) {
+  constexpr std::size_t H = Cfg::hidden;
+  rnn::gate_blocks<H>([&](std::size_t j, auto uu, std::size_t count) {
+    constexpr std::size_t U = decltype(uu)::value;
+    rnn::gv z[U], n[U], he[U];
+    rnn::gate_load(g + j, z, count);
+    rnn::gate_load(g + 2 * H + j, n, count);
+    if constexpr (Cfg::lbr) {
+      rnn::gv r[U], xn[U];
+      rnn::gate_add(xt + j, z, count);
+      rnn::gate_load(g + H + j, r, count);
+      rnn::gate_add(xt + H + j, r, count);
+      rnn::gate_load(xt + 2 * H + j, xn, count);
+      rnn::gate_sigmoid(z);
+      rnn::gate_sigmoid(r);
+      HLSFORGE_CPU_EACH(U) n[u] = xn[u] + r[u] * n[u];
+    } else {
+      rnn::gate_add(xt + 2 * H + j, n, count);
+    }
+    rnn::gate_load(h + j, he, count);
+    rnn::gate_tanh(n);
+    HLSFORGE_CPU_EACH(U) he[u] = n[u] + z[u] * (he[u] - n[u]);
+    rnn::gate_store(h + j, he, count);
+  });
+}
+
 // One step of all events: h (n, H) and c (n, H) in place; xt(e) is event e's projection row.
 template <class Cfg>
 inline void rnn_step(std::size_t d, std::size_t n, const float* xw, std::size_t t, const float* Rt, const float* bh,
                      const float* P, float* hr, float* h, float* c) {
   constexpr std::size_t S = Cfg::seq, H = Cfg::hidden, GH = Cfg::gates * Cfg::hidden;
-  if constexpr (Cfg::kind == 0) {
+  if constexpr (Cfg::kind == 0 && rnn::default_gates<Cfg>()) {
+    gemm_loop<H, H, H, H, H>(h, Rt, bh, hr, n, Identity{});
+    for (std::size_t e = 0; e < n; ++e) rnn_cell_gates<Cfg>(xw + (e * S + t) * GH, hr + e * H, h + e * H);
+  } else if constexpr (Cfg::kind == 1 && rnn::default_gates<Cfg>()) {
+    if constexpr (Cfg::lbr) {
+      gemm_loop<H, GH, H, GH, GH>(h, Rt, bh, hr, n, Identity{});
+    } else {
+      gemm_loop<H, 2 * H, H, GH, GH>(h, Rt, bh, hr, n, Identity{});
+      for (std::size_t e = 0; e < n; ++e) gru_gates_zr<Cfg>(xw + (e * S + t) * GH, hr + e * GH, h + e * H, c + e * H);
+      gemm_loop<H, H, H, GH, GH>(c, Rt + 2 * H, bh + 2 * H, hr + 2 * H, n, Identity{});
+    }
+    for (std::size_t e = 0; e < n; ++e) gru_gates_update<Cfg>(xw + (e * S + t) * GH, hr + e * GH, h + e * H);
+  } else if constexpr (Cfg::kind == 0) {
     gemm_loop<H, H, H, H, H>(h, Rt, bh, hr, n, Identity{});
     for (std::size_t e = 0; e < n; ++e) {
       const float* __restrict xt = xw + (e * S + t) * GH;
@@ -2042,6 +2285,9 @@ inline void rnn_step(std::size_t d, std::size_t n, const float* xw, std::size_t 
       float* __restrict he = h + e * H;
       for (std::size_t j = 0; j < H; ++j) he[j] = (1.f - g[j]) * g[2 * H + j] + g[j] * he[j];
     }
+  } else if constexpr (rnn::default_gates<Cfg>()) {
+    gemm_loop<H, GH, H, GH, GH>(h, Rt, bh, hr, n, Identity{});
+    for (std::size_t e = 0; e < n; ++e) lstm_gates<Cfg>(xw + (e * S + t) * GH, hr + e * GH, c + e * H, h + e * H);
   } else {
     gemm_loop<H, GH, H, GH, GH>(h, Rt, bh, hr, n, Identity{});
     for (std::size_t e = 0; e < n; ++e) {

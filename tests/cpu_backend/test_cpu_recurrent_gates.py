@@ -1,5 +1,6 @@
-"""The rational tanh and sigmoid of the fused recurrent steps (``hlsforge_cpu::rnn::gate_tanh``
-and ``gate_sigmoid`` in the kernel library) against numpy's float64 tanh, on a sweep of every
+"""The rational tanh and sigmoid of the kernel library (``detail::rational_tanh/_sigmoid``: the
+fused recurrent steps' ``rnn::gate_tanh``/``gate_sigmoid`` and, clamped to [-1, 1], the Tanh
+kernel ``hlsforge_cpu::map(..., Tanh{})``) against numpy's float64 tanh, on a sweep of every
 1021st positive float32 bit pattern (so every binade from the smallest subnormal to the
 largest finite float) and its negation, a dense linear grid over [-20, 20] through the
 clamps, and the special values: NaN propagates, +-inf saturate, tanh keeps the sign of zero
@@ -28,7 +29,7 @@ PROGRAM = r"""
 #include <vector>
 #include "hlsforge_cpu.hpp"
 
-// argv: input file of n float32, output file: n tanh values, then n sigmoid values. Whole
+// argv: input file of n float32, output file: n tanh, n sigmoid, n Tanh-kernel values. Whole
 // vectors go through the gate functions in groups of two (the lockstep form), the last
 // n % kGateLanes values through a zero-padded vector.
 int main(int argc, char** argv) {
@@ -43,7 +44,7 @@ int main(int argc, char** argv) {
   namespace r = hlsforge_cpu::rnn;
   constexpr std::size_t L = r::kGateLanes;
   const std::size_t n = x.size();
-  std::vector<float> out(2 * n);
+  std::vector<float> out(3 * n);
   std::size_t i = 0;
   for (; i + 2 * L <= n; i += 2 * L) {
     r::gv a[2], b[2];
@@ -64,6 +65,7 @@ int main(int argc, char** argv) {
     r::gate_store(out.data() + i, a, count);
     r::gate_store(out.data() + n + i, b, count);
   }
+  hlsforge_cpu::map(x.data(), out.data() + 2 * n, n, hlsforge_cpu::Tanh{});
   std::FILE* f = std::fopen(argv[2], "wb");
   if (!f || std::fwrite(out.data(), sizeof(float), out.size(), f) != out.size()) return 1;
   std::fclose(f);
@@ -94,12 +96,12 @@ def results(request, tmp_path_factory):
     x.tofile(tmp / "in.bin")
     subprocess.run([str(exe), str(tmp / "in.bin"), str(tmp / "out.bin")], check=True, timeout=120)
     out = np.fromfile(tmp / "out.bin", np.float32)
-    assert out.size == 2 * x.size
-    return x, out[:x.size], out[x.size:]
+    assert out.size == 3 * x.size
+    return x, out[:x.size], out[x.size:2 * x.size], out[2 * x.size:]
 
 
 def test_tanh_is_accurate_over_all_floats(results):
-    x, th, _ = results
+    x, th, _, _ = results
     fin = ~np.isnan(x)
     want = np.tanh(x[fin].astype(np.float64))
     err = np.abs(th[fin] - want)
@@ -117,7 +119,7 @@ def test_tanh_is_accurate_over_all_floats(results):
 
 
 def test_sigmoid_is_accurate_over_all_floats(results):
-    x, _, sg = results
+    x, _, sg, _ = results
     fin = ~np.isnan(x)
     xd = x[fin].astype(np.float64)
     want = 0.5 * (1.0 + np.tanh(xd / 2.0))  # 1 / (1 + e^-x) without overflow
@@ -130,7 +132,7 @@ def test_sigmoid_is_accurate_over_all_floats(results):
 
 
 def test_special_values(results):
-    x, th, sg = results
+    x, th, sg, _ = results
     nan = np.isnan(x)
     assert nan.any() and np.isnan(th[nan]).all() and np.isnan(sg[nan]).all()
     for v, t, s in ((np.inf, 1.0, 1.0), (-np.inf, -1.0, 0.0), (3.4e38, 1.0, 1.0), (-3.4e38, -1.0, 0.0)):
@@ -139,3 +141,11 @@ def test_special_values(results):
         assert np.all(np.abs(th[k] - t) <= TANH_MAX_ERROR), (v, th[k])
         assert np.all(np.abs(sg[k] - s) <= SIGMOID_MAX_ERROR), (v, sg[k])
     assert np.all(sg[x == 0] == 0.5)
+
+
+def test_tanh_kernel_is_the_rational_tanh_within_one(results):
+    x, th, _, kernel = results
+    fin = ~np.isnan(x)
+    assert np.isnan(kernel[~fin]).all()
+    np.testing.assert_array_equal(kernel[fin], np.clip(th[fin], -1.0, 1.0))
+    assert np.abs(kernel[fin]).max() == 1.0

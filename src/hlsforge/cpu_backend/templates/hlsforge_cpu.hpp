@@ -352,6 +352,73 @@ inline vfloat vtanh(vfloat x) {
   return HLSFORGE_CPU_SELECT(ax < 0.55f, small, HLSFORGE_CPU_SELECT(x < 0.0f, -big, big));
 }
 
+// Rational tanh and sigmoid (the Tanh kernel and the recurrent gates): tanh(x) = x P(t) / Q(t)
+// with t = x^2 / 81 and x clamped to [-9, 9] (float32 tanh is 1 within 3e-8 from there);
+// sigmoid(x) = 1/2 + tanh(x/2)/2 = 1/2 + (x/4) P(x^2/324) / Q(x^2/324) with x clamped to
+// [-18, 18]. One division and no exp: about half the work of vtanh, which matters where a
+// layer's cost is its activations (a recurrent cell evaluates five per unit and step, a narrow
+// Dense layer one per multiply-add or two). P and Q have degree 4; their coefficients were
+// fitted to the relative error of tanh on [0, 9] (weighted least squares with Lawson's
+// iteration, then rounded to float32 one at a time with the rest refitted).
+// tanh: |error| <= 4e-7 absolute and relative (about 6 ulp next to 1; odd; tiny x and the sign
+// of zero exact). sigmoid: |error| <= 3e-7 absolute, only absolute (1/2 plus a value next to
+// -1/2 has no relative accuracy near 0), so the Sigmoid kernel, often a model's output, keeps
+// the exp form. Both may leave their range by two float steps (|tanh| <= 1.0000002,
+// sigmoid >= -6e-8): harmless inside a cell; the Tanh kernel clamps. NaN propagates (it fails
+// both clamps), +-inf saturate like large values (tests/cpu_backend/test_cpu_recurrent_gates.py
+// checks all of this against numpy float64 for both vector widths).
+//
+// The chain of dependent operations (clamp, two Horner polynomials, division) is long, so the
+// functions work on U vectors in lockstep, each operation issued for all U before the next:
+// U independent chains keep the vector units busy where one chain at a time would leave them
+// waiting (perf: the gate arithmetic's share of the LSTM step fell from 21 % to 17 %). Generic
+// over the vector type (vfloat, vfloat16).
+#define HLSFORGE_CPU_EACH(U) _Pragma("GCC unroll 8") for (std::size_t u = 0; u < U; ++u)
+
+// x[u] = clamp(x[u], -lim, lim) (NaN stays NaN); t[u] = x[u]^2 * scale.
+template <std::size_t U, class V>
+inline void rational_clamp_square(V (&x)[U], V (&t)[U], float lim, float scale) {
+  HLSFORGE_CPU_EACH(U) x[u] = x[u] < -lim ? V{} - lim : x[u];
+  HLSFORGE_CPU_EACH(U) x[u] = x[u] > lim ? V{} + lim : x[u];
+  HLSFORGE_CPU_EACH(U) t[u] = x[u] * x[u] * scale;
+}
+
+// y[u] = x[u] P(t[u]) / Q(t[u]) (+ 1/2 for the sigmoid; tanh adds nothing, so tanh(-0) = -0).
+template <bool kHalf, std::size_t U, class V>
+inline void rational_ratio(const V (&x)[U], const V (&t)[U], V (&y)[U]) {
+  V p[U], q[U];
+  HLSFORGE_CPU_EACH(U) p[u] = 0.5749330520629883f * t[u] + 10.953028678894043f;
+  HLSFORGE_CPU_EACH(U) q[u] = 33.47789764404297f * t[u] + 174.61732482910156f;
+  HLSFORGE_CPU_EACH(U) p[u] = p[u] * t[u] + 22.934951782226562f;
+  HLSFORGE_CPU_EACH(U) q[u] = q[u] * t[u] + 169.7803955078125f;
+  HLSFORGE_CPU_EACH(U) p[u] = p[u] * t[u] + 10.838671684265137f;
+  HLSFORGE_CPU_EACH(U) q[u] = q[u] * t[u] + 37.83865737915039f;
+  HLSFORGE_CPU_EACH(U) p[u] = p[u] * t[u] + 1.0f;
+  HLSFORGE_CPU_EACH(U) q[u] = q[u] * t[u] + 1.0f;
+  if constexpr (kHalf) {
+    HLSFORGE_CPU_EACH(U) y[u] = x[u] * p[u] / q[u] + 0.5f;
+  } else {
+    HLSFORGE_CPU_EACH(U) y[u] = x[u] * p[u] / q[u];
+  }
+}
+
+// In place: x[u] = tanh(x[u]).
+template <std::size_t U, class V>
+inline void rational_tanh(V (&x)[U]) {
+  V t[U];
+  rational_clamp_square(x, t, 9.0f, 1.0f / 81.0f);
+  rational_ratio<false>(x, t, x);
+}
+
+// In place: x[u] = sigmoid(x[u]).
+template <std::size_t U, class V>
+inline void rational_sigmoid(V (&x)[U]) {
+  V t[U];
+  rational_clamp_square(x, t, 18.0f, 1.0f / 324.0f);
+  HLSFORGE_CPU_EACH(U) x[u] = 0.25f * x[u];
+  rational_ratio<true>(x, t, x);
+}
+
 // e^x - 1 for x <= 0 (the negative branch of ELU/SELU): Taylor to x^8 near 0, exp below.
 inline vfloat vexpm1_neg(vfloat x) {
   vfloat p = HLSFORGE_CPU_SPLAT(1.0f / 40320.0f);
@@ -467,9 +534,14 @@ struct Sigmoid {
   static constexpr bool vector = true;
   vfloat vec(vfloat v) const { return 1.0f / (1.0f + detail::vexp(-v)); }
 };
-struct Tanh {
+struct Tanh {  // rational (above); clamped to [-1, 1] since the value may be a model output
   static constexpr bool vector = true;
-  vfloat vec(vfloat v) const { return detail::vtanh(v); }
+  vfloat vec(vfloat v) const {
+    vfloat y[1] = {v};
+    detail::rational_tanh(y);
+    y[0] = HLSFORGE_CPU_SELECT(y[0] > 1.0f, HLSFORGE_CPU_SPLAT(1.0f), y[0]);  // NaN passes
+    return HLSFORGE_CPU_SELECT(y[0] < -1.0f, HLSFORGE_CPU_SPLAT(-1.0f), y[0]);
+  }
 };
 struct Elu {
   static constexpr bool vector = true;
@@ -1986,24 +2058,10 @@ inline float rnn_act(int code, float a, float b, float v) {
 }
 
 // ---- The fused steps (default activations, no clip, no peepholes: every Keras and PyTorch
-// export). The gate functions are rational: tanh(x) = x P(t) / Q(t) with t = x^2 / 81 and x
-// clamped to [-9, 9] (float32 tanh is 1 within 3e-8 from there), sigmoid(x) = 1/2 + tanh(x/2)/2
-// = 1/2 + (x/4) P(x^2/324) / Q(x^2/324) with x clamped to [-18, 18]. One division and no exp:
-// about half the work of the exp-based Tanh/Sigmoid of the elementwise kernels. P and Q have
-// degree 4; their coefficients were fitted to the relative error of tanh on [0, 9] (weighted
-// least squares with Lawson's iteration, then rounded to float32 one at a time with the rest
-// refitted). tanh: |error| <= 4e-7 absolute and relative (about 6 ulp next to 1; odd, tiny x
-// and the sign of zero exact); sigmoid: |error| <= 3e-7 absolute (only absolute: 1/2 + a value
-// next to -1/2 has no relative accuracy near 0). Both may leave their range by two float steps
-// (|tanh| <= 1.0000002, sigmoid >= -6e-8): harmless for a gate. NaN propagates (it fails
-// both clamps), +-inf saturate like large values (tests/cpu_backend/test_cpu_recurrent_gates.py
-// checks all of this against numpy float64 for both vector widths).
-//
-// A gate's chain of dependent operations (clamp, two Horner polynomials, division) is long, so
-// the functions work on U vectors in lockstep, each operation issued for all U before the
-// next: U independent chains keep the vector units busy where one chain at a time would leave
-// them waiting (perf: the gate arithmetic's share of the LSTM step fell from 21 % to 17 %). The
-// vector type is 16 floats where the compiler has AVX-512, else vfloat.
+// export): one pass over the units of an event per step, with the rational tanh and sigmoid
+// of the elementwise section (detail::rational_tanh/rational_sigmoid, about half the work of
+// the exp-based functions: a cell evaluates five per unit and step) on U vectors in lockstep.
+// The vector type is 16 floats where the compiler has AVX-512, else vfloat.
 namespace rnn {
 
 #if defined(__AVX512F__) && defined(__AVX512VL__)
@@ -2014,51 +2072,10 @@ typedef vfloat gate_vec;
 inline constexpr std::size_t kGateLanes = sizeof(gate_vec) / sizeof(float);
 using gv = gate_vec;
 
-#define HLSFORGE_CPU_EACH(U) _Pragma("GCC unroll 8") for (std::size_t u = 0; u < U; ++u)
-
-// x[u] = clamp(x[u], -lim, lim) (NaN stays NaN); t[u] = x[u]^2 * scale.
 template <std::size_t U>
-inline void gate_clamp_square(gv (&x)[U], gv (&t)[U], float lim, float scale) {
-  HLSFORGE_CPU_EACH(U) x[u] = x[u] < -lim ? gv{} - lim : x[u];
-  HLSFORGE_CPU_EACH(U) x[u] = x[u] > lim ? gv{} + lim : x[u];
-  HLSFORGE_CPU_EACH(U) t[u] = x[u] * x[u] * scale;
-}
-
-// y[u] = x[u] P(t[u]) / Q(t[u]) (+ 1/2 for the sigmoid; tanh adds nothing, so tanh(-0) = -0).
-template <bool kHalf, std::size_t U>
-inline void gate_ratio(const gv (&x)[U], const gv (&t)[U], gv (&y)[U]) {
-  gv p[U], q[U];
-  HLSFORGE_CPU_EACH(U) p[u] = 0.5749330520629883f * t[u] + 10.953028678894043f;
-  HLSFORGE_CPU_EACH(U) q[u] = 33.47789764404297f * t[u] + 174.61732482910156f;
-  HLSFORGE_CPU_EACH(U) p[u] = p[u] * t[u] + 22.934951782226562f;
-  HLSFORGE_CPU_EACH(U) q[u] = q[u] * t[u] + 169.7803955078125f;
-  HLSFORGE_CPU_EACH(U) p[u] = p[u] * t[u] + 10.838671684265137f;
-  HLSFORGE_CPU_EACH(U) q[u] = q[u] * t[u] + 37.83865737915039f;
-  HLSFORGE_CPU_EACH(U) p[u] = p[u] * t[u] + 1.0f;
-  HLSFORGE_CPU_EACH(U) q[u] = q[u] * t[u] + 1.0f;
-  if constexpr (kHalf) {
-    HLSFORGE_CPU_EACH(U) y[u] = x[u] * p[u] / q[u] + 0.5f;
-  } else {
-    HLSFORGE_CPU_EACH(U) y[u] = x[u] * p[u] / q[u];
-  }
-}
-
-// In place: x[u] = tanh(x[u]).
+inline void gate_tanh(gv (&x)[U]) { detail::rational_tanh(x); }
 template <std::size_t U>
-inline void gate_tanh(gv (&x)[U]) {
-  gv t[U];
-  gate_clamp_square(x, t, 9.0f, 1.0f / 81.0f);
-  gate_ratio<false>(x, t, x);
-}
-
-// In place: x[u] = sigmoid(x[u]).
-template <std::size_t U>
-inline void gate_sigmoid(gv (&x)[U]) {
-  gv t[U];
-  gate_clamp_square(x, t, 18.0f, 1.0f / 324.0f);
-  HLSFORGE_CPU_EACH(U) x[u] = 0.25f * x[u];
-  gate_ratio<true>(x, t, x);
-}
+inline void gate_sigmoid(gv (&x)[U]) { detail::rational_sigmoid(x); }
 
 // Loads and stores of U vectors from p + u * kGateLanes; `count` < kGateLanes floats (the last
 // units of a row) go through a zero-padded vector (U = 1): nothing past the row is touched.

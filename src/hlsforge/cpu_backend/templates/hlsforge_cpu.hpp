@@ -1746,7 +1746,7 @@ inline void gemm_plain(size_t M, size_t N, size_t K, const float* x, size_t ldx,
 
 // ConvTranspose, channels-last. C: in_d in_h in_w c_in out_d out_h out_w c_out k_d k_h k_w
 // s_* d_* pad_f pad_t pad_l (crop at the start of each axis), groups, use_blas (sgemm from
-// blas_min_rows rows, events x input positions, on).
+// blas_min_rows rows, events x input positions, on; otherwise the register-tiled Dense loop).
 // Kernel (c_in, k_d, k_h, k_w, c_out/groups): per group g the (c_in/g, taps * cog) matrix at
 // row g * c_in/g. cols (scratch): n * positions_in * taps * cog floats.
 // 1. y = bias; 2. per group, cols = x_g . W_g (one GEMM for every event of the chunk);
@@ -1760,8 +1760,12 @@ inline void conv_transpose(const float* x, const float* w, const float* b, float
   for (size_t r = 0; r < n * pout; ++r)
     for (size_t c = 0; c < C::c_out; ++c) y[r * C::c_out + c] = b[c];
   for (size_t g = 0; g < C::groups; ++g) {
-    gemm_plain(n * pin, tcols, cig, x + g * cig, C::c_in, w + g * cig * tcols, tcols, cols, tcols,
-               C::use_blas && n * pin >= C::blas_min_rows);
+    if (kHaveBlas && C::use_blas && n * pin >= C::blas_min_rows) {
+      gemm_plain(n * pin, tcols, cig, x + g * cig, C::c_in, w + g * cig * tcols, tcols, cols, tcols, true);
+    } else {  // the register-tiled loop (compile-time sizes) with a zero bias
+      static constexpr float zeros[tcols + kWeightSlack] = {};
+      gemm_loop<cig, tcols, C::c_in, tcols, tcols>(x + g * cig, w + g * cig * tcols, zeros, cols, n * pin, Identity{});
+    }
     for (size_t e = 0; e < n; ++e) {
       float* ye = y + e * pout * C::c_out + g * cog;
       for (size_t id = 0; id < C::in_d; ++id)

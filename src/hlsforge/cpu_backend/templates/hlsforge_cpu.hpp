@@ -28,7 +28,6 @@
 #include <stdexcept>
 #include <string>
 #include <type_traits>
-#include <utility>
 #include <vector>
 
 #ifndef HLSFORGE_CPU_NO_BLAS

@@ -30,6 +30,10 @@
 #include <type_traits>
 #include <vector>
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>  // MAXPS/MINPS for the clamps that let NaN through (detail::vmax_keep_nan)
+#endif
+
 #ifndef HLSFORGE_CPU_NO_BLAS
 #ifdef HLSFORGE_CBLAS_HEADER
 #include HLSFORGE_CBLAS_HEADER
@@ -354,7 +358,7 @@ inline vfloat vtanh(vfloat x) {
 // Rational tanh and sigmoid (the Tanh kernel and the recurrent gates): tanh(x) = x P(t) / Q(t)
 // with t = x^2 / 81 and x clamped to [-9, 9] (float32 tanh is 1 within 3e-8 from there);
 // sigmoid(x) = 1/2 + tanh(x/2)/2 = 1/2 + (x/4) P(x^2/324) / Q(x^2/324) with x clamped to
-// [-18, 18]. One division and no exp: about half the work of vtanh, which matters where a
+// [-18, 18]; the scalings are folded into float32 coefficients of polynomials in x^2. One division and no exp: about half the work of vtanh, which matters where a
 // layer's cost is its activations (a recurrent cell evaluates five per unit and step, a narrow
 // Dense layer one per multiply-add or two). P and Q have degree 4; their coefficients were
 // fitted to the relative error of tanh on [0, 9] (weighted least squares with Lawson's
@@ -374,29 +378,71 @@ inline vfloat vtanh(vfloat x) {
 // over the vector type (vfloat, vfloat16).
 #define HLSFORGE_CPU_EACH(U) _Pragma("GCC unroll 8") for (std::size_t u = 0; u < U; ++u)
 
-// x[u] = clamp(x[u], -lim, lim) (NaN stays NaN); t[u] = x[u]^2 * scale.
-template <std::size_t U, class V>
-inline void rational_clamp_square(V (&x)[U], V (&t)[U], float lim, float scale) {
-  HLSFORGE_CPU_EACH(U) x[u] = x[u] < -lim ? V{} - lim : x[u];
-  HLSFORGE_CPU_EACH(U) x[u] = x[u] > lim ? V{} + lim : x[u];
-  HLSFORGE_CPU_EACH(U) t[u] = x[u] * x[u] * scale;
+// max(lo, x) and min(hi, x) where x may be NaN: x86's MAXPS/MINPS return the second operand
+// when either is NaN, so a NaN x passes through, in one instruction where GCC makes a
+// compare and a blend of the portable form (used elsewhere, e.g. NEON).
+template <class V>
+inline V vmax_keep_nan(V lo, V x) {
+#if defined(__AVX512F__)
+  if constexpr (sizeof(V) == 64) return _mm512_mask_max_ps(x, 0xFFFF, lo, x);  // (GCC 12 -Wall: no undefined src)
+#endif
+#if defined(__AVX__)
+  if constexpr (sizeof(V) == 32) return _mm256_max_ps(lo, x);
+#endif
+#if defined(__SSE__)
+  if constexpr (sizeof(V) == 16) return _mm_max_ps(lo, x);
+#endif
+  return lo > x ? lo : x;
+}
+template <class V>
+inline V vmin_keep_nan(V hi, V x) {
+#if defined(__AVX512F__)
+  if constexpr (sizeof(V) == 64) return _mm512_mask_min_ps(x, 0xFFFF, hi, x);
+#endif
+#if defined(__AVX__)
+  if constexpr (sizeof(V) == 32) return _mm256_min_ps(hi, x);
+#endif
+#if defined(__SSE__)
+  if constexpr (sizeof(V) == 16) return _mm_min_ps(hi, x);
+#endif
+  return hi < x ? hi : x;
 }
 
-// y[u] = x[u] P(t[u]) / Q(t[u]) (+ 1/2 for the sigmoid; tanh adds nothing, so tanh(-0) = -0).
-template <bool kHalf, std::size_t U, class V>
-inline void rational_ratio(const V (&x)[U], const V (&t)[U], V (&y)[U]) {
+// x[u] = clamp(x[u], -lim, lim) (NaN stays NaN); s[u] = x[u]^2.
+template <std::size_t U, class V>
+inline void rational_clamp_square(V (&x)[U], V (&s)[U], float lim) {
+  HLSFORGE_CPU_EACH(U) x[u] = vmax_keep_nan(V{} - lim, x[u]);
+  HLSFORGE_CPU_EACH(U) x[u] = vmin_keep_nan(V{} + lim, x[u]);
+  HLSFORGE_CPU_EACH(U) s[u] = x[u] * x[u];
+}
+
+// y[u] = x[u] P(s[u]) / Q(s[u]): tanh with the coefficients p_i / 81^i, q_i / 81^i of the fit
+// in t = x^2 / 81; sigmoid (kSigmoid) with p_i / (4 * 324^i), q_i / 324^i and + 1/2 (tanh
+// adds nothing, so tanh(-0) = -0). Fit coefficients p = 1, 10.838671684265137,
+// 22.934951782226562, 10.953028678894043, 0.5749330520629883; q = 1, 37.83865737915039,
+// 169.7803955078125, 174.61732482910156, 33.47789764404297.
+template <bool kSigmoid, std::size_t U, class V>
+inline void rational_ratio(const V (&x)[U], const V (&s)[U], V (&y)[U]) {
   V p[U], q[U];
-  HLSFORGE_CPU_EACH(U) p[u] = 0.5749330520629883f * t[u] + 10.953028678894043f;
-  HLSFORGE_CPU_EACH(U) q[u] = 33.47789764404297f * t[u] + 174.61732482910156f;
-  HLSFORGE_CPU_EACH(U) p[u] = p[u] * t[u] + 22.934951782226562f;
-  HLSFORGE_CPU_EACH(U) q[u] = q[u] * t[u] + 169.7803955078125f;
-  HLSFORGE_CPU_EACH(U) p[u] = p[u] * t[u] + 10.838671684265137f;
-  HLSFORGE_CPU_EACH(U) q[u] = q[u] * t[u] + 37.83865737915039f;
-  HLSFORGE_CPU_EACH(U) p[u] = p[u] * t[u] + 1.0f;
-  HLSFORGE_CPU_EACH(U) q[u] = q[u] * t[u] + 1.0f;
-  if constexpr (kHalf) {
+  if constexpr (kSigmoid) {
+    HLSFORGE_CPU_EACH(U) p[u] = 1.3042993e-11f * s[u] + 8.050803e-08f;
+    HLSFORGE_CPU_EACH(U) q[u] = 3.0379326e-09f * s[u] + 5.133958e-06f;
+    HLSFORGE_CPU_EACH(U) p[u] = p[u] * s[u] + 5.461951e-05f;
+    HLSFORGE_CPU_EACH(U) q[u] = q[u] * s[u] + 0.0016173258f;
+    HLSFORGE_CPU_EACH(U) p[u] = p[u] * s[u] + 0.008363172f;
+    HLSFORGE_CPU_EACH(U) q[u] = q[u] * s[u] + 0.11678598f;
+    HLSFORGE_CPU_EACH(U) p[u] = p[u] * s[u] + 0.25f;
+    HLSFORGE_CPU_EACH(U) q[u] = q[u] * s[u] + 1.0f;
     HLSFORGE_CPU_EACH(U) y[u] = x[u] * p[u] / q[u] + 0.5f;
   } else {
+    HLSFORGE_CPU_EACH(U) p[u] = 1.3356025e-08f * s[u] + 2.0610056e-05f;
+    HLSFORGE_CPU_EACH(U) q[u] = 7.7771074e-07f * s[u] + 0.0003285733f;
+    HLSFORGE_CPU_EACH(U) p[u] = p[u] * s[u] + 0.0034956487f;
+    HLSFORGE_CPU_EACH(U) q[u] = q[u] * s[u] + 0.025877213f;
+    HLSFORGE_CPU_EACH(U) p[u] = p[u] * s[u] + 0.13381076f;
+    HLSFORGE_CPU_EACH(U) q[u] = q[u] * s[u] + 0.46714392f;
+    HLSFORGE_CPU_EACH(U) p[u] = p[u] * s[u] + 1.0f;
+    HLSFORGE_CPU_EACH(U) q[u] = q[u] * s[u] + 1.0f;
     HLSFORGE_CPU_EACH(U) y[u] = x[u] * p[u] / q[u];
   }
 }
@@ -404,18 +450,17 @@ inline void rational_ratio(const V (&x)[U], const V (&t)[U], V (&y)[U]) {
 // In place: x[u] = tanh(x[u]).
 template <std::size_t U, class V>
 inline void rational_tanh(V (&x)[U]) {
-  V t[U];
-  rational_clamp_square(x, t, 9.0f, 1.0f / 81.0f);
-  rational_ratio<false>(x, t, x);
+  V s[U];
+  rational_clamp_square(x, s, 9.0f);
+  rational_ratio<false>(x, s, x);
 }
 
-// In place: x[u] = sigmoid(x[u]).
+// In place: x[u] = sigmoid(x[u]) = 1/2 + tanh(x/2)/2.
 template <std::size_t U, class V>
 inline void rational_sigmoid(V (&x)[U]) {
-  V t[U];
-  rational_clamp_square(x, t, 18.0f, 1.0f / 324.0f);
-  HLSFORGE_CPU_EACH(U) x[u] = 0.25f * x[u];
-  rational_ratio<true>(x, t, x);
+  V s[U];
+  rational_clamp_square(x, s, 18.0f);
+  rational_ratio<true>(x, s, x);
 }
 
 // e^x - 1 for x <= 0 (the negative branch of ELU/SELU): Taylor to x^8 near 0, exp below.
@@ -538,8 +583,7 @@ struct Tanh {  // rational (above); clamped to [-1, 1] since the value may be a 
   vfloat vec(vfloat v) const {
     vfloat y[1] = {v};
     detail::rational_tanh(y);
-    y[0] = HLSFORGE_CPU_SELECT(y[0] > 1.0f, HLSFORGE_CPU_SPLAT(1.0f), y[0]);  // NaN passes
-    return HLSFORGE_CPU_SELECT(y[0] < -1.0f, HLSFORGE_CPU_SPLAT(-1.0f), y[0]);
+    return detail::vmax_keep_nan(HLSFORGE_CPU_SPLAT(-1.0f), detail::vmin_keep_nan(HLSFORGE_CPU_SPLAT(1.0f), y[0]));
   }
 };
 struct Elu {

@@ -73,6 +73,11 @@ from ops3_models import conv3d_onnx, edgeconv_single_input_onnx  # noqa: E402
 
 MODELS.update({"EdgeConv (18x50 points, k=16, 3x64)": "edgeconv", "Conv3D (1x24x24x24)": "conv3d"})
 FACTORIES.update({"edgeconv": edgeconv_single_input_onnx, "conv3d": lambda: conv3d_onnx(size=24, c=8)})
+# a ConvTranspose decoder (tests/ops3_models.py): 32x4x4 latent -> 1x32x32 image in three stride-2 upsamplings
+from ops3_models import decoder_onnx  # noqa: E402
+
+MODELS.update({"ConvTranspose decoder (32x4x4 -> 1x32x32)": "decoder"})
+FACTORIES.update({"decoder": decoder_onnx})
 
 TIMING_MAIN = r"""
 #include <sys/resource.h>

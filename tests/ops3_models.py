@@ -83,6 +83,19 @@ def conv_transpose_module(nsp: int):
                          nn.ReLU(), nn.ConvTranspose2d(8, 4, 2, stride=2, groups=4), nn.Sigmoid())
 
 
+def decoder_module(latent: int = 32, width: int = 32):
+    """An autoencoder decoder as image and calorimeter-shower models write it: three stride-2
+    ConvTranspose2d upsamplings (4x4 -> 32x32), ReLU between, a sigmoid image out."""
+    torch = _torch()
+    nn = torch.nn
+    torch.manual_seed(3)
+    return nn.Sequential(
+        nn.ConvTranspose2d(latent, width, 4, stride=2, padding=1), nn.ReLU(),
+        nn.ConvTranspose2d(width, width // 2, 4, stride=2, padding=1), nn.ReLU(),
+        nn.ConvTranspose2d(width // 2, 1, 4, stride=2, padding=1), nn.Sigmoid(),
+    )
+
+
 def export(module, example: tuple, names: list[str], opset: int = 17) -> onnx.ModelProto:
     """torch.onnx with a dynamic batch on every input, as users export (TorchScript exporter)."""
     torch = _torch()
@@ -110,6 +123,11 @@ def conv_transpose_onnx(nsp: int) -> onnx.ModelProto:
     torch = _torch()
     shape = (2, 3, 7) if nsp == 1 else (2, 3, 5, 4)
     return export(conv_transpose_module(nsp), (torch.randn(*shape),), ["x"])
+
+
+def decoder_onnx(latent: int = 32, width: int = 32) -> onnx.ModelProto:
+    torch = _torch()
+    return export(decoder_module(latent, width), (torch.randn(2, latent, 4, 4),), ["z"])
 
 
 def edgeconv_single_input_onnx(points: int = 50, c_in: int = 16, k: int = 16,

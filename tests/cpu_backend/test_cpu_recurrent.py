@@ -1,7 +1,9 @@
 """The batched recurrent kernels (GRU/LSTM/SimpleRNN) against the float reference, on the
 variants whose code paths differ: hidden sizes that are and are not whole vectors, both GRU
 reset forms, LSTM peepholes (zero and not) and coupled input-forget gates, clip, non-default
-activations, reverse and bidirectional, at batch 1 and 16 (events advance together)."""
+activations, reverse and bidirectional, at batch 1 and 16 (events advance together). The
+cells with default activations and neither clip nor peepholes take the fused steps (rational
+gate functions, one pass over the units per event); the others the general code."""
 
 from __future__ import annotations
 
@@ -49,6 +51,12 @@ CELLS = {
                                                 h=24, peephole=False),
     "lstm_h7_input_forget_clip": lambda: _cell("lstm_h7_input_forget_clip", Op.LSTM, h=7, input_forget=True,
                                                clip=1.5, seq=11),
+    # the fused steps (default activations, no clip, no peepholes) with 16-float vectors:
+    # groups of 4 and 2 whole vectors plus a partial one (100 units), 4 + a partial (72)
+    "lstm_h100_input_forget_reverse": lambda: _cell("lstm_h100_input_forget_reverse", Op.LSTM, h=100, seq=5,
+                                                    input_forget=True, peephole=False, direction="reverse"),
+    "gru_h72": lambda: _cell("gru_h72", Op.GRU, h=72, seq=5),
+    "gru_h72_lbr": lambda: _cell("gru_h72_lbr", Op.GRU, h=72, seq=5, lbr=True),
     "rnn_h32": lambda: _cell("rnn_h32", Op.SIMPLE_RNN, h=32, n_in=8),
     "rnn_h6_relu_reverse": lambda: _cell("rnn_h6_relu_reverse", Op.SIMPLE_RNN, h=6, direction="reverse",
                                          acts=("Relu",)),

@@ -15,7 +15,7 @@ pytest.importorskip("torch")
 pytest.importorskip("onnxruntime")
 from model_zoo import run_onnxruntime  # noqa: E402
 from onnx import TensorProto, helper  # noqa: E402
-from ops3_models import conv3d_onnx, conv_transpose_onnx, edgeconv_onnx  # noqa: E402
+from ops3_models import conv3d_onnx, conv_transpose_onnx, decoder_onnx, edgeconv_onnx  # noqa: E402
 
 RTOL, ATOL = 1e-4, 1e-5
 
@@ -71,6 +71,7 @@ MODELS = {
     "conv3d": lambda: conv3d_onnx(),
     "conv_transpose1d": lambda: conv_transpose_onnx(1),
     "conv_transpose2d": lambda: conv_transpose_onnx(2),
+    "decoder": lambda: decoder_onnx(latent=16, width=16),  # the benchmark's decoder, smaller
     "reduce_prod_v13": lambda: _reduce_prod(13),
     "reduce_prod_v18": lambda: _reduce_prod(18),
     "tf2onnx_like_conv3d_conv_transpose": _tf2onnx_like,

@@ -19,8 +19,8 @@ import stream_models
 from hls_cases import BITS_ONLY_FLAGS, assert_same_as_emulator, emulator_inputs
 
 from hlsforge import hls_backend
-from hlsforge.ir import ConvAttrs, Graph, Op, PoolAttrs
 from hlsforge.hls_backend.stream.fuse import chains
+from hlsforge.ir import ConvAttrs, Graph, Op, PoolAttrs
 from hlsforge.quantize import emulate
 from hlsforge.quantize.config import configure
 

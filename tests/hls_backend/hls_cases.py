@@ -4,6 +4,9 @@ exact comparison of a C simulation with the emulator (the spec, NUMERICS.md)."""
 from __future__ import annotations
 
 import itertools
+import json
+import re
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -122,3 +125,20 @@ def assert_same_as_emulator(model: Any, graph: Graph, x: Any, label: str = "") -
             np.testing.assert_array_equal(y[k], ey[k], err_msg=f"{label}: output {k!r}")
     else:
         np.testing.assert_array_equal(y, ey, err_msg=f"{label}: output")
+
+
+def assert_project_passes_with_measured_fifo_depths(out: Path, top_marker: str) -> None:
+    """The project's own testbench passes, and every ``#pragma HLS STREAM`` depth in the top
+    function (the firmware file containing ``top_marker``) is the one ``fifo_depths.json``
+    reports: the measured occupancy plus the margin, never the upper bound."""
+    from hlsforge import projects
+    from hlsforge.hls_backend.stream import FIFO_MARGIN
+
+    result = projects.run_csim(out, flags=BITS_ONLY_FLAGS)
+    assert result.passed, result.output
+    report = json.loads((out / "fifo_depths.json").read_text())
+    top = next(p for p in (out / "firmware").glob("*.cpp") if top_marker in p.read_text()).read_text()
+    pragmas = dict(re.findall(r"#pragma HLS STREAM variable=(\w+) depth=(\d+)", top))
+    assert pragmas and {f["name"]: str(f["depth"]) for f in report["fifos"]} == pragmas
+    assert all(f["depth"] == max(f["max_occupancy"] + FIFO_MARGIN, 2) for f in report["fifos"])
+    assert all(f["max_occupancy"] <= f["beats_per_inference"] for f in report["fifos"])

@@ -6,7 +6,6 @@ DeepDoubleB-like tagger streams exactly; the project's testbench passes with FIF
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 from pathlib import Path
@@ -14,11 +13,16 @@ from pathlib import Path
 import numpy as np
 import op_zoo
 import pytest
-from hls_cases import BITS_ONLY_FLAGS, assert_same_as_emulator, model_name
+from hls_cases import (
+    BITS_ONLY_FLAGS,
+    assert_project_passes_with_measured_fifo_depths,
+    assert_same_as_emulator,
+    model_name,
+)
 
 from hlsforge import hls_backend, projects
 from hlsforge.errors import UnsupportedOpError
-from hlsforge.hls_backend.stream import FIFO_MARGIN, streams_of
+from hlsforge.hls_backend.stream import streams_of
 from hlsforge.quantize import configure
 
 keras = pytest.importorskip("keras")
@@ -260,14 +264,7 @@ def test_deep_double_b_like_model_streams_exactly():
 def test_project_testbench_passes_and_fifo_depths_are_written(graphs, tmp_path):
     out = tmp_path / "prj"
     projects.write_project(graphs["four_channels_two_inputs"], STREAM, out, n_test_events=8)
-    result = projects.run_csim(out, flags=BITS_ONLY_FLAGS)
-    assert result.passed, result.output
-    report = json.loads((out / "fifo_depths.json").read_text())
-    top = next(p for p in (out / "firmware").glob("*.cpp") if "concat_channels_stream<" in p.read_text()).read_text()
-    pragmas = dict(re.findall(r"#pragma HLS STREAM variable=(\w+) depth=(\d+)", top))
-    assert pragmas and {f["name"]: str(f["depth"]) for f in report["fifos"]} == pragmas
-    assert all(f["depth"] == max(f["max_occupancy"] + FIFO_MARGIN, 2) for f in report["fifos"])
-    assert all(f["max_occupancy"] <= f["beats_per_inference"] for f in report["fifos"])
+    assert_project_passes_with_measured_fifo_depths(out, "concat_channels_stream<")
 
 
 @pytest.mark.slow

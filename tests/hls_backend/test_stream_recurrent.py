@@ -4,16 +4,18 @@ own testbench passes and the FIFO depths are written (issues 12 and 14)."""
 
 from __future__ import annotations
 
-import json
-import re
-
 import numpy as np
 import op_zoo
 import pytest
-from hls_cases import BITS_ONLY_FLAGS, assert_same_as_emulator, model_name
+from hls_cases import (
+    BITS_ONLY_FLAGS,
+    assert_project_passes_with_measured_fifo_depths,
+    assert_same_as_emulator,
+    model_name,
+)
 
 from hlsforge import hls_backend, projects
-from hlsforge.hls_backend.stream import FIFO_MARGIN, streams_of
+from hlsforge.hls_backend.stream import streams_of
 from hlsforge.quantize import configure
 
 keras = pytest.importorskip("keras")
@@ -139,15 +141,7 @@ def test_recurrent_op_zoo_streams_exactly():
 def test_project_testbench_passes_and_fifo_depths_are_written(graphs, tmp_path):
     out = tmp_path / "prj"
     projects.write_project(graphs["conv1d_gru"], CONFIGS["w16"], out, n_test_events=8)
-    result = projects.run_csim(out, flags=BITS_ONLY_FLAGS)
-    assert result.passed, result.output
-    report = json.loads((out / "fifo_depths.json").read_text())
-    top = next(p for p in (out / "firmware").glob("*.cpp") if "stream_sink" in p.read_text()).read_text()
-    pragmas = dict(re.findall(r"#pragma HLS STREAM variable=(\w+) depth=(\d+)", top))
-    assert pragmas and {f["name"]: str(f["depth"]) for f in report["fifos"]} == pragmas
-    # measured, not the upper bound: every depth is the occupancy plus the margin
-    assert all(f["depth"] == max(f["max_occupancy"] + FIFO_MARGIN, 2) for f in report["fifos"])
-    assert all(f["max_occupancy"] <= f["beats_per_inference"] for f in report["fifos"])
+    assert_project_passes_with_measured_fifo_depths(out, "stream_sink")
 
 
 @pytest.mark.slow

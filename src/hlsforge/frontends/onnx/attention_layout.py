@@ -47,6 +47,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from ...ir.limits import MAX_TENSOR_ELEMENTS
+from .sequence_layout import fresh_name
 
 _DEFAULT = ("", "ai.onnx")
 
@@ -168,11 +169,7 @@ class _Pass:
 
     # ------------------------------------------------------------------ helpers
     def fresh(self, base: str) -> str:
-        name, i = base, 1
-        while name in self.names:
-            name, i = f"{base}_{i}", i + 1
-        self.names.add(name)
-        return name
+        return fresh_name(self.names, base)
 
     def fail(self, reason: str) -> GiveUp:
         n = self.node

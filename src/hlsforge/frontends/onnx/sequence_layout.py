@@ -28,6 +28,16 @@ from onnx import helper, numpy_helper
 RECURRENT = ("GRU", "LSTM", "RNN")
 
 
+def fresh_name(names: set[str], base: str) -> str:
+    """``base``, or ``base_1``, ``base_2``, … : the first not in ``names`` (then added to it), so
+    a rewrite never gives a new tensor the name of one the model already has."""
+    name, i = base, 1
+    while name in names:
+        name, i = f"{base}_{i}", i + 1
+    names.add(name)
+    return name
+
+
 class _Rewriter:
     def __init__(self, graph: onnx.GraphProto, nodes: list[onnx.NodeProto], opset: int) -> None:
         self.nodes = [_copy(n) for n in nodes]
@@ -39,11 +49,7 @@ class _Rewriter:
 
     # ------------------------------------------------------------------ helpers
     def fresh(self, base: str) -> str:
-        name, i = base, 1
-        while name in self.names:
-            name, i = f"{base}_{i}", i + 1
-        self.names.add(name)
-        return name
+        return fresh_name(self.names, base)
 
     def producer(self, name: str) -> onnx.NodeProto | None:
         return next((n for n in self.nodes if name in n.output), None)

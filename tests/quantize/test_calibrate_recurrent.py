@@ -180,7 +180,8 @@ def test_trained_conv_gru_model_meets_the_target_held_out_near_the_default_cost_
         tf.config.experimental.enable_op_determinism()  # the same trained model every run
     x, y = _sequences(4000, 0)
     inp = keras.Input((SEQ, N_IN))
-    h = L.GRU(8)(L.Conv1D(8, 3, activation="relu")(inp))
+    # named: Keras numbers unnamed layers per process, so "gru" could be "gru_3" in a full run
+    h = L.GRU(8, name="gru")(L.Conv1D(8, 3, activation="relu")(inp))
     m = keras.Model(inp, L.Dense(N_CLASSES)(h))
     m.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
     m.fit(x, y, epochs=6, batch_size=64, verbose=0)

@@ -50,7 +50,8 @@ large tables to agree with the float model; the descent shrinks them when it can
 
 def knob_start(key: str, frac_start: int) -> int:
     """Where a knob of this module starts when the fractional-bit knobs start at ``frac_start``
-    (calibrate tries 12, 18, 24): table sizes 2^12, 2^14, 2^16."""
+    (12, or up to 24 when 12 misses the target): 2^12 entries, one more
+    doubling every 3 bits above 12, at most 2^16."""
     if key.startswith("tsize:"):
         return min(TABLE_LOG2_MAX, 12 + max(frac_start - 12, 0) // 3)
     return frac_start

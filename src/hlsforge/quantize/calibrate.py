@@ -47,7 +47,7 @@ import numpy as np
 from ..errors import HlsforgeError, InputError, PrecisionError
 from ..ir.graph import Graph
 from ..ir.ops import Op
-from ..ir.types import FixedType, Overflow, Rounding, type_to_str
+from ..ir.types import FixedType, Overflow, Rounding, parse_type, type_to_str
 from ..progress import track
 
 __all__ = ["calibrate", "Calibration", "LayerChoice", "DEFAULT_MARGIN", "START_FRAC"]
@@ -56,10 +56,16 @@ DEFAULT_MARGIN = 0.25
 """Relative headroom over the calibration range when choosing integer bits."""
 
 START_FRAC = 12
-"""Fractional bits every knob starts from (raised to 18, then 24, if the target is missed)."""
+"""Fractional bits every knob starts from (if the target is missed: tried at 18 and 24, then
+bisected to the fewest equal bits that meet it)."""
 
 MIN_FRAC = -4
 """Fewest fractional bits tried (negative: the LSB is larger than 1)."""
+
+MAX_PASSES = 3
+"""Most descent passes over the knobs. A later pass can lower a knob again: an accumulator's
+exact width follows the input and weight bits chosen after it, and rounding errors of
+neighbouring layers partly cancel. Passes stop as soon as one saves nothing."""
 
 SAFETY = 0.5
 """Fraction of the target's budget (disagreements, or output error) the search may spend on
@@ -446,7 +452,9 @@ class _Search:
                                     for v in node.inputs if g.values[v].is_constant])
                 entry["weight"] = type_to_str(_const_type(c, START_FRAC + 4))
             layers[node.name] = entry
-            frac[out], types[out] = t.frac, t
+            for i, o in enumerate(node.outputs):  # a recurrent Y_h is the state too; LSTM's Y_c the cell
+                ot = parse_type(entry["cell"]) if i == 2 and "cell" in entry else t
+                frac[o], types[o] = ot.frac, ot
             choice.result = entry["result"]
             choices.append(choice)
         cfg = {"model": {"default": "ap_fixed<16,6>", "input": inputs if len(inputs) > 1 else next(iter(inputs.values())),
@@ -477,34 +485,25 @@ class _Search:
 
     def run(self) -> tuple[dict[str, int], list[str], dict[str, float]]:
         notes: list[str] = []
+        missed = None  # the last start that missed the target
         for start in (START_FRAC, 18, 24):
             knobs = {k: self._start(k, start) for k in self.knobs}
             ok, agr, err, cost = self.evaluate(knobs)
             if ok:
                 break
+            missed = start
         else:
             notes.append(f"the target is not met even with 24 fractional bits everywhere (agreement {agr:.4f}, "
                          f"max error {err:.3g}); the widest configuration is returned")
             return knobs, notes, cost
         start_cost = cost
-        # order: cost saved by taking 2 bits from each knob alone
-        saving = {}
-        for k in self.knobs:
-            trial = dict(knobs)
-            trial[k] = max(knobs[k] - 2, self.bounds.get(k, (MIN_FRAC, None))[0])
-            saving[k] = start_cost["objective"] - self._cost_only(trial)
-        order = sorted(self.knobs, key=lambda k: -saving[k])
-        for k in track(order, "calibrate: fractional bits", quiet=self.quiet):
-            lo, hi = self.bounds.get(k, (MIN_FRAC, None))[0], knobs[k]  # hi meets the target
-            while lo < hi:
-                mid = (lo + hi) // 2
-                trial = dict(knobs)
-                trial[k] = mid
-                if self.evaluate(trial)[0]:
-                    hi = mid
-                else:
-                    lo = mid + 1
-            knobs[k] = hi
+        if missed is not None:
+            knobs = self._uniform_start(missed + 1, start)
+        for _ in track(range(MAX_PASSES), "calibrate: fractional bits", quiet=self.quiet):
+            before = self._cost_only(knobs)
+            knobs = self._descend(knobs)
+            if self._cost_only(knobs) >= before:
+                break
         knobs = self._tables_jointly(knobs)
         if self.guard:
             from ._calibrate_recurrent import guarded as takes_guard
@@ -516,6 +515,42 @@ class _Search:
                 return guarded, notes, start_cost
             notes.append("guard bits were dropped: with them the calibration data missed the target")
         return knobs, notes, start_cost
+
+    def _uniform_start(self, lo: int, hi: int) -> dict[str, int]:
+        """The fewest equal fractional bits in ``[lo, hi]`` meeting the target (``hi`` does).
+        Why: the descent lowers knobs one at a time, the first ones while all others are still
+        wide; starting 6 bits above what the model needs lets those take all the slack and
+        leaves none for the rest (a GRU's state then stays wider than the default's)."""
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self.evaluate({k: self._start(k, mid) for k in self.knobs})[0]:
+                hi = mid
+            else:
+                lo = mid + 1
+        return {k: self._start(k, hi) for k in self.knobs}
+
+    def _descend(self, knobs: dict[str, int]) -> dict[str, int]:
+        """One pass: each knob, in order of the cost 2 bits of it save, bisected down to the
+        fewest bits that meet the target with the others as they are."""
+        knobs = dict(knobs)
+        now = self._cost_only(knobs)
+        saving = {}
+        for k in self.knobs:
+            trial = dict(knobs)
+            trial[k] = max(knobs[k] - 2, self.bounds.get(k, (MIN_FRAC, None))[0])
+            saving[k] = now - self._cost_only(trial)
+        for k in sorted(self.knobs, key=lambda k: -saving[k]):
+            lo, hi = self.bounds.get(k, (MIN_FRAC, None))[0], knobs[k]  # hi meets the target
+            while lo < hi:
+                mid = (lo + hi) // 2
+                trial = dict(knobs)
+                trial[k] = mid
+                if self.evaluate(trial)[0]:
+                    hi = mid
+                else:
+                    lo = mid + 1
+            knobs[k] = hi
+        return knobs
 
     def _tables_jointly(self, knobs: dict[str, int]) -> dict[str, int]:
         """Size and entry bits of each table together: a ROM costs by entries × width in steps

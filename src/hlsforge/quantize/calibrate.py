@@ -521,13 +521,8 @@ class _Search:
         Why: the descent lowers knobs one at a time, the first ones while all others are still
         wide; starting 6 bits above what the model needs lets those take all the slack and
         leaves none for the rest (a GRU's state then stays wider than the default's)."""
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if self.evaluate({k: self._start(k, mid) for k in self.knobs})[0]:
-                hi = mid
-            else:
-                lo = mid + 1
-        return {k: self._start(k, hi) for k in self.knobs}
+        start = _fewest(lo, hi, lambda bits: self.evaluate({k: self._start(k, bits) for k in self.knobs})[0])
+        return {k: self._start(k, start) for k in self.knobs}
 
     def _descend(self, knobs: dict[str, int]) -> dict[str, int]:
         """One pass: each knob, in order of the cost 2 bits of it save, bisected down to the
@@ -540,16 +535,8 @@ class _Search:
             trial[k] = max(knobs[k] - 2, self.bounds.get(k, (MIN_FRAC, None))[0])
             saving[k] = now - self._cost_only(trial)
         for k in sorted(self.knobs, key=lambda k: -saving[k]):
-            lo, hi = self.bounds.get(k, (MIN_FRAC, None))[0], knobs[k]  # hi meets the target
-            while lo < hi:
-                mid = (lo + hi) // 2
-                trial = dict(knobs)
-                trial[k] = mid
-                if self.evaluate(trial)[0]:
-                    hi = mid
-                else:
-                    lo = mid + 1
-            knobs[k] = hi
+            lowest = self.bounds.get(k, (MIN_FRAC, None))[0]
+            knobs[k] = _fewest(lowest, knobs[k], lambda bits, k=k: self.evaluate({**knobs, k: bits})[0])
         return knobs
 
     def _tables_jointly(self, knobs: dict[str, int]) -> dict[str, int]:
@@ -595,6 +582,19 @@ class _Search:
                 return self.cost_fn(configure(self.g, cfg))["objective"]
             except HlsforgeError:
                 return math.inf
+
+
+def _fewest(lo: int, hi: int, meets: Callable[[int], bool]) -> int:
+    """The fewest bits in ``[lo, hi]`` for which ``meets`` holds, by bisection (``hi`` is
+    known to meet the target; the search assumes more bits never hurt, which rounding does
+    not promise — hence the final check with guard bits)."""
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if meets(mid):
+            hi = mid
+        else:
+            lo = mid + 1
+    return hi
 
 
 def bit_cost(q: Graph) -> dict[str, float]:

@@ -499,10 +499,11 @@ class _Search:
         start_cost = cost
         if missed is not None:
             knobs = self._uniform_start(missed + 1, start)
+        cost_now = self._cost_only(knobs)
         for _ in track(range(MAX_PASSES), "calibrate: fractional bits", quiet=self.quiet):
-            before = self._cost_only(knobs)
-            knobs = self._descend(knobs)
-            if self._cost_only(knobs) >= before:
+            knobs = self._descend(knobs, cost_now)
+            cost_before, cost_now = cost_now, self._cost_only(knobs)
+            if cost_now >= cost_before:
                 break
         knobs = self._tables_jointly(knobs)
         if self.guard:
@@ -524,11 +525,11 @@ class _Search:
         start = _fewest(lo, hi, lambda bits: self.evaluate({k: self._start(k, bits) for k in self.knobs})[0])
         return {k: self._start(k, start) for k in self.knobs}
 
-    def _descend(self, knobs: dict[str, int]) -> dict[str, int]:
-        """One pass: each knob, in order of the cost 2 bits of it save, bisected down to the
-        fewest bits that meet the target with the others as they are."""
+    def _descend(self, knobs: dict[str, int], now: float) -> dict[str, int]:
+        """One pass: each knob, in order of the cost 2 bits of it save (``now``: the cost of
+        ``knobs``), bisected down to the fewest bits that meet the target with the others as
+        they are."""
         knobs = dict(knobs)
-        now = self._cost_only(knobs)
         saving = {}
         for k in self.knobs:
             trial = dict(knobs)
